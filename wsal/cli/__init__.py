@@ -1,0 +1,1 @@
+"""The ``wsal`` command line (``wsal --help``; also ``python -m wsal``)."""

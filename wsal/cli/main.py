@@ -1,0 +1,59 @@
+"""Entry point of the ``wsal`` command line.
+
+Each sub-command lives in its own module of :mod:`wsal.cli` exposing
+``register(subparsers)`` (adds its parser and sets ``func``) so that importing
+the CLI stays cheap: heavy imports happen inside the command functions.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import List, Optional
+
+# order = order in ``wsal --help``
+COMMANDS = [
+    'wsal.cli.list_cmd',
+]
+
+
+class CLIError(Exception):
+    """An error to print as one clear line (exit code 2), without a traceback."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from wsal import __version__
+    parser = argparse.ArgumentParser(
+        prog='wsal',
+        description='Weakly-supervised temporal action localization with background modeling.')
+    parser.add_argument('--version', action='version', version=f'wsal {__version__}')
+    sub = parser.add_subparsers(dest='command', metavar='COMMAND')
+    for name in COMMANDS:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, 'func', None):
+        parser.print_help()
+        return 0
+    try:
+        ret = args.func(args)
+    except CLIError as exc:
+        print(f'wsal {args.command}: error: {exc}', file=sys.stderr)
+        return 2
+    except (FileNotFoundError, ValueError, KeyError) as exc:
+        # library errors are written to be read: show the message, not the stack
+        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f'wsal {args.command}: error: {msg}', file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f'wsal {args.command}: interrupted', file=sys.stderr)
+        return 130
+    return int(ret or 0)
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())
