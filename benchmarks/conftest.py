@@ -1,0 +1,39 @@
+"""Shared fixtures for ``benchmarks/bench_*.py`` (pytest-benchmark).
+
+Run: ``python -m pytest benchmarks -p no:cacheprovider --benchmark-columns=median,iqr,rounds``.
+CI runs them once as correctness checks with ``--benchmark-disable``.
+"""
+from __future__ import annotations
+
+import pytest
+import torch
+
+DEVICES = ['cpu'] + (['cuda'] if torch.cuda.is_available() else [])
+
+
+@pytest.fixture(params=DEVICES)
+def device(request) -> torch.device:
+    """Every device present: cpu, plus cuda when available."""
+    return torch.device(request.param)
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for queued kernels so a timed call measures the work it launched."""
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+
+
+@pytest.fixture
+def timed(benchmark, device):
+    """``timed(fn, *args)``: benchmark ``fn`` on ``device`` with synchronisation.
+
+    Returns ``fn``'s result from the benchmark run, for the equality assertion
+    every benchmark makes against its reference.
+    """
+    def run(fn, *args, **kwargs):
+        def call():
+            out = fn(*args, **kwargs)
+            synchronize(device)
+            return out
+        return benchmark(call)
+    return run
