@@ -282,6 +282,9 @@ def build_model(cfg: Any, **default_args):
         >>> from mmengine.config import Config
         >>> model = build_model(Config.fromfile('configs/bm/bm_i3d_thumos14.py'))
     """
+    if not isinstance(cfg, (dict, Config, nn.Module)):
+        raise TypeError('build_model expects a Config, ConfigDict or dict (or a built '
+                        f'nn.Module), got {type(cfg).__name__}')
     return build_component(cfg, MODELS, default_args=default_args or None, outer_key='model')
 
 

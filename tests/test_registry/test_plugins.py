@@ -1,0 +1,146 @@
+"""Plugins: entry points in the ``wsal.plugins`` group, loaded lazily and safely."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import warnings
+from pathlib import Path
+
+import pytest
+import torch
+
+import wsal
+from wsal import registry as reg
+
+
+def _write_dist(root: Path, dist: str, module: str, source: str, entry: str) -> None:
+    """A minimal installed distribution: a package plus its dist-info."""
+    pkg = root / module
+    pkg.mkdir(parents=True)
+    (pkg / '__init__.py').write_text(textwrap.dedent(source))
+    info = root / f'{dist}-0.1.dist-info'
+    info.mkdir()
+    (info / 'METADATA').write_text(f'Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1\n')
+    (info / 'entry_points.txt').write_text(f'[wsal.plugins]\n{entry}\n')
+    (info / 'RECORD').write_text('')
+
+
+GOOD = '''
+import torch
+from wsal.registry import LOSSES
+
+@LOSSES.register_module()
+class PluginMarginLoss(torch.nn.Module):
+    """Hinge on the background probability of the foreground-pooled feature."""
+
+    def __init__(self, *, weight=1.0, margin=0.5):
+        super().__init__()
+        self.weight, self.margin = weight, margin
+
+    def forward(self, stream_out, labels, mask):
+        p_bg = stream_out['fg_logits'].softmax(-1)[:, 0]
+        return {'loss_plugin_margin': self.weight * torch.relu(p_bg - self.margin).mean()}
+'''
+
+BROKEN = '''
+raise ImportError("needs the package 'unobtainium' which is not installed")
+'''
+
+
+@pytest.fixture
+def plugin_env(tmp_path, monkeypatch):
+    """Install a good and a broken plugin on sys.path; restore registries after."""
+    _write_dist(tmp_path, 'wsal_goodplugin', 'wsal_goodplugin', GOOD,
+                'good = wsal_goodplugin')
+    _write_dist(tmp_path, 'wsal_brokenplugin', 'wsal_brokenplugin', BROKEN,
+                'broken = wsal_brokenplugin')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delenv(reg.ENV_STRICT, raising=False)
+    monkeypatch.delenv(reg.ENV_DISABLE, raising=False)
+    saved = {name: dict(r._module_dict) for name, r in reg._ALL.items()}
+    saved_records = list(reg._PLUGINS.records)
+    yield tmp_path
+    for name, r in reg._ALL.items():
+        r._module_dict.clear()
+        r._module_dict.update(saved[name])
+    for mod in ('wsal_goodplugin', 'wsal_brokenplugin'):
+        sys.modules.pop(mod, None)
+    reg._PLUGINS.records = saved_records
+
+
+def test_good_plugin_registers_and_broken_one_is_reported(plugin_env):
+    with pytest.warns(RuntimeWarning, match=r"wsal plugin 'broken'.*wsal_brokenplugin.*unobtainium"):
+        records = reg.load_plugins(force=True)
+    by_name = {r.name: r for r in records}
+    assert by_name['good'].error is None
+    assert by_name['good'].distribution == 'wsal_goodplugin'
+    assert 'LOSSES.PluginMarginLoss' in by_name['good'].registered
+    assert 'unobtainium' in by_name['broken'].error
+
+    loss = wsal.build_loss(dict(type='PluginMarginLoss', weight=2.0, margin=0.0))
+    out = loss({'fg_logits': torch.zeros(1, 3)}, torch.ones(1, 2), torch.ones(1, 4, dtype=torch.bool))
+    assert torch.allclose(out['loss_plugin_margin'], torch.tensor(2.0 / 3.0))
+
+    listing = reg.registered('LOSSES')['LOSSES']
+    assert listing['PluginMarginLoss'] == 'wsal_goodplugin'
+
+
+def test_unknown_type_names_close_matches_and_failed_plugins(plugin_env):
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        reg.load_plugins(force=True)
+    with pytest.raises(KeyError) as info:
+        wsal.build_loss(dict(type='PluginMarginLos'))
+    text = str(info.value)
+    assert "'PluginMarginLos' is not registered" in text
+    assert 'Did you mean: PluginMarginLoss' in text
+    assert "'broken' from 'wsal_brokenplugin'" in text
+
+
+def test_strict_mode_makes_a_broken_plugin_fatal(plugin_env, monkeypatch):
+    monkeypatch.setenv(reg.ENV_STRICT, '1')
+    with pytest.raises(reg.PluginError, match='broken'):
+        reg.load_plugins(force=True)
+
+
+def test_disable_env_var_skips_plugins(plugin_env, monkeypatch):
+    monkeypatch.setenv(reg.ENV_DISABLE, '1')
+    assert reg.load_plugins(force=True) == []
+    assert reg.LOSSES.get('PluginMarginLoss') is None
+
+
+def _run_python(code: str, extra_path: Path, **env) -> dict:
+    full_env = dict(os.environ, PYTHONPATH=str(extra_path) + os.pathsep + os.environ.get('PYTHONPATH', ''))
+    full_env.pop(reg.ENV_STRICT, None)
+    full_env.pop(reg.ENV_DISABLE, None)
+    full_env.update(env)
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                         env=full_env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_import_wsal_loads_no_plugin_until_first_lookup(plugin_env):
+    code = textwrap.dedent('''
+        import json, sys, warnings
+        warnings.simplefilter('ignore')
+        import wsal
+        before = 'wsal_goodplugin' in sys.modules or wsal.registry._PLUGINS.loaded
+        found = wsal.registry.LOSSES.get('PluginMarginLoss') is not None
+        print(json.dumps({'before': before, 'found': found}))
+    ''')
+    assert _run_python(code, plugin_env) == {'before': False, 'found': True}
+
+
+def test_cli_list_shows_plugin_and_its_package(plugin_env):
+    env = dict(os.environ, PYTHONPATH=str(plugin_env) + os.pathsep + os.environ.get('PYTHONPATH', ''))
+    env.pop(reg.ENV_STRICT, None)
+    out = subprocess.run([sys.executable, '-m', 'wsal', 'list', 'LOSSES'], capture_output=True,
+                         text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    line = next(ln for ln in out.stdout.splitlines() if 'PluginMarginLoss' in ln)
+    assert line.split()[-1] == 'wsal_goodplugin'
+    assert "plugin 'broken' from 'wsal_brokenplugin' failed to load" in out.stdout
