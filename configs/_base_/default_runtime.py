@@ -1,0 +1,39 @@
+# Runtime defaults shared by every wsal config: scope, hooks, logging,
+# checkpoints, environment and randomness. Method configs override fields.
+default_scope = 'wsal'
+
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    # one line every `interval` iterations with each loss term (loss_fg, loss_bg, ...)
+    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    # `interval` should equal train_cfg.val_interval so the best model is saved
+    # when it is measured; `save_best` names a key of the validation metrics
+    # (THUMOS14's headline number: detection mAP at tIoU 0.5).
+    checkpoint=dict(
+        type='CheckpointHook', by_epoch=False, interval=500, save_last=True,
+        save_best='detection/mAP@0.5', rule='greater', max_keep_ckpts=2,
+        save_optimizer=True, save_param_scheduler=True),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+)
+
+custom_hooks = [
+    # logs attention health and writes a Figure-4-style PNG per validation
+    dict(type='LocalizationHealthHook', num_videos=2, out_dir='vis'),
+]
+
+env_cfg = dict(
+    cudnn_benchmark=False,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    # nccl on GPUs; `wsal train` switches to gloo on CPU-only machines
+    dist_cfg=dict(backend='nccl'),
+)
+
+log_processor = dict(type='LogProcessor', by_epoch=False, window_size=50)
+log_level = 'INFO'
+load_from = None
+resume = False
+
+# Same seed -> same weights and metrics on CPU. `deterministic=True` also
+# forces deterministic CUDA kernels (slower; set CUBLAS_WORKSPACE_CONFIG).
+randomness = dict(seed=0, deterministic=False, diff_rank_seed=False)

@@ -1,0 +1,72 @@
+"""L_fg (eq. 3), L_bg and L_cluster (eq. 10) against hand-computed values."""
+import math
+
+import pytest
+import torch
+
+from wsal.losses import BackgroundLoss, ClusterLoss, ForegroundLoss, foreground_target
+
+
+def _log_softmax(row, i):
+    return row[i] - math.log(sum(math.exp(v) for v in row))
+
+
+MASK = torch.ones(2, 3, dtype=torch.bool)
+
+
+def test_foreground_loss_single_and_multi_label():
+    rows = [[1.0, 2.0, 0.5], [0.3, -1.0, 0.7]]
+    labels = torch.tensor([[1.0, 0.0], [1.0, 1.0]])  # video 0: class 0; video 1: classes 0 and 1
+    # model index = class + 1; multi-label target 1/2 on each present class
+    v0 = -_log_softmax(rows[0], 1)
+    v1 = -0.5 * (_log_softmax(rows[1], 1) + _log_softmax(rows[1], 2))
+    expected = (v0 + v1) / 2
+    out = ForegroundLoss(weight=1.0)({'fg_logits': torch.tensor(rows)}, labels, MASK)
+    assert set(out) == {'loss_fg'}
+    assert out['loss_fg'].item() == pytest.approx(expected, rel=1e-6)
+    out = ForegroundLoss(weight=0.5)({'fg_logits': torch.tensor(rows)}, labels, MASK)
+    assert out['loss_fg'].item() == pytest.approx(0.5 * expected, rel=1e-6)
+
+
+def test_foreground_target_background_video():
+    target = foreground_target(torch.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 1.0]]))
+    assert target.tolist() == [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 0.5, 0.5]]
+    row = [0.2, 0.1, -0.4]
+    out = ForegroundLoss()({'fg_logits': torch.tensor([row])}, torch.zeros(1, 2),
+                           torch.ones(1, 3, dtype=torch.bool))
+    assert out['loss_fg'].item() == pytest.approx(-_log_softmax(row, 0), rel=1e-6)
+
+
+def test_foreground_loss_class_count_mismatch():
+    with pytest.raises(ValueError, match='C \\+ 1'):
+        ForegroundLoss()({'fg_logits': torch.zeros(1, 3)}, torch.zeros(1, 5),
+                         torch.ones(1, 2, dtype=torch.bool))
+
+
+def test_background_loss():
+    rows = [[1.0, 2.0, 0.5], [0.3, -1.0, 0.7]]
+    expected = -(_log_softmax(rows[0], 0) + _log_softmax(rows[1], 0)) / 2
+    out = BackgroundLoss(weight=0.1)({'bg_logits': torch.tensor(rows)}, torch.ones(2, 2), MASK)
+    assert set(out) == {'loss_bg'}
+    assert out['loss_bg'].item() == pytest.approx(0.1 * expected, rel=1e-6)
+
+
+def test_cluster_loss():
+    fg = [[0.5, -0.2], [1.5, 2.0]]   # [u_fg·x_fg, u_bg·x_fg]
+    bg = [[0.1, 0.4], [-0.3, -1.0]]  # [u_fg·x_bg, u_bg·x_bg]
+    per_video = []
+    for (a, b), (c, d) in zip(fg, bg):
+        z_fg = math.exp(a) / (math.exp(a) + math.exp(b))  # eq. 8
+        z_bg = math.exp(d) / (math.exp(c) + math.exp(d))  # eq. 9
+        per_video.append(-math.log(z_fg) - math.log(z_bg))  # eq. 10
+    out = ClusterLoss(weight=1.0)({'cluster_fg_logits': torch.tensor(fg),
+                                   'cluster_bg_logits': torch.tensor(bg)}, torch.ones(2, 2), MASK)
+    assert out['loss_cluster'].item() == pytest.approx(sum(per_video) / 2, rel=1e-6)
+
+
+def test_missing_key_and_negative_weight_are_clear():
+    with pytest.raises(KeyError, match="ClusterLoss needs \\['cluster_fg_logits'"):
+        ClusterLoss()({'cluster_bg_logits': torch.zeros(1, 2)}, torch.ones(1, 2),
+                      torch.ones(1, 2, dtype=torch.bool))
+    with pytest.raises(ValueError, match='weight must be >= 0'):
+        BackgroundLoss(weight=-1)

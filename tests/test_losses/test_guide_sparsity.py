@@ -1,0 +1,91 @@
+"""L_guide (eqs. 6, 7), its smoothing, and STPN's sparsity loss, by hand."""
+import math
+
+import pytest
+import torch
+
+from wsal.losses import SelfGuideLoss, SparsityLoss, masked_gaussian_smooth
+
+
+def _smooth(values, sigma, truncate=4.0):
+    """Reference normalised Gaussian smoothing in plain python."""
+    if sigma == 0:
+        return list(values)
+    r = max(1, math.ceil(truncate * sigma))
+    out = []
+    for t in range(len(values)):
+        num = den = 0.0
+        for k in range(-r, r + 1):
+            if 0 <= t + k < len(values):
+                w = math.exp(-0.5 * (k / sigma) ** 2)
+                num += w * values[t + k]
+                den += w
+        out.append(num / den)
+    return out
+
+
+# one video, T = 4, C = 2: per-frame probabilities over [bg, c1, c2]
+TCAM = [[0.7, 0.2, 0.1], [0.1, 0.6, 0.3], [0.2, 0.1, 0.7], [0.5, 0.25, 0.25]]
+LAM = [0.1, 0.9, 0.6, 0.3]
+
+
+def _expected(labels, sigma):
+    present = [i for i, v in enumerate(labels) if v > 0]
+    fg = [max(row[1 + c] for c in present) for row in TCAM]  # eq. 6 + footnote 1
+    bg = [1.0 - row[0] for row in TCAM]                        # eq. 7
+    fg, bg = _smooth(fg, sigma), _smooth(bg, sigma)
+    return sum(abs(l - f) + abs(l - b) for l, f, b in zip(LAM, fg, bg)) / len(LAM)
+
+
+@pytest.mark.parametrize('labels', [[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+@pytest.mark.parametrize('sigma', [0.0, 1.0])
+def test_guide_loss_matches_equations(labels, sigma):
+    out = SelfGuideLoss(weight=1.0, sigma=sigma)(
+        {'attention': torch.tensor([LAM]), 'tcam': torch.tensor([TCAM])},
+        torch.tensor([labels]), torch.ones(1, 4, dtype=torch.bool))
+    assert set(out) == {'loss_guide'}
+    assert out['loss_guide'].item() == pytest.approx(_expected(labels, sigma), rel=1e-5)
+
+
+def test_guide_loss_weight_and_padding():
+    stream = {'attention': torch.tensor([LAM + [0.0, 0.0]]),
+              'tcam': torch.tensor([TCAM + [[0.9, 0.05, 0.05]] * 2])}
+    mask = torch.tensor([[True] * 4 + [False] * 2])
+    out = SelfGuideLoss(weight=0.1, sigma=1.0)(stream, torch.tensor([[1.0, 0.0]]), mask)
+    assert out['loss_guide'].item() == pytest.approx(0.1 * _expected([1.0, 0.0], 1.0), rel=1e-5)
+
+
+def test_masked_smoothing_matches_reference_and_ignores_padding():
+    vals = [0.0, 1.0, 0.5, 0.2, 0.9]
+    got = masked_gaussian_smooth(torch.tensor([vals + [7.0, -3.0]]),
+                                 torch.tensor([[True] * 5 + [False] * 2]), 1.5)
+    assert got[0, :5].tolist() == pytest.approx(_smooth(vals, 1.5), rel=1e-5)
+    assert got[0, 5:].tolist() == [0.0, 0.0]
+
+
+@pytest.mark.parametrize('detach', [True, False])
+def test_guide_target_detaching(detach):
+    cas = torch.randn(1, 4, 3, requires_grad=True)
+    lam = torch.rand(1, 4, requires_grad=True)
+    out = SelfGuideLoss(detach_target=detach)(
+        {'attention': lam, 'tcam': torch.softmax(cas, -1)}, torch.tensor([[1.0, 0.0]]),
+        torch.ones(1, 4, dtype=torch.bool))
+    out['loss_guide'].backward()
+    assert lam.grad is not None and lam.grad.abs().sum() > 0
+    if detach:
+        assert cas.grad is None
+    else:
+        assert cas.grad is not None and cas.grad.abs().sum() > 0
+
+
+def test_sparsity_loss_mean_and_sum_over_valid_segments():
+    lam = torch.tensor([[0.2, 0.4, 0.6, 0.0], [0.5, 0.1, 0.9, 0.3]])
+    mask = torch.tensor([[True, True, True, False], [True, True, True, True]])
+    mean = ((0.2 + 0.4 + 0.6) / 3 + (0.5 + 0.1 + 0.9 + 0.3) / 4) / 2
+    total = ((0.2 + 0.4 + 0.6) + (0.5 + 0.1 + 0.9 + 0.3)) / 2
+    out = SparsityLoss(weight=0.04)({'attention': lam}, torch.ones(2, 3), mask)
+    assert out['loss_sparsity'].item() == pytest.approx(0.04 * mean, rel=1e-6)
+    out = SparsityLoss(weight=1e-4, reduction='sum')({'attention': lam}, torch.ones(2, 3), mask)
+    assert out['loss_sparsity'].item() == pytest.approx(1e-4 * total, rel=1e-6)
+    with pytest.raises(ValueError, match="reduction must be 'mean' or 'sum'"):
+        SparsityLoss(reduction='max')

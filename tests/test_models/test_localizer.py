@@ -1,0 +1,227 @@
+"""WeaklySupervisedLocalizer: tensor/loss/predict paths, masking, fusion, errors."""
+import pytest
+import torch
+import torch.nn as nn
+from mmengine.optim import OptimWrapper
+
+from wsal.models import MLPAttention, WeaklySupervisedLocalizer
+from wsal.registry import build_model
+
+C = 3
+ALL_LOSSES = dict(fg=dict(type='ForegroundLoss'), bg=dict(type='BackgroundLoss'),
+                  guide=dict(type='SelfGuideLoss', sigma=1.0),
+                  cluster=dict(type='ClusterLoss'), sparsity=dict(type='SparsityLoss'))
+
+
+def make(**kw):
+    cfg = dict(type='WeaklySupervisedLocalizer', num_classes=C, streams=dict(rgb=6, flow=4),
+               attention=dict(type='MLPAttention', hidden_channels=5))
+    cfg.update(kw)
+    torch.manual_seed(0)
+    return build_model(cfg)
+
+
+def videos():
+    g = torch.Generator().manual_seed(1)
+    lengths, labels = [7, 4, 5], [[1.0, 0, 0], [0, 1.0, 1.0], [0, 0, 1.0]]
+    return [({'rgb': torch.randn(1, T, 6, generator=g), 'flow': torch.randn(1, T, 4, generator=g)},
+             {'video_id': f'v{i}', 'label': torch.tensor(lab), 'num_segments': T})
+            for i, (T, lab) in enumerate(zip(lengths, labels))]
+
+
+def collate(items):
+    T = max(x['rgb'].shape[1] for x, _ in items)
+    out = {k: torch.zeros(len(items), T, items[0][0][k].shape[-1], dtype=items[0][0][k].dtype)
+           for k in ('rgb', 'flow')}
+    mask = torch.zeros(len(items), T, dtype=torch.bool)
+    for i, (x, _) in enumerate(items):
+        n = x['rgb'].shape[1]
+        for k in ('rgb', 'flow'):
+            out[k][i, :n] = x[k][0]
+        mask[i, :n] = True
+    out['mask'] = mask
+    return out, [s for _, s in items]
+
+
+def test_tensor_path_contract():
+    model = make()
+    inputs, _ = collate(videos())
+    out = model(inputs)  # mode='tensor'
+    B, T = inputs['mask'].shape
+    assert set(out) == {'streams', 'stream_weights', 'attention', 'video_scores', 'mask'}
+    for name, dim in (('rgb', 6), ('flow', 4)):
+        s = out['streams'][name]
+        assert s['attention'].shape == (B, T) and (s['attention'][~inputs['mask']] == 0).all()
+        assert s['cas'].shape == s['tcam'].shape == (B, T, C + 1)
+        assert torch.allclose(s['tcam'], torch.softmax(s['cas'], -1))
+        assert s['fg_feature'].shape == s['bg_feature'].shape == (B, dim)
+        assert s['fg_logits'].shape == s['bg_logits'].shape == (B, C + 1)
+        assert s['cluster_fg_logits'].shape == s['cluster_bg_logits'].shape == (B, 2)
+    assert out['stream_weights'] == {'rgb': 0.5, 'flow': 0.5}
+    mean = (out['streams']['rgb']['attention'] + out['streams']['flow']['attention']) / 2
+    assert torch.allclose(out['attention'], mean)
+
+
+def test_video_scores_are_theta_weighted():
+    model = make(stream_weights=dict(rgb=3.0, flow=1.0))  # normalised to 0.75 / 0.25
+    inputs, _ = collate(videos())
+    out = model.extract(inputs)
+    p = {n: torch.softmax(out['streams'][n]['fg_logits'], -1)[:, 1:] for n in ('rgb', 'flow')}
+    assert out['stream_weights'] == {'rgb': 0.75, 'flow': 0.25}
+    assert torch.allclose(out['video_scores'], 0.75 * p['rgb'] + 0.25 * p['flow'])
+
+
+@pytest.mark.parametrize('pooling', [dict(type='AttentionAvgPool', normalize='length'),
+                                     dict(type='AttentionAvgPool', normalize='mass'),
+                                     dict(type='TopKPool', ratio=2)])
+@pytest.mark.parametrize('fusion', ['late', 'early'])
+def test_padded_batch_equals_videos_one_by_one(pooling, fusion):
+    model = make(pooling=pooling, fusion=fusion, losses=ALL_LOSSES,
+                 stream_weights=None).double()
+    items = [({k: v.double() for k, v in x.items()}, s) for x, s in videos()]
+    inputs, samples = collate(items)
+    batch = model.loss(inputs, samples)
+    single = [model.loss(*collate([item])) for item in items]
+    assert set(batch) == {'loss_fg', 'loss_bg', 'loss_guide', 'loss_cluster', 'loss_sparsity'}
+    for key, value in batch.items():
+        expected = sum(s[key] for s in single) / len(single)
+        assert value.item() == pytest.approx(expected.item(), rel=1e-9, abs=1e-12), key
+    out = model.extract(inputs)
+    for i, item in enumerate(items):
+        one = model.extract(collate([item])[0])
+        n = samples[i]['num_segments']
+        assert torch.allclose(out['attention'][i, :n], one['attention'][0])
+        assert torch.allclose(out['video_scores'][i], one['video_scores'][0])
+
+
+def test_loss_terms_sum_over_streams_and_none_switches_off():
+    model = make(losses=dict(fg=dict(type='ForegroundLoss', weight=2.0), bg=None))
+    inputs, samples = collate(videos())
+    losses = model.loss(inputs, samples)
+    assert set(losses) == {'loss_fg'}
+    out = model.extract(inputs)
+    labels = torch.stack([s['label'] for s in samples])
+    manual = 0.0
+    for name in ('rgb', 'flow'):
+        logp = torch.log_softmax(out['streams'][name]['fg_logits'], -1)[:, 1:]
+        target = labels / labels.sum(1, keepdim=True)
+        manual = manual + 2.0 * -(target * logp).sum(1).mean()
+    assert losses['loss_fg'].item() == pytest.approx(manual.item(), rel=1e-6)
+    # cluster head only exists when a loss may read it (DDP needs every parameter used)
+    assert model.cluster_head is None
+    assert 'cluster_fg_logits' not in out['streams']['rgb']
+    with pytest.raises(ValueError, match='every loss term is switched off'):
+        make(losses=dict(fg=None))
+
+
+def test_every_parameter_gets_a_gradient():
+    model = make(losses=ALL_LOSSES)
+    inputs, samples = collate(videos())
+    sum(model.loss(inputs, samples).values()).backward()
+    unused = [n for n, p in model.named_parameters() if p.grad is None]
+    assert not unused
+
+
+def test_early_fusion_single_fused_stream():
+    model = make(fusion='early', stream_weights=None)
+    assert list(model.attention) == ['fused'] and model.attention['fused'].in_channels == 10
+    inputs, _ = collate(videos())
+    out = model.extract(inputs)
+    assert list(out['streams']) == ['fused'] and out['stream_weights'] == {'fused': 1.0}
+    # features are concatenated in the order of `streams`: rgb then flow
+    w = model.classifier['fused'].fc.weight
+    cat = torch.cat([inputs['rgb'], inputs['flow']], -1)
+    assert torch.allclose(out['streams']['fused']['cas'], cat @ w.T, atol=1e-6)
+    with pytest.raises(ValueError, match="single stream 'fused'"):
+        make(fusion='early', stream_weights=dict(rgb=0.5, flow=0.5))
+
+
+def test_built_modules_are_accepted():
+    att = MLPAttention(in_channels=6, hidden_channels=3)
+    model = WeaklySupervisedLocalizer(num_classes=C, streams=dict(rgb=6), attention=att)
+    assert model.attention['rgb'] is att
+    per_stream = dict(rgb=MLPAttention(in_channels=6, hidden_channels=2),
+                      flow=dict(type='MLPAttention', hidden_channels=7))
+    model = make(attention=per_stream)
+    assert model.attention['rgb'] is per_stream['rgb']
+    assert model.attention['flow'].fc1.out_features == 7
+    with pytest.raises(ValueError, match='built module but the model has 2 streams'):
+        make(attention=att)
+    with pytest.raises(ValueError, match="attention for stream 'flow' has in_channels=6"):
+        make(attention=dict(rgb=att, flow=MLPAttention(in_channels=6)))
+
+
+def test_wrong_feature_dim_and_missing_stream_are_clear():
+    model = make()
+    inputs, samples = collate(videos())
+    bad = dict(inputs, flow=torch.zeros(3, inputs['mask'].shape[1], 5))
+    with pytest.raises(ValueError, match="stream 'flow' expected feature dim 4, got 5"):
+        model.loss(bad, samples)
+    with pytest.raises(KeyError, match="input stream 'flow' is missing"):
+        model.extract({'rgb': inputs['rgb'], 'mask': inputs['mask']})
+    with pytest.raises(ValueError, match="label of video 'v0' has shape \\(2,\\)"):
+        model.loss(inputs, [dict(s, label=torch.zeros(2)) for s in samples])
+
+
+def test_bad_configs_are_clear():
+    with pytest.raises(KeyError, match='Did you mean: MLPAttention'):
+        make(attention=dict(type='MLPAtention'))
+    with pytest.raises(KeyError, match='Did you mean: ForegroundLoss'):
+        make(losses=dict(fg=dict(type='ForegroundLos')))
+    with pytest.raises(TypeError, match='num_classes'):
+        build_model(dict(type='WeaklySupervisedLocalizer'))
+    with pytest.raises(ValueError, match="fusion must be 'late' or 'early'"):
+        make(fusion='middle')
+    with pytest.raises(ValueError, match="streams\\['rgb'\\] must be a positive int"):
+        make(streams=dict(rgb='1024'))
+
+
+class FakePostprocessor(nn.Module):
+    """One detection per video: the first segment, scored by the top class."""
+
+    def forward(self, outputs, data_samples):
+        dets = []
+        for i, s in enumerate(data_samples):
+            score, label = outputs['video_scores'][i].max(0)
+            sps = s['seconds_per_segment']
+            dets.append({'segments': torch.tensor([[0.0, sps]]), 'scores': score.view(1),
+                         'labels': label.view(1)})
+        return dets
+
+
+def test_predict_assembles_per_video_results():
+    model = make(test_cfg=FakePostprocessor())
+    inputs, samples = collate(videos())
+    for i, s in enumerate(samples):
+        s.update(seconds_per_segment=0.5, duration=0.5 * s['num_segments'],
+                 gt_segments=torch.tensor([[0.0, 1.0]]), gt_labels=torch.tensor([i % C]))
+    results = model(inputs, samples, mode='predict')
+    out = model.extract(inputs)
+    assert [r['video_id'] for r in results] == ['v0', 'v1', 'v2']
+    for i, (r, s) in enumerate(zip(results, samples)):
+        n = s['num_segments']
+        assert r['attention'].shape == (n,) and set(r['stream_attention']) == {'rgb', 'flow'}
+        assert torch.allclose(r['attention'], out['attention'][i, :n])
+        assert torch.allclose(r['video_scores'], out['video_scores'][i])
+        assert r['detections']['segments'].tolist() == [[0.0, 0.5]]
+        assert r['detections']['labels'].item() == out['video_scores'][i].argmax().item()
+        for key in ('label', 'gt_segments', 'gt_labels', 'duration', 'seconds_per_segment'):
+            assert key in r
+    with pytest.raises(RuntimeError, match='built without test_cfg'):
+        make().predict(inputs, samples)
+
+
+def test_mmengine_train_and_val_step():
+    model = make(losses=ALL_LOSSES, test_cfg=FakePostprocessor())
+    inputs, samples = collate(videos())
+    for s in samples:
+        s['seconds_per_segment'] = 1.0
+    wrapper = OptimWrapper(torch.optim.Adam(model.parameters(), lr=1e-3))
+    before = model.classifier['rgb'].fc.weight.clone()
+    log_vars = model.train_step({'inputs': inputs, 'data_samples': samples}, wrapper)
+    assert {'loss', 'loss_fg', 'loss_bg', 'loss_guide', 'loss_cluster'} <= set(log_vars)
+    assert not torch.equal(before, model.classifier['rgb'].fc.weight)
+    results = model.val_step({'inputs': inputs, 'data_samples': samples})
+    assert len(results) == 3 and 'detections' in results[0]
+    with pytest.raises(ValueError, match="unknown mode 'train'"):
+        model(inputs, samples, mode='train')

@@ -1,0 +1,134 @@
+"""Attention, pooling, classifier and cluster head: values by hand, registry smoke."""
+import math
+
+import pytest
+import torch
+
+from wsal.models import AttentionAvgPool, ClusterHead, LinearClassifier, MLPAttention, TopKPool
+from wsal.registry import MODELS, build_model
+
+D, C = 6, 3
+
+
+def _inputs():
+    torch.manual_seed(0)
+    return torch.randn(2, 5, D), torch.tensor([[True] * 5, [True] * 3 + [False] * 2])
+
+
+def _run_attention(module):
+    x, mask = _inputs()
+    lam = module(x, mask)
+    assert lam.shape == (2, 5) and (lam >= 0).all() and (lam <= 1).all()
+    assert (lam[1, 3:] == 0).all()
+    return lam.sum()
+
+
+def _run_pooling(module):
+    x, mask = _inputs()
+    lam = torch.rand(2, 5, requires_grad=True)
+    fg, bg = module(x.requires_grad_(), lam, mask)
+    assert fg.shape == bg.shape == (2, D)
+    return fg.sum() + bg.square().sum()
+
+
+def _run_classifier(module):
+    x, _ = _inputs()
+    out = module(x)
+    assert out.shape == (2, 5, C + 1)
+    return module(x.mean(1)).sum() + out.sum()
+
+
+def _run_cluster(module):
+    x, _ = _inputs()
+    out = module(x.mean(1))
+    assert out.shape == (2, 2)
+    return out.sum()
+
+
+def _run_localizer(module):
+    x, mask = _inputs()
+    losses = module.loss({'rgb': x, 'flow': x[..., :4], 'mask': mask},
+                         [{'label': torch.tensor([1.0, 0, 0])}, {'label': torch.tensor([0, 1.0, 1])}])
+    return sum(losses.values())
+
+
+# kind -> (default args, runner). Every MODELS entry of wsal.models must map to one.
+RECIPES = {
+    'attention': (dict(in_channels=D), _run_attention),
+    'pooling': (dict(), _run_pooling),
+    'classifier': (dict(in_channels=D, num_classes=C), _run_classifier),
+    'cluster': (dict(in_channels=D), _run_cluster),
+    'localizer': (dict(num_classes=C, streams=dict(rgb=D, flow=4)), _run_localizer),
+}
+KIND = {'MLPAttention': 'attention', 'AttentionAvgPool': 'pooling', 'TopKPool': 'pooling',
+        'LinearClassifier': 'classifier', 'ClusterHead': 'cluster',
+        'WeaklySupervisedLocalizer': 'localizer'}
+
+MODELS.import_from_location()
+NAMES = sorted(n for n, cls in MODELS.module_dict.items() if cls.__module__.startswith('wsal.models'))
+
+
+@pytest.mark.parametrize('name', NAMES)
+def test_registered_part_builds_and_backprops(name):
+    assert name in KIND, f'no smoke recipe for MODELS entry {name}: add it to KIND'
+    defaults, run = RECIPES[KIND[name]]
+    module = build_model(dict(type=name, **defaults))
+    total = run(module)
+    assert torch.isfinite(total)
+    total.backward()
+    for p in module.parameters():
+        assert p.grad is None or torch.isfinite(p.grad).all()
+
+
+def test_attention_pool_by_hand():
+    x = torch.tensor([[[1.0, 0.0], [0.0, 2.0], [4.0, 4.0], [9.0, 9.0]]])
+    lam = torch.tensor([[0.5, 1.0, 0.25, 0.7]])
+    mask = torch.tensor([[True, True, True, False]])  # the last frame is padding
+    fg, bg = AttentionAvgPool(normalize='length')(x, lam, mask)
+    # eq. 1 / eq. 4 with T = 3 valid segments
+    assert fg[0].tolist() == pytest.approx([(0.5 + 1.0) / 3, (2.0 + 1.0) / 3])
+    assert bg[0].tolist() == pytest.approx([(0.5 + 3.0) / 3, (0.0 + 3.0) / 3])
+    fg, bg = AttentionAvgPool(normalize='mass', eps=0.0)(x, lam, mask)
+    assert fg[0].tolist() == pytest.approx([1.5 / 1.75, 3.0 / 1.75])
+    assert bg[0].tolist() == pytest.approx([3.5 / 1.25, 3.0 / 1.25])
+    with pytest.raises(ValueError, match="normalize must be one of"):
+        AttentionAvgPool(normalize='sum')
+
+
+def test_topk_pool_by_hand():
+    x = torch.arange(10, dtype=torch.float).view(1, 5, 2)  # frame t = [2t, 2t+1]
+    lam = torch.tensor([[0.9, 0.1, 0.5, 0.8, 0.3]])
+    # k = ceil(5 / 2) = 3: top frames 0, 3, 2; bottom frames 1, 4, 2
+    fg, bg = TopKPool(ratio=2, weighted=False)(x, lam)
+    assert fg[0].tolist() == pytest.approx([(0 + 6 + 4) / 3, (1 + 7 + 5) / 3])
+    assert bg[0].tolist() == pytest.approx([(2 + 8 + 4) / 3, (3 + 9 + 5) / 3])
+    fg, bg = TopKPool(ratio=2)(x, lam)
+    assert fg[0, 0].item() == pytest.approx((0.9 * 0 + 0.8 * 6 + 0.5 * 4) / 3)
+    assert bg[0, 0].item() == pytest.approx((0.9 * 2 + 0.7 * 8 + 0.5 * 4) / 3)
+    # padding is never selected, k counts valid frames only: ceil(3 / 2) = 2
+    mask = torch.tensor([[True, True, True, False, False]])
+    fg, _ = TopKPool(ratio=2, weighted=False)(x, lam, mask)
+    assert fg[0].tolist() == pytest.approx([(0 + 4) / 2, (1 + 5) / 2])
+
+
+def test_mlp_attention_is_two_fc_relu_sigmoid():
+    att = MLPAttention(in_channels=2, hidden_channels=2)
+    with torch.no_grad():
+        att.fc1.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, -1.0]]))
+        att.fc1.bias.zero_()
+        att.fc2.weight.copy_(torch.tensor([[2.0, 1.0]]))
+        att.fc2.bias.fill_(-1.0)
+    lam = att(torch.tensor([[[0.5, -2.0], [-1.0, 1.0]]]))
+    # frame 0: relu([0.5, 2.0]) -> 2*0.5 + 2.0 - 1 = 2; frame 1: relu([-1, -1]) -> -1
+    assert lam[0].tolist() == pytest.approx([1 / (1 + math.exp(-2.0)), 1 / (1 + math.exp(1.0))])
+
+
+def test_classifier_and_cluster_head_shapes_and_dim_errors():
+    clf = LinearClassifier(in_channels=4, num_classes=2)
+    assert clf.fc.bias is None and clf(torch.zeros(3, 7, 4)).shape == (3, 7, 3)
+    with pytest.raises(ValueError, match='expected D=4, got D=5'):
+        clf(torch.zeros(2, 5))
+    with pytest.raises(ValueError, match='expected D=4, got D=3'):
+        ClusterHead(in_channels=4)(torch.zeros(2, 3))
+    with pytest.raises(ValueError, match='feature dimension mismatch, expected D=4, got D=3'):
+        MLPAttention(in_channels=4)(torch.zeros(1, 2, 3))

@@ -1,0 +1,84 @@
+"""Base class of wsal loss terms: weight handling, input checks, naming."""
+from __future__ import annotations
+
+from typing import Dict, Mapping, Tuple
+
+import torch
+import torch.nn as nn
+
+
+class LossTerm(nn.Module):
+    """A weighted, named loss term called once per stream.
+
+    Subclasses set ``loss_name`` (the returned key, starting with ``loss_``)
+    and ``required_keys`` (the stream-output keys they read) and implement
+    :meth:`compute`. Calling the term checks the inputs, then returns
+    ``{loss_name: weight * compute(...)}``.
+
+    Call signature (docs/design.md)::
+
+        term(stream_out: dict, labels: FloatTensor[B, C], mask: BoolTensor[B, T])
+            -> {'loss_xxx': scalar Tensor}
+
+    Args:
+        weight: Multiplier applied to the term (keyword-only).
+    """
+
+    loss_name: str = 'loss'
+    required_keys: Tuple[str, ...] = ()
+
+    def __init__(self, *, weight: float = 1.0) -> None:
+        super().__init__()
+        weight = float(weight)
+        if weight < 0:
+            raise ValueError(f'{type(self).__name__}: weight must be >= 0, got {weight}')
+        self.weight = weight
+
+    def compute(self, stream_out: Mapping[str, torch.Tensor], labels: torch.Tensor,
+                mask: torch.Tensor) -> torch.Tensor:
+        """The unweighted scalar loss (subclasses implement)."""
+        raise NotImplementedError
+
+    def forward(self, stream_out: Mapping[str, torch.Tensor], labels: torch.Tensor,
+                mask: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """Weighted term ``{loss_name: weight * loss}``.
+
+        Args:
+            stream_out: One stream's outputs of ``WeaklySupervisedLocalizer.extract``.
+            labels: Multi-hot video labels ``[B, C]``.
+            mask: BoolTensor ``[B, T]``, True on real segments.
+
+        Returns:
+            dict[str, Tensor]: one scalar.
+        """
+        missing = [k for k in self.required_keys if k not in stream_out]
+        if missing:
+            raise KeyError(f'{type(self).__name__} needs {missing} in the stream output; '
+                           f'got keys {sorted(stream_out)}')
+        if labels.dim() != 2:
+            raise ValueError(f'{type(self).__name__}: labels must be [B, C], '
+                             f'got {tuple(labels.shape)}')
+        return {self.loss_name: self.weight * self.compute(stream_out, labels, mask.bool())}
+
+    def extra_repr(self) -> str:
+        return f'weight={self.weight}'
+
+
+def foreground_target(labels: torch.Tensor) -> torch.Tensor:
+    """Normalised multi-hot target over ``C + 1`` classes, background index 0.
+
+    A video with labels ``{c1, ..., ck}`` gets ``1/k`` at each ``ci + 1``. A
+    video without any action label is a background video (the paper's
+    ``y = 0``) and gets all its mass at index 0.
+
+    Args:
+        labels: Multi-hot ``[B, C]`` (non-negative).
+
+    Returns:
+        Tensor ``[B, C + 1]``, rows summing to 1.
+    """
+    labels = labels.float().clamp(min=0)
+    total = labels.sum(dim=1, keepdim=True)
+    background = (total == 0).to(labels.dtype)
+    fg = labels / total.clamp(min=1e-12)
+    return torch.cat([background, fg], dim=1)

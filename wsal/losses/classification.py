@@ -1,0 +1,57 @@
+"""Video-level classification losses on the pooled features: L_fg (eq. 3), L_bg."""
+from __future__ import annotations
+
+import torch.nn.functional as F
+
+from wsal.registry import LOSSES
+
+from .base import LossTerm, foreground_target
+
+
+@LOSSES.register_module()
+class ForegroundLoss(LossTerm):
+    """Foreground class loss ``L_fg = -log p_fg[y]`` (eq. 3).
+
+    Multi-label videos use the normalised multi-hot target (``1/k`` on each of
+    the ``k`` present classes, 0 on background): ``-Σ_c q_c log p_fg[c]``;
+    a video with no label is a background video (target index 0). Mean over
+    videos.
+
+    Args:
+        weight: Term weight (eq. 11 fixes it to 1).
+    """
+
+    loss_name = 'loss_fg'
+    required_keys = ('fg_logits',)
+
+    def __init__(self, *, weight: float = 1.0) -> None:
+        super().__init__(weight=weight)
+
+    def compute(self, stream_out, labels, mask):
+        logits = stream_out['fg_logits']
+        if logits.shape[-1] != labels.shape[-1] + 1:
+            raise ValueError(f'ForegroundLoss: fg_logits have {logits.shape[-1]} classes but '
+                             f'labels have {labels.shape[-1]} (expected C + 1 logits)')
+        target = foreground_target(labels).to(logits.dtype)
+        return -(target * F.log_softmax(logits, dim=-1)).sum(-1).mean()
+
+
+@LOSSES.register_module()
+class BackgroundLoss(LossTerm):
+    """Background-aware loss ``L_bg = -log p_bg[0]`` (eq. 5 and after).
+
+    The (1 - λ)-pooled feature must be classified as background by the same
+    classifier. Mean over videos.
+
+    Args:
+        weight: α of eq. 11 (0.1 in the paper).
+    """
+
+    loss_name = 'loss_bg'
+    required_keys = ('bg_logits',)
+
+    def __init__(self, *, weight: float = 0.1) -> None:
+        super().__init__(weight=weight)
+
+    def compute(self, stream_out, labels, mask):
+        return -F.log_softmax(stream_out['bg_logits'], dim=-1)[:, 0].mean()

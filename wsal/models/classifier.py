@@ -1,0 +1,51 @@
+"""Video/frame classifiers over C+1 classes (background at index 0)."""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+from wsal.registry import MODELS
+
+
+@MODELS.register_module()
+class LinearClassifier(nn.Module):
+    """The shared softmax classifier ``w_c`` of eqs. 2 and 5 (and the T-CAM, eq. 6).
+
+    Applied to pooled video features ``[B, D]`` (``x_fg``, ``x_bg``) and to
+    frame features ``[B, T, D]`` (the class activation sequence), giving
+    logits over ``C + 1`` classes with background at index 0.
+
+    Args:
+        in_channels: Feature dimension ``D``.
+        num_classes: Number of foreground classes ``C`` (outputs ``C + 1``).
+        bias: Add a bias. Off by default as printed in eq. 2 (``w_c · x``);
+            without a bias the video logit is exactly the pooled frame logit,
+            ``w · x_fg = Σ_t a_t (w · x_t)``, which is what the weighted-T-CAM
+            proposal scoring of section 3.2 relies on.
+        dropout: Dropout on the input (0 disables it).
+    """
+
+    def __init__(self, *, in_channels: int, num_classes: int, bias: bool = False,
+                 dropout: float = 0.0) -> None:
+        super().__init__()
+        if num_classes <= 0:
+            raise ValueError(f'LinearClassifier: num_classes (foreground classes C) must be '
+                             f'positive, got {num_classes}')
+        self.in_channels = int(in_channels)
+        self.num_classes = int(num_classes)
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.fc = nn.Linear(in_channels, num_classes + 1, bias=bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits.
+
+        Args:
+            x: Features ``[..., D]``.
+
+        Returns:
+            Tensor ``[..., C + 1]``; index 0 is background.
+        """
+        if x.shape[-1] != self.in_channels:
+            raise ValueError(f'LinearClassifier: expected D={self.in_channels}, '
+                             f'got D={x.shape[-1]}')
+        return self.fc(self.dropout(x))
