@@ -60,6 +60,7 @@ def plugin_env(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delenv(reg.ENV_STRICT, raising=False)
     monkeypatch.delenv(reg.ENV_DISABLE, raising=False)
+    reg._import_all()  # snapshot after wsal's own modules registered themselves
     saved = {name: dict(r._module_dict) for name, r in reg._ALL.items()}
     saved_records = list(reg._PLUGINS.records)
     yield tmp_path
@@ -144,3 +145,24 @@ def test_cli_list_shows_plugin_and_its_package(plugin_env):
     line = next(ln for ln in out.stdout.splitlines() if 'PluginMarginLoss' in ln)
     assert line.split()[-1] == 'wsal_goodplugin'
     assert "plugin 'broken' from 'wsal_brokenplugin' failed to load" in out.stdout
+
+
+def test_config_uses_plugin_loss_by_name(plugin_env):
+    """A model config switches STPN's sparsity off and adds the plugin's term."""
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        reg.load_plugins(force=True)
+    from mmengine.config import Config
+    root = Path(__file__).resolve().parents[2]
+    cfg = Config.fromfile(str(root / 'configs' / 'stpn' / 'stpn_i3d_thumos14.py'))
+    cfg.merge_from_dict({'model.streams': dict(rgb=6, flow=5), 'model.num_classes': 3,
+                         'model.attention.hidden_channels': 4,
+                         'model.losses.sparsity': None,
+                         'model.losses.margin': dict(type='PluginMarginLoss', weight=1.0,
+                                                     margin=0.0)})
+    model = wsal.build_model(cfg)
+    inputs = {'rgb': torch.rand(1, 9, 6), 'flow': torch.rand(1, 9, 5),
+              'mask': torch.ones(1, 9, dtype=torch.bool)}
+    losses = model(inputs, [{'label': torch.tensor([0.0, 1.0, 0.0])}], mode='loss')
+    assert set(losses) == {'loss_fg', 'loss_plugin_margin'}
+    assert torch.isfinite(losses['loss_plugin_margin']) and losses['loss_plugin_margin'] > 0
