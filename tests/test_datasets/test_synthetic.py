@@ -1,0 +1,157 @@
+import json
+import math
+
+import numpy as np
+import pytest
+
+from wsal.datasets import WSALFeatureDataset, WeakLabelFeatureDataset
+from wsal.datasets import synthetic as syn
+
+
+def _files(root):
+    return sorted(p.relative_to(root) for p in root.rglob('*') if p.is_file())
+
+
+def test_tiny_structure_follows_real_thumos14(tiny_root):
+    gt = json.loads((tiny_root / 'gt.json').read_text())
+    real = syn.load_thumos14_gt()['database']
+    db = gt['database']
+    assert gt['classes'] == sorted(gt['classes']) and len(gt['classes']) == 20
+    subsets = [v['subset'] for v in db.values()]
+    assert subsets.count('validation') == 8 and subsets.count('test') == 4
+    for vid, v in db.items():
+        assert v['fps'] == 25.0
+        assert v['duration'] == real[vid]['duration'] and v['duration'] <= 90
+        assert v['annotations'] == [{'segment': a['segment'], 'label': a['label']}
+                                    for a in real[vid]['annotations']]
+        rgb = np.load(tiny_root / 'features' / 'rgb' / f'{vid}.npy')
+        flow = np.load(tiny_root / 'features' / 'flow' / f'{vid}.npy')
+        assert rgb.dtype == np.float32 and rgb.shape == flow.shape
+        assert rgb.shape == (math.floor(v['duration'] * 25 / 16), 32)
+        assert np.isfinite(rgb).all() and (rgb >= 0).all() and (flow >= 0).all()
+    # every test video's main class also occur in the training subset (stratified choice)
+    train_labels = {syn._primary_label(v) for v in db.values() if v['subset'] == 'validation'}
+    test_labels = {syn._primary_label(v) for v in db.values() if v['subset'] == 'test'}
+    assert test_labels <= train_labels
+    meta = json.loads((tiny_root / 'synthetic.json').read_text())
+    assert meta['seed'] == 0 and meta['preset'] == 'tiny' and meta['config']['rgb_dim'] == 32
+
+
+def test_same_seed_same_bytes_other_seed_differs(tmp_path, tiny_root):
+    again = syn.make_synthetic(tmp_path / 'again', 'tiny', seed=0)
+    assert _files(again) == _files(tiny_root)
+    for rel in _files(tiny_root):
+        assert (again / rel).read_bytes() == (tiny_root / rel).read_bytes(), rel
+    other = syn.generate_synthetic('tiny', seed=1)
+    vid = next(iter(other.gt['database']))
+    if (tiny_root / 'features' / 'rgb' / f'{vid}.npy').exists():
+        assert not np.array_equal(other.features[vid]['rgb'],
+                                  np.load(tiny_root / 'features' / 'rgb' / f'{vid}.npy'))
+
+
+def test_in_memory_matches_disk(tiny_root):
+    data = syn.generate_synthetic('tiny', seed=0)
+    assert data.gt == json.loads((tiny_root / 'gt.json').read_text())
+    for vid, feats in data.features.items():
+        for m, arr in feats.items():
+            np.testing.assert_array_equal(arr, np.load(tiny_root / 'features' / m / f'{vid}.npy'))
+
+
+def test_generated_data_loads_as_datasets(tiny_root):
+    train = WSALFeatureDataset(data_root=tiny_root, subset='validation')
+    test = WSALFeatureDataset(data_root=tiny_root, subset='test')
+    mv = WeakLabelFeatureDataset(data_root=tiny_root, label_file='micro_videos.json')
+    assert len(train) == 8 and len(test) == 4 and len(mv) == 8
+    assert train.metainfo == test.metainfo == mv.metainfo
+    item = mv[3]
+    assert item['data_sample']['label'].sum() == 1
+    assert 6 <= item['data_sample']['duration'] <= 15
+    assert item['data_sample']['gt_segments'].shape == (0, 2)
+
+
+def test_interrupted_generation_leaves_nothing(tmp_path, monkeypatch):
+    calls = {'n': 0}
+    real_save = np.save
+
+    def failing_save(*args, **kwargs):
+        calls['n'] += 1
+        if calls['n'] == 5:
+            raise KeyboardInterrupt
+        return real_save(*args, **kwargs)
+    monkeypatch.setattr(syn.np, 'save', failing_save)
+    with pytest.raises(KeyboardInterrupt):
+        syn.make_synthetic(tmp_path / 'out', 'tiny', seed=0)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_existing_output_refused_unless_overwrite(tmp_path):
+    out = tmp_path / 'out'
+    out.mkdir()
+    (out / 'keep.txt').write_text('x')
+    with pytest.raises(ValueError, match='not empty'):
+        syn.make_synthetic(out, 'tiny', seed=0, num_micro_videos=0)
+    syn.make_synthetic(out, 'tiny', seed=0, num_micro_videos=0, overwrite=True)
+    assert not (out / 'keep.txt').exists() and (out / 'gt.json').exists()
+    assert not (out / 'micro_videos.json').exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['out']
+
+
+def test_bad_options_are_reported():
+    with pytest.raises(ValueError, match='unknown synthetic preset'):
+        syn.generate_synthetic('huge')
+    with pytest.raises(ValueError, match='unknown synthetic option'):
+        syn.generate_synthetic('tiny', rgb_dims=3)
+    with pytest.raises(ValueError, match='activation'):
+        syn.generate_synthetic('tiny', activation='tanh')
+
+
+def _action_bg_gap(data, stream):
+    """Size of the mean (over videos) within-video action-minus-background feature."""
+    diffs = []
+    for vid, v in data.gt['database'].items():
+        x = data.features[vid][stream]
+        t = (np.arange(len(x)) + 0.5) * 0.64
+        inside = np.zeros(len(x), bool)
+        for a in v['annotations']:
+            inside |= (t >= a['segment'][0]) & (t < a['segment'][1])
+        if inside.sum() >= 2 and (~inside).sum() >= 2:
+            diffs.append(x[inside].mean(0) - x[~inside].mean(0))
+    return float(np.sqrt((np.mean(diffs, 0) ** 2).mean()))
+
+
+def test_actionness_cue_is_stronger_in_flow():
+    # only the class-agnostic cue separates action from background here
+    data = syn.generate_synthetic('tiny', seed=0, action_rgb=0.0, action_flow=0.0,
+                                  anticipation_strength=0.0, num_micro_videos=0)
+    assert _action_bg_gap(data, 'flow') > 1.5 * _action_bg_gap(data, 'rgb')
+    off = syn.generate_synthetic('tiny', seed=0, action_rgb=0.0, action_flow=0.0,
+                                 anticipation_strength=0.0, actionness_flow=0.0,
+                                 num_micro_videos=0)
+    assert _action_bg_gap(off, 'flow') < 0.5 * _action_bg_gap(data, 'flow')
+
+
+def test_scene_context_makes_background_class_specific():
+    """Background of videos of one class resembles each other more with context on."""
+    def within_between(data):
+        db = data.gt['database']
+        means, labels = [], []
+        for vid, v in db.items():
+            x = data.features[vid]['rgb']
+            t = (np.arange(len(x)) + 0.5) * 0.64
+            inside = np.zeros(len(x), bool)
+            for a in v['annotations']:
+                inside |= (t >= a['segment'][0] - 2.5) & (t < a['segment'][1] + 1)
+            if (~inside).sum() < 3:
+                continue
+            means.append(x[~inside].mean(0))
+            labels.append(v['annotations'][0]['label'])
+        means = np.stack(means)
+        means -= means.mean(0)
+        d = np.linalg.norm(means[:, None] - means[None], axis=-1)
+        same = np.equal.outer(labels, labels) & ~np.eye(len(labels), dtype=bool)
+        return d[same].mean() / d[~same & ~np.eye(len(labels), dtype=bool)].mean()
+    kw = dict(num_videos={'validation': 20, 'test': 0}, max_duration=60.0, num_micro_videos=0,
+              background_strength=0.5, context_rgb=1.5)
+    with_ctx = syn.generate_synthetic('tiny', seed=0, **kw)
+    no_ctx = syn.generate_synthetic('tiny', seed=0, **{**kw, 'context_rgb': 0.0})
+    assert within_between(with_ctx) < 0.8 * within_between(no_ctx)

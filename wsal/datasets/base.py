@@ -1,0 +1,390 @@
+"""Shared machinery of wsal's feature datasets: probing, validation, loading.
+
+A feature dataset is a list of :class:`~wsal.datasets.annotations.VideoRecord`
+plus, per video and modality, a ``[T, D]`` feature array. Subclasses supply the
+records (:meth:`FeatureDatasetBase._load_records`) and, when features do not
+live in one ``.npy`` file per video and modality, :meth:`_probe` / :meth:`_read`.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+from mmengine.logging import print_log
+from torch.utils.data import Dataset
+
+from .annotations import VideoRecord
+from .resample import RESAMPLE_MODES, resample_features
+
+__all__ = ['FeatureDatasetBase', 'probe_npy', 'read_npy', 'resolve_path', 'PACKAGE_PREFIX']
+
+PathLike = Union[str, os.PathLike]
+CHECK_FINITE = ('load', 'init', 'off')
+PACKAGE_PREFIX = 'wsal-data:'
+_MAX_LISTED = 10
+
+
+def resolve_path(path: Optional[PathLike], data_root: Optional[PathLike]) -> Optional[Path]:
+    """Resolve ``path``: absolute as is, ``wsal-data:NAME`` in the package's
+    ``wsal/data``, else relative to ``data_root`` (falling back to the cwd when
+    only the latter exists)."""
+    if path is None:
+        return None
+    text = os.fspath(path)
+    if text.startswith(PACKAGE_PREFIX):
+        return Path(__file__).resolve().parent.parent / 'data' / text[len(PACKAGE_PREFIX):]
+    p = Path(text).expanduser()
+    if p.is_absolute() or data_root is None:
+        return p
+    rooted = Path(data_root).expanduser() / p
+    if not rooted.exists() and p.exists():
+        return p
+    return rooted
+
+
+def probe_npy(path: Path) -> Tuple[Tuple[int, ...], np.dtype]:
+    """Shape and dtype of a ``.npy`` file from its header (no data read).
+
+    Raises:
+        FileNotFoundError: the file is missing.
+        ValueError: the file is not a readable numeric ``.npy`` array.
+    """
+    if not path.is_file():
+        raise FileNotFoundError(f'feature file not found: {path}')
+    try:
+        with open(path, 'rb') as fh:
+            version = np.lib.format.read_magic(fh)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
+            else:
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
+    except Exception as exc:  # noqa: BLE001 - any parse failure means unreadable
+        raise ValueError(f'feature file {path} is not a readable .npy array ({exc})') from None
+    if dtype.hasobject:
+        raise ValueError(f'feature file {path} holds a pickled object array; wsal reads '
+                         'numeric arrays only (for the STPN/W-TALC layout use '
+                         'STPNFeatureDataset or `wsal convert`)')
+    if dtype.kind not in 'fiu':
+        raise ValueError(f'feature file {path}: dtype {dtype} is not numeric')
+    return tuple(int(s) for s in shape), dtype
+
+
+def read_npy(path: Path) -> np.ndarray:
+    """Load a numeric ``.npy`` array, turning every failure into a clear error."""
+    if not path.is_file():
+        raise FileNotFoundError(f'feature file not found: {path}')
+    try:
+        return np.load(path, allow_pickle=False)
+    except Exception as exc:  # noqa: BLE001
+        raise ValueError(f'feature file {path} could not be read ({type(exc).__name__}: {exc})') from None
+
+
+class FeatureDatasetBase(Dataset):
+    """Base of the wsal feature datasets (a torch ``Dataset`` with ``metainfo``).
+
+    Items follow docs/design.md "Dataset item". Construction reads every
+    feature file's header (cheap) and validates shapes, so missing files,
+    ``T < min_segments``, dimension mismatches and empty splits are reported
+    before training starts; NaN/Inf are checked per ``check_finite``.
+
+    Args:
+        data_root: Folder the relative paths are resolved against.
+        modalities: Streams to return, e.g. ``('rgb', 'flow')``.
+        feature_template: Path of one feature file relative to ``data_root``;
+            placeholders ``{modality}``, ``{video_id}`` (alias ``{video}``) and
+            ``{subset}``.
+        stride: Frames per feature segment.
+        default_fps: Feature-extraction fps of videos without their own ``fps``.
+        feature_dims: Expected channels, an int for every modality or a
+            ``{modality: D}`` dict; None: whatever the first video has (all
+            videos must then agree).
+        num_segments: Resample every video to this fixed T (ActivityNet); None
+            keeps each video's own length.
+        resample: ``'interpolate'``, ``'pool'`` or ``'nearest'``
+            (see :func:`~wsal.datasets.resample.resample_features`).
+        min_segments: Videos with fewer segments are invalid (default 2: a
+            one-segment video has no background to model).
+        max_length_mismatch: Streams whose lengths differ by at most this many
+            segments are cut to the shorter one (I3D extractors often emit one
+            more RGB than flow segment); a larger difference is an error.
+        check_finite: ``'load'`` (default: each array is checked for NaN/Inf
+            when read, and an error names file and video), ``'init'`` (read
+            every file at construction: slow for large sets, catches everything
+            up front) or ``'off'``.
+        cache: Keep loaded features in memory after first use.
+        skip_invalid: Drop invalid videos (missing/unreadable file, too short,
+            wrong dims, non-finite values found at init) with one logged
+            warning listing them, instead of raising.
+        lazy_init: Defer reading annotations and headers to :meth:`full_init`
+            (mmengine's Runner calls it when it builds the dataloader).
+    """
+
+    def __init__(self, *, data_root: Optional[PathLike] = None,
+                 modalities: Sequence[str] = ('rgb', 'flow'),
+                 feature_template: str = 'features/{modality}/{video_id}.npy',
+                 stride: int = 16, default_fps: float = 25.0,
+                 feature_dims: Union[int, Mapping[str, int], None] = None,
+                 num_segments: Optional[int] = None, resample: str = 'interpolate',
+                 min_segments: int = 2, max_length_mismatch: int = 1,
+                 check_finite: str = 'load', cache: bool = False,
+                 skip_invalid: bool = False, lazy_init: bool = False) -> None:
+        super().__init__()
+        if isinstance(modalities, str):
+            modalities = (modalities,)
+        self.modalities = tuple(modalities)
+        if not self.modalities or len(set(self.modalities)) != len(self.modalities):
+            raise ValueError(f'modalities must be non-empty and unique, got {modalities!r}')
+        self.data_root = None if data_root is None else Path(data_root).expanduser()
+        self.feature_template = feature_template
+        if stride <= 0:
+            raise ValueError(f'stride must be > 0, got {stride}')
+        if default_fps <= 0:
+            raise ValueError(f'default_fps must be > 0, got {default_fps}')
+        self.stride = stride
+        self.default_fps = float(default_fps)
+        if isinstance(feature_dims, int):
+            feature_dims = {m: feature_dims for m in self.modalities}
+        self.feature_dims = None if feature_dims is None else dict(feature_dims)
+        if num_segments is not None and num_segments < 1:
+            raise ValueError(f'num_segments must be >= 1 or None, got {num_segments}')
+        if resample not in RESAMPLE_MODES:
+            raise ValueError(f'resample must be one of {RESAMPLE_MODES}, got {resample!r}')
+        self.num_segments = num_segments
+        self.resample = resample
+        self.min_segments = int(min_segments)
+        self.max_length_mismatch = int(max_length_mismatch)
+        if check_finite not in CHECK_FINITE:
+            raise ValueError(f'check_finite must be one of {CHECK_FINITE}, got {check_finite!r}')
+        self.check_finite = check_finite
+        self.cache = bool(cache)
+        self.skip_invalid = bool(skip_invalid)
+        self._cache: Dict[int, Dict[str, np.ndarray]] = {}
+        self._classes: Tuple[str, ...] = ()
+        self._records: List[VideoRecord] = []
+        self._lengths: List[int] = []
+        self._dims: Dict[str, int] = {}
+        self._fully_initialized = False
+        if not lazy_init:
+            self.full_init()
+
+    # ------------------------------------------------------------------ hooks
+    def _load_records(self) -> Tuple[Tuple[str, ...], List[VideoRecord]]:
+        """Return (class names, records); subclasses implement it."""
+        raise NotImplementedError
+
+    def _describe(self) -> str:
+        """A short description of the split for messages (file and subset)."""
+        return type(self).__name__
+
+    def feature_path(self, record: VideoRecord, modality: str) -> Path:
+        """Feature file of ``record`` / ``modality`` from the template."""
+        try:
+            rel = self.feature_template.format(modality=modality, video_id=record.video_id,
+                                               video=record.video_id, subset=record.subset or '')
+        except (KeyError, IndexError) as exc:
+            raise ValueError(f'feature_template {self.feature_template!r} has an unknown '
+                             f'placeholder {exc}; use {{modality}}, {{video_id}}, {{subset}}') from None
+        return resolve_path(rel, self.data_root)
+
+    def _probe(self, record: VideoRecord, modality: str) -> Tuple[int, ...]:
+        return probe_npy(self.feature_path(record, modality))[0]
+
+    def _read(self, record: VideoRecord, modality: str) -> np.ndarray:
+        return read_npy(self.feature_path(record, modality))
+
+    def _where(self, record: VideoRecord, modality: str) -> str:
+        return f"{self.feature_path(record, modality)} (video '{record.video_id}', {modality})"
+
+    # ------------------------------------------------------------------ init
+    @property
+    def metainfo(self) -> dict:
+        """``{'classes': tuple of C names}`` (index i of ``label`` = ``classes[i]``)."""
+        self.full_init()
+        return {'classes': self._classes}
+
+    @property
+    def classes(self) -> Tuple[str, ...]:
+        return self.metainfo['classes']
+
+    def full_init(self) -> None:
+        """Read annotations and feature headers and validate them (idempotent)."""
+        if self._fully_initialized:
+            return
+        classes, records = self._load_records()
+        self._classes = tuple(classes)
+        if not records:
+            raise ValueError(f'{self._describe()}: the split is empty (no videos selected)')
+        problems: List[Tuple[VideoRecord, str]] = []
+        kept: List[VideoRecord] = []
+        lengths: List[int] = []
+        dims: Dict[str, Tuple[int, str]] = {}
+        if self.feature_dims is not None:
+            unknown = set(self.feature_dims) - set(self.modalities)
+            if unknown:
+                raise ValueError(f'feature_dims names modalities {sorted(unknown)} that are not in '
+                                 f'modalities {self.modalities}')
+            dims = {m: (d, 'the config (feature_dims)') for m, d in self.feature_dims.items()}
+        for rec in records:
+            problem, length = self._check_video(rec, dims)
+            if problem is None:
+                kept.append(rec)
+                lengths.append(length)
+            else:
+                problems.append((rec, problem))
+        if problems:
+            listed = '\n  '.join(p for _, p in problems[:_MAX_LISTED])
+            more = f'\n  ... and {len(problems) - _MAX_LISTED} more' if len(problems) > _MAX_LISTED else ''
+            head = f'{self._describe()}: {len(problems)} of {len(records)} video(s) are invalid'
+            if not self.skip_invalid:
+                raise ValueError(f'{head}:\n  {listed}{more}\n(set skip_invalid=True to skip them)')
+            print_log(f'{head} and were skipped (skip_invalid=True):\n  {listed}{more}',
+                      logger='current', level=logging.WARNING)
+            if not kept:
+                raise ValueError(f'{self._describe()}: the split is empty after skipping '
+                                 f'{len(problems)} invalid video(s)')
+        self._records = kept
+        self._lengths = lengths
+        self._dims = {m: d for m, (d, _) in dims.items()}
+        self._warn_time_scale()
+        self._fully_initialized = True
+
+    def _check_video(self, rec: VideoRecord, dims: Dict[str, Tuple[int, str]]
+                     ) -> Tuple[Optional[str], int]:
+        lengths = {}
+        for m in self.modalities:
+            try:
+                shape = self._probe(rec, m)
+            except (FileNotFoundError, ValueError) as exc:
+                return f"video '{rec.video_id}' ({m}): {exc}", 0
+            where = self._where(rec, m)
+            if len(shape) != 2:
+                return f'{where}: expected a [T, D] array, got shape {shape}', 0
+            t, d = shape
+            if t < self.min_segments:
+                return (f'{where}: T={t} segment(s); at least min_segments={self.min_segments} '
+                        'are needed'), 0
+            if m in dims and dims[m][0] != d:
+                return (f'{where}: feature dim D={d} differs from D={dims[m][0]} set by '
+                        f'{dims[m][1]}'), 0
+            dims.setdefault(m, (d, f"video '{rec.video_id}'"))
+            lengths[m] = t
+        lo, hi = min(lengths.values()), max(lengths.values())
+        if hi - lo > self.max_length_mismatch:
+            return (f"video '{rec.video_id}': stream lengths differ ({lengths}) by more than "
+                    f'max_length_mismatch={self.max_length_mismatch}'), 0
+        if self.check_finite == 'init':
+            for m in self.modalities:
+                try:
+                    arr = self._read(rec, m)
+                except (FileNotFoundError, ValueError) as exc:
+                    return f"video '{rec.video_id}' ({m}): {exc}", 0
+                bad = self._nonfinite(arr)
+                if bad:
+                    return f'{self._where(rec, m)}: field features: {bad}', 0
+        return None, lo
+
+    @staticmethod
+    def _nonfinite(arr: np.ndarray) -> Optional[str]:
+        if arr.dtype.kind != 'f':
+            return None
+        finite = np.isfinite(arr)
+        if finite.all():
+            return None
+        n_nan = int(np.isnan(arr).sum())
+        n_inf = int((~finite).sum()) - n_nan
+        rows = np.nonzero(~finite.all(axis=tuple(range(1, arr.ndim))))[0] if arr.ndim > 1 else []
+        first = f', first at segment {int(rows[0])}' if len(rows) else ''
+        return f'{n_nan} NaN and {n_inf} Inf value(s){first}'
+
+    def _warn_time_scale(self) -> None:
+        """Warn when T is far from duration*fps/stride (wrong fps or stride?)."""
+        off = []
+        for rec, t in zip(self._records, self._lengths):
+            if rec.duration is None:
+                continue
+            expected = rec.duration * rec.fps / self.stride
+            if expected > 0 and not 0.5 <= t / expected <= 2.0:
+                off.append(f"'{rec.video_id}' T={t} vs duration*fps/stride={expected:.1f}")
+        if off and len(off) >= max(1, len(self._records) // 10):
+            print_log(f'{self._describe()}: {len(off)} video(s) have a feature length far '
+                      f'from duration*fps/stride (stride={self.stride}); check stride and '
+                      f'(default_)fps, or time conversion will be wrong: {"; ".join(off[:3])}',
+                      logger='current', level=logging.WARNING)
+
+    # ------------------------------------------------------------------ items
+    def __len__(self) -> int:
+        self.full_init()
+        return len(self._records)
+
+    @property
+    def video_ids(self) -> List[str]:
+        self.full_init()
+        return [r.video_id for r in self._records]
+
+    @property
+    def records(self) -> List[VideoRecord]:
+        self.full_init()
+        return list(self._records)
+
+    def get_features(self, index: int) -> Dict[str, np.ndarray]:
+        """Raw validated ``{modality: float32 [T, D]}`` arrays of video ``index``."""
+        self.full_init()
+        if index in self._cache:
+            return self._cache[index]
+        rec, t = self._records[index], self._lengths[index]
+        out = {}
+        for m in self.modalities:
+            arr = self._read(rec, m)
+            if arr.ndim != 2 or arr.shape[0] < t or (m in self._dims and arr.shape[1] != self._dims[m]):
+                raise ValueError(f'{self._where(rec, m)}: shape changed since the dataset was '
+                                 f'built (now {arr.shape})')
+            if self.check_finite == 'load':
+                bad = self._nonfinite(arr)
+                if bad:
+                    raise ValueError(f'{self._where(rec, m)}: field features: {bad}')
+            out[m] = np.ascontiguousarray(arr[:t], dtype=np.float32)
+        if self.cache:
+            self._cache[index] = out
+        return out
+
+    def __getitem__(self, index: int) -> dict:
+        self.full_init()
+        if not -len(self._records) <= index < len(self._records):
+            raise IndexError(f'index {index} out of range for {len(self._records)} videos')
+        index %= len(self._records)
+        rec, t = self._records[index], self._lengths[index]
+        feats = self.get_features(index)
+        sps = self.stride / rec.fps
+        inputs = {}
+        for m in self.modalities:
+            x = torch.from_numpy(feats[m].copy() if self.cache else feats[m])
+            if self.num_segments is not None:
+                x = resample_features(x, self.num_segments, mode=self.resample)
+            inputs[m] = x
+        duration = rec.duration if rec.duration is not None else t * sps
+        n = t
+        if self.num_segments is not None:
+            sps = t * sps / self.num_segments
+            n = self.num_segments
+        label = torch.zeros(len(self._classes), dtype=torch.float32)
+        if rec.label_indices:
+            label[list(rec.label_indices)] = 1.0
+        sample = {
+            'video_id': rec.video_id,
+            'label': label,
+            'num_segments': int(n),
+            'duration': float(duration),
+            'seconds_per_segment': float(sps),
+            'gt_segments': torch.from_numpy(rec.gt_segments.astype(np.float32).reshape(-1, 2)),
+            'gt_labels': torch.from_numpy(rec.gt_labels.astype(np.int64).reshape(-1)),
+        }
+        return {'inputs': inputs, 'data_sample': sample}
+
+    def __repr__(self) -> str:
+        state = (f'{len(self._records)} videos, {len(self._classes)} classes'
+                 if self._fully_initialized else 'not initialised')
+        return f'{type(self).__name__}({self._describe()}: {state}, modalities={self.modalities})'

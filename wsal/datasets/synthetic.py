@@ -1,0 +1,539 @@
+"""Synthetic two-stream features with the real temporal structure of THUMOS14.
+
+The video durations, action instances and labels come from the packaged real
+THUMOS14 annotations (``wsal/data/thumos14_gt.json``); only the features are
+simulated. Features are built in a small latent space and mapped to each
+stream by a fixed random linear map followed by a softplus, so outputs are
+non-negative like average-pooled I3D features. The latent signal of segment t
+of a video is a sum of documented components, each with a knob in
+:class:`SyntheticConfig`:
+
+* **background**: the video is cut into shots (exponential lengths, mean
+  ``shot_seconds``); each shot shows one of the video's ``modes_per_video``
+  background modes drawn from ``num_background_modes`` global modes
+  (``background_strength``), plus temporally smooth Gaussian-filtered noise
+  (``background_noise``, correlation ``smooth_seconds``) and a per-video
+  offset (``video_offset``, camera/lighting);
+* **scene context**: every segment of a video, background included, carries
+  the scene vector of each class in the video (``context_rgb`` /
+  ``context_flow``): a classifier can recognise the class from background
+  alone, which is what makes attention hard to learn from video labels;
+* **action appearance**: inside an instance, a class prototype that morphs
+  from a start phase to an end phase (``action_phase_shift``), perturbed per
+  instance (``instance_variation``), with strength ``action_rgb`` /
+  ``action_flow``; related THUMOS14 classes (cricket, diving, throws, jumps,
+  swings) share part of their prototype and scene (``class_similarity``);
+* **actionness**: one class-agnostic "motion" direction active during every
+  action, weak in RGB and strong in flow (``actionness_rgb`` /
+  ``actionness_flow``);
+* **anticipation**: the ``anticipation_seconds`` before an instance partly
+  look like its start (ramping up to ``anticipation_strength`` of the
+  appearance, without actionness);
+* **boundaries** are blurred like a 3D-CNN's receptive field
+  (``boundary_blur_segments``); white per-segment latent noise
+  (``frame_noise``) and per-channel observation noise (``observation_noise``)
+  are added before the non-linearity.
+
+Optional **micro-videos** (the paper's +MV set) are 6–15 s clips of one
+class, 1–2 instances covering most of the clip, with backgrounds from a
+separate pool of modes shifted by ``micro_domain_shift``; they are written
+with video-level labels only (``micro_videos.json``).
+
+The defaults aim at realism, not at making any method win. Output is
+deterministic per seed and config (same bytes on the same machine): global
+parameters derive from the seed, each video's randomness from (seed, video id).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import shutil
+import tempfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy.ndimage import gaussian_filter1d
+
+__all__ = ['SyntheticConfig', 'PRESETS', 'THUMOS14_FAMILIES', 'load_thumos14_gt',
+           'thumos14_classes', 'select_videos', 'generate_video_features',
+           'iter_synthetic', 'generate_synthetic', 'make_synthetic']
+
+PathLike = Union[str, os.PathLike]
+_DATA = Path(__file__).resolve().parent.parent / 'data'
+
+#: Groups of THUMOS14 classes that look and take place alike.
+THUMOS14_FAMILIES: Tuple[Tuple[str, ...], ...] = (
+    ('CricketBowling', 'CricketShot'),
+    ('CliffDiving', 'Diving'),
+    ('HammerThrow', 'JavelinThrow', 'Shotput', 'ThrowDiscus'),
+    ('HighJump', 'LongJump', 'PoleVault'),
+    ('BaseballPitch', 'GolfSwing', 'TennisSwing'),
+    ('BasketballDunk', 'VolleyballSpiking'),
+)
+
+
+@dataclass(frozen=True)
+class SyntheticConfig:
+    """Knobs of the synthetic THUMOS14-structured generator.
+
+    Strengths are norms in the latent space (every random direction has unit
+    norm); the stream maps multiply by ``N(0, 1)`` weights, so a strength of 1
+    gives pre-activations of standard deviation about 1 per channel.
+
+    Attributes:
+        num_videos: Videos per subset, e.g. ``{'validation': 40, 'test': 20}``,
+            chosen class-stratified; None (or a missing subset) keeps all.
+        max_duration: Only videos at most this long (seconds) are eligible.
+        fps: Feature-extraction fps written per video in gt.json.
+        stride: Frames per feature segment (T = floor(duration * fps / stride)).
+        rgb_dim, flow_dim: Channels per stream.
+        latent_dim: Size of the latent space the components live in.
+        action_rgb, action_flow: Class appearance strength inside instances.
+        action_phase_shift: 0: one prototype per class; 1: start and end
+            phases independent.
+        instance_variation: Relative per-instance perturbation of the prototype.
+        class_similarity: Share (0..1) of prototype and scene common to a
+            THUMOS14 family (:data:`THUMOS14_FAMILIES`).
+        context_rgb, context_flow: Class scene signal on all segments of the
+            class's videos.
+        actionness_rgb, actionness_flow: Class-agnostic action cue.
+        anticipation_seconds, anticipation_strength: Pre-action look-alike.
+        num_background_modes, modes_per_video, shot_seconds,
+        background_strength: Background shots.
+        background_noise, smooth_seconds: Temporally smooth background noise.
+        video_offset: Per-video constant latent offset.
+        frame_noise: White latent noise per segment.
+        observation_noise: Per-channel noise before the non-linearity.
+        boundary_blur_segments: Gaussian sigma (segments) blurring instance
+            and shot boundaries.
+        bias: Mean pre-activation offset (more negative: sparser output).
+        activation: ``'softplus'`` or ``'relu'``.
+        num_micro_videos: Micro-videos (+MV) to generate, class-balanced.
+        micro_duration: (min, max) seconds of a micro-video.
+        micro_foreground: (min, max) fraction of a micro-video inside actions.
+        micro_domain_shift: Norm of the constant offset of micro-videos.
+    """
+
+    num_videos: Optional[Mapping[str, int]] = None
+    max_duration: Optional[float] = None
+    fps: float = 25.0
+    stride: int = 16
+    rgb_dim: int = 1024
+    flow_dim: int = 1024
+    latent_dim: int = 64
+    action_rgb: float = 1.0
+    action_flow: float = 1.0
+    action_phase_shift: float = 0.5
+    instance_variation: float = 0.35
+    class_similarity: float = 0.35
+    context_rgb: float = 0.6
+    context_flow: float = 0.2
+    actionness_rgb: float = 0.3
+    actionness_flow: float = 0.9
+    anticipation_seconds: float = 2.0
+    anticipation_strength: float = 0.5
+    num_background_modes: int = 32
+    modes_per_video: int = 3
+    shot_seconds: float = 12.0
+    background_strength: float = 1.0
+    background_noise: float = 0.5
+    smooth_seconds: float = 2.0
+    video_offset: float = 0.3
+    frame_noise: float = 0.25
+    observation_noise: float = 0.3
+    boundary_blur_segments: float = 0.75
+    bias: float = -1.0
+    activation: str = 'softplus'
+    num_micro_videos: int = 0
+    micro_duration: Tuple[float, float] = (6.0, 15.0)
+    micro_foreground: Tuple[float, float] = (0.5, 0.9)
+    micro_domain_shift: float = 0.5
+
+    def __post_init__(self) -> None:
+        for name in ('fps', 'rgb_dim', 'flow_dim', 'latent_dim', 'stride',
+                     'num_background_modes', 'modes_per_video', 'shot_seconds',
+                     'smooth_seconds'):
+            if not getattr(self, name) > 0:
+                raise ValueError(f'SyntheticConfig.{name} must be > 0, got {getattr(self, name)!r}')
+        if self.activation not in ('softplus', 'relu'):
+            raise ValueError(f"activation must be 'softplus' or 'relu', got {self.activation!r}")
+        if not 0 <= self.class_similarity <= 1 or not 0 <= self.action_phase_shift <= 1:
+            raise ValueError('class_similarity and action_phase_shift must be in [0, 1]')
+        if self.num_micro_videos < 0:
+            raise ValueError('num_micro_videos must be >= 0')
+        lo, hi = self.micro_duration
+        if not 0 < lo <= hi:
+            raise ValueError(f'micro_duration must be 0 < min <= max, got {self.micro_duration}')
+        lo, hi = self.micro_foreground
+        if not 0 < lo <= hi <= 1:
+            raise ValueError(f'micro_foreground must be 0 < min <= max <= 1, got {self.micro_foreground}')
+
+    @property
+    def seconds_per_segment(self) -> float:
+        return self.stride / self.fps
+
+
+#: tiny: unit tests (seconds); small: the demo (~40 + ~20 videos, 1024 dims);
+#: full: every one of the 412 videos, 1024 dims, 915 micro-videos as in the paper.
+PRESETS: Dict[str, Dict[str, object]] = {
+    'tiny': dict(num_videos={'validation': 8, 'test': 4}, max_duration=90.0,
+                 rgb_dim=32, flow_dim=32, latent_dim=16, num_background_modes=8,
+                 num_micro_videos=8),
+    'small': dict(num_videos={'validation': 40, 'test': 20}, max_duration=360.0,
+                  num_micro_videos=200),
+    'full': dict(num_videos=None, num_micro_videos=915),
+}
+
+
+def load_thumos14_gt() -> dict:
+    """The packaged real THUMOS14 annotations (ActivityNet form)."""
+    with open(_DATA / 'thumos14_gt.json', encoding='utf-8') as fh:
+        return json.load(fh)
+
+
+def thumos14_classes(gt: Optional[dict] = None) -> Tuple[str, ...]:
+    """The 20 THUMOS14 class names, sorted."""
+    gt = gt or load_thumos14_gt()
+    return tuple(sorted({a['label'] for v in gt['database'].values() for a in v['annotations']}))
+
+
+def _primary_label(info: dict) -> str:
+    counts: Dict[str, int] = {}
+    for a in info['annotations']:
+        counts[a['label']] = counts.get(a['label'], 0) + 1
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+
+
+def select_videos(gt: dict, cfg: SyntheticConfig, seed: int) -> List[str]:
+    """Class-stratified, seeded choice of videos (file order kept).
+
+    Classes are visited in one seeded order shared by all subsets, so a small
+    test subset covers classes that its training subset has.
+    """
+    db = gt['database']
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 7]))
+    classes = list(thumos14_classes(gt))
+    order = [classes[i] for i in rng.permutation(len(classes))]
+    chosen: set = set()
+    subsets = sorted({v['subset'] for v in db.values()})
+    for subset in subsets:
+        eligible = [vid for vid, v in db.items() if v['subset'] == subset and v['annotations']
+                    and (cfg.max_duration is None or v['duration'] <= cfg.max_duration)]
+        want = None if cfg.num_videos is None else cfg.num_videos.get(subset)
+        if want is None or want >= len(eligible):
+            chosen.update(eligible)
+            continue
+        pools = {c: [] for c in order}
+        for vid in eligible:
+            pools[_primary_label(db[vid])].append(vid)
+        for c in order:
+            pools[c] = [pools[c][i] for i in rng.permutation(len(pools[c]))]
+        picked: List[str] = []
+        while len(picked) < want:
+            progressed = False
+            for c in order:
+                if len(picked) >= want:
+                    break
+                if pools[c]:
+                    picked.append(pools[c].pop())
+                    progressed = True
+            if not progressed:
+                break
+        chosen.update(picked)
+    return [vid for vid in db if vid in chosen]
+
+
+class _World:
+    """Global, seed-derived parameters: prototypes, modes, stream maps."""
+
+    def __init__(self, cfg: SyntheticConfig, classes: Sequence[str], seed: int) -> None:
+        rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
+        k = cfg.latent_dim
+        unit = lambda *shape: (rng.standard_normal((*shape, k)) / math.sqrt(k))  # noqa: E731
+        n = len(classes)
+        fam_of = {}
+        for f, fam in enumerate(THUMOS14_FAMILIES):
+            for c in fam:
+                fam_of[c] = f
+        fam_proto, fam_scene = unit(len(THUMOS14_FAMILIES)), unit(len(THUMOS14_FAMILIES))
+        s = cfg.class_similarity
+
+        def mix(own, fam_vecs):
+            out = own.copy()
+            for i, c in enumerate(classes):
+                if c in fam_of:
+                    out[i] = math.sqrt(1 - s) * own[i] + math.sqrt(s) * fam_vecs[fam_of[c]]
+            return out
+        start = mix(unit(n), fam_proto)
+        end_own = unit(n)
+        p = cfg.action_phase_shift
+        self.proto_start = start
+        self.proto_end = math.sqrt(1 - p) * start + math.sqrt(p) * end_own
+        self.scene = mix(unit(n), fam_scene)
+        self.motion = unit()
+        self.modes = unit(cfg.num_background_modes)
+        self.micro_modes = unit(cfg.num_background_modes)
+        self.micro_offset = unit() * cfg.micro_domain_shift
+        self.weights = {
+            'rgb': rng.standard_normal((k, cfg.rgb_dim)).astype(np.float32),
+            'flow': rng.standard_normal((k, cfg.flow_dim)).astype(np.float32)}
+        self.biases = {
+            'rgb': (cfg.bias + 0.5 * rng.standard_normal(cfg.rgb_dim)).astype(np.float32),
+            'flow': (cfg.bias + 0.5 * rng.standard_normal(cfg.flow_dim)).astype(np.float32)}
+        self.class_index = {c: i for i, c in enumerate(classes)}
+
+
+def _video_rng(seed: int, video_id: str) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence([seed, 2, zlib.crc32(video_id.encode())]))
+
+
+def _blur(x: np.ndarray, sigma: float) -> np.ndarray:
+    return gaussian_filter1d(x, sigma, axis=0, mode='nearest') if sigma > 0 else x
+
+
+def generate_video_features(cfg: SyntheticConfig, world: _World, rng: np.random.Generator, *,
+                            duration: float, instances: Sequence[Tuple[float, float, str]],
+                            video_labels: Sequence[str], micro: bool = False
+                            ) -> Dict[str, np.ndarray]:
+    """Features of one video: ``{'rgb': float32 [T, rgb_dim], 'flow': [T, flow_dim]}``."""
+    sps = cfg.seconds_per_segment
+    t_len = max(2, int(math.floor(duration * cfg.fps / cfg.stride + 1e-6)))
+    k = cfg.latent_dim
+    t0 = np.arange(t_len) * sps
+    centre = t0 + sps / 2
+    unit = lambda *shape: rng.standard_normal((*shape, k)) / math.sqrt(k)  # noqa: E731
+
+    # background shots
+    modes = world.micro_modes if micro else world.modes
+    pool = rng.choice(len(modes), size=min(cfg.modes_per_video, len(modes)), replace=False)
+    pos = 0.0
+    bounds = []
+    while pos < t_len * sps:
+        pos += rng.exponential(cfg.shot_seconds)
+        bounds.append(pos)
+    shot_of = np.searchsorted(np.asarray(bounds), centre, side='right')
+    shot_mode = pool[rng.integers(0, len(pool), size=len(bounds) + 1)]
+    bg = _blur(modes[shot_mode[shot_of]], cfg.boundary_blur_segments) * cfg.background_strength
+    smooth = _blur(rng.standard_normal((t_len, k)), cfg.smooth_seconds / sps)
+    smooth /= smooth.std(axis=0, keepdims=True) + 1e-8
+    bg = bg + smooth * (cfg.background_noise / math.sqrt(k)) + unit() * cfg.video_offset
+    if micro:
+        bg = bg + world.micro_offset
+
+    # action instances: membership [T, N] by overlap, blurred
+    n = len(instances)
+    appearance = np.zeros((t_len, k))
+    active = np.zeros(t_len)
+    if n:
+        seg = np.asarray([(s, e) for s, e, _ in instances], np.float64)
+        cls = np.asarray([world.class_index[c] for _, _, c in instances])
+        overlap = (np.minimum(seg[None, :, 1], t0[:, None] + sps)
+                   - np.maximum(seg[None, :, 0], t0[:, None])).clip(min=0) / sps
+        member = _blur(overlap, cfg.boundary_blur_segments)
+        rel = ((centre[:, None] - seg[None, :, 0]) / np.maximum(seg[None, :, 1] - seg[None, :, 0], 1e-6)
+               ).clip(0, 1)
+        if cfg.anticipation_seconds > 0:
+            before = seg[None, :, 0] - centre[:, None]
+            ramp = (1 - before / cfg.anticipation_seconds).clip(0, 1) * (before > 0)
+            ant = ramp * cfg.anticipation_strength
+        else:
+            ant = np.zeros_like(member)
+        v = cfg.instance_variation
+        a0 = world.proto_start[cls] + v * unit(n)
+        a1 = world.proto_end[cls] + v * unit(n)
+        appearance = (member * (1 - rel) + ant) @ a0 + (member * rel) @ a1
+        active = member.sum(1).clip(0, 1)
+
+    context = np.zeros(k)
+    for c in set(video_labels):
+        context = context + world.scene[world.class_index[c]]
+    white = rng.standard_normal((t_len, k)) * (cfg.frame_noise / math.sqrt(k))
+
+    out = {}
+    strengths = {'rgb': (cfg.action_rgb, cfg.context_rgb, cfg.actionness_rgb),
+                 'flow': (cfg.action_flow, cfg.context_flow, cfg.actionness_flow)}
+    gen = torch.Generator().manual_seed(int(rng.integers(0, 2 ** 62)))
+    for stream in ('rgb', 'flow'):
+        s_act, s_ctx, s_mot = strengths[stream]
+        z = (bg + white + s_ctx * context[None] + s_act * appearance
+             + s_mot * active[:, None] * world.motion[None]).astype(np.float32)
+        w = torch.from_numpy(world.weights[stream])
+        h = torch.randn((t_len, w.shape[1]), generator=gen).mul_(cfg.observation_noise)
+        h.addmm_(torch.from_numpy(z), w).add_(torch.from_numpy(world.biases[stream]))
+        x = F.softplus(h) if cfg.activation == 'softplus' else h.clamp_(min=0)
+        out[stream] = x.numpy()
+    return out
+
+
+def _micro_plan(cfg: SyntheticConfig, classes: Sequence[str], seed: int
+                ) -> List[Tuple[str, str, float, List[Tuple[float, float]]]]:
+    """(video_id, class, duration, instances) of each micro-video, class-balanced."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 3]))
+    plan = []
+    for i in range(cfg.num_micro_videos):
+        c = classes[i % len(classes)]
+        dur = float(np.round(rng.uniform(*cfg.micro_duration), 3))
+        fg = rng.uniform(*cfg.micro_foreground) * dur
+        n_inst = 1 if rng.random() < 0.6 else 2
+        lengths = [fg] if n_inst == 1 else list(fg * np.diff(np.sort([0, rng.uniform(0.3, 0.7), 1])))
+        free = dur - fg
+        gaps = rng.dirichlet(np.ones(n_inst + 1)) * free
+        insts, pos = [], 0.0
+        for j in range(n_inst):
+            pos += gaps[j]
+            insts.append((round(pos, 3), round(pos + lengths[j], 3)))
+            pos += lengths[j]
+        plan.append((f'micro_{i:05d}_{c}', c, dur, insts))
+    return plan
+
+
+def _resolve(preset: Optional[str], overrides: Mapping[str, object]) -> SyntheticConfig:
+    base: Dict[str, object] = {}
+    if preset is not None:
+        if preset not in PRESETS:
+            raise ValueError(f"unknown synthetic preset '{preset}'; choose from {sorted(PRESETS)}")
+        base.update(PRESETS[preset])
+    names = {f.name for f in dataclasses.fields(SyntheticConfig)}
+    unknown = sorted(set(overrides) - names)
+    if unknown:
+        raise ValueError(f'unknown synthetic option(s) {unknown}; known: {sorted(names)}')
+    base.update(overrides)
+    for key in ('micro_duration', 'micro_foreground'):
+        if key in base:
+            base[key] = tuple(base[key])  # type: ignore[arg-type]
+    return SyntheticConfig(**base)  # type: ignore[arg-type]
+
+
+def iter_synthetic(cfg: SyntheticConfig, seed: int = 0
+                   ) -> Iterator[Tuple[str, str, Dict[str, np.ndarray]]]:
+    """Yield ``(kind, video_id, features)``; kind is ``'gt'`` or ``'micro'``."""
+    gt = load_thumos14_gt()
+    classes = thumos14_classes(gt)
+    world = _World(cfg, classes, seed)
+    for vid in select_videos(gt, cfg, seed):
+        info = gt['database'][vid]
+        insts = [(a['segment'][0], a['segment'][1], a['label']) for a in info['annotations']]
+        feats = generate_video_features(cfg, world, _video_rng(seed, vid), duration=info['duration'],
+                                        instances=insts, video_labels=[i[2] for i in insts])
+        yield 'gt', vid, feats
+    for vid, c, dur, insts in _micro_plan(cfg, classes, seed):
+        feats = generate_video_features(cfg, world, _video_rng(seed, vid), duration=dur,
+                                        instances=[(s, e, c) for s, e in insts],
+                                        video_labels=[c], micro=True)
+        yield 'micro', vid, feats
+
+
+def _annotation_files(cfg: SyntheticConfig, seed: int, preset: Optional[str]
+                      ) -> Tuple[dict, Optional[dict], dict]:
+    gt = load_thumos14_gt()
+    classes = list(thumos14_classes(gt))
+    db = {}
+    for vid in select_videos(gt, cfg, seed):
+        info = gt['database'][vid]
+        db[vid] = {'subset': info['subset'], 'duration': info['duration'], 'fps': cfg.fps,
+                   'annotations': [{'segment': list(a['segment']), 'label': a['label']}
+                                   for a in info['annotations']]}
+    gt_out = {'version': 'wsal-synthetic-thumos14', 'classes': classes, 'database': db}
+    micro = None
+    if cfg.num_micro_videos:
+        micro = {'version': 'wsal-synthetic-micro-videos', 'classes': classes, 'database': {
+            vid: {'labels': [c], 'duration': dur, 'fps': cfg.fps}
+            for vid, c, dur, _ in _micro_plan(cfg, classes, seed)}}
+    cfg_dict = dataclasses.asdict(cfg)
+    meta = {'generator': 'wsal.datasets.synthetic', 'preset': preset, 'seed': seed,
+            'config': cfg_dict,
+            'source': 'temporal structure of the real THUMOS14 annotations (wsal/data/PROVENANCE.md)'}
+    return gt_out, micro, meta
+
+
+@dataclass
+class SyntheticData:
+    """An in-memory synthetic dataset (see :func:`generate_synthetic`)."""
+
+    gt: dict
+    micro: Optional[dict]
+    features: Dict[str, Dict[str, np.ndarray]] = field(default_factory=dict)
+    config: Optional[SyntheticConfig] = None
+
+
+def generate_synthetic(preset: Optional[str] = 'tiny', seed: int = 0, **overrides) -> SyntheticData:
+    """Generate in memory: annotations plus ``features[video_id][stream]``.
+
+    Args:
+        preset: ``'tiny'``, ``'small'``, ``'full'`` or None (plain defaults).
+        seed: Random seed; the same seed and options give identical arrays.
+        **overrides: :class:`SyntheticConfig` fields.
+    """
+    cfg = _resolve(preset, overrides)
+    gt, micro, _ = _annotation_files(cfg, seed, preset)
+    data = SyntheticData(gt=gt, micro=micro, config=cfg)
+    for _, vid, feats in iter_synthetic(cfg, seed):
+        data.features[vid] = feats
+    return data
+
+
+def _dump_json(path: Path, obj: object) -> None:
+    path.write_text(json.dumps(obj, indent=1, sort_keys=False, allow_nan=False) + '\n',
+                    encoding='utf-8')
+
+
+def make_synthetic(out_dir: PathLike, preset: Optional[str] = 'tiny', seed: int = 0, *,
+                   overwrite: bool = False, **overrides) -> Path:
+    """Write a synthetic dataset in the canonical layout and return its path.
+
+    ::
+
+        OUT/gt.json                  real THUMOS14 structure (subsets validation/test, fps per video)
+        OUT/features/{rgb,flow}/<video_id>.npy
+        OUT/micro_videos.json        weak labels of the micro-videos (when any)
+        OUT/synthetic.json           generator, preset, seed and every knob
+
+    Everything is written into a temporary sibling folder that is renamed
+    onto ``OUT`` at the end, so an interrupted run leaves no partial dataset.
+
+    Args:
+        out_dir: Destination folder; must not exist (or be empty) unless
+            ``overwrite``.
+        preset: ``'tiny'`` (tests), ``'small'`` (demo), ``'full'`` or None.
+        seed: Random seed.
+        overwrite: Replace an existing ``out_dir``.
+        **overrides: :class:`SyntheticConfig` fields.
+    """
+    out = Path(out_dir).expanduser().resolve()
+    cfg = _resolve(preset, overrides)
+    if out.exists():
+        if not out.is_dir():
+            raise ValueError(f'{out} exists and is not a folder')
+        if any(out.iterdir()) and not overwrite:
+            raise ValueError(f'{out} already exists and is not empty (use overwrite=True / --overwrite)')
+    out.parent.mkdir(parents=True, exist_ok=True)
+    gt, micro, meta = _annotation_files(cfg, seed, preset)
+    tmp = Path(tempfile.mkdtemp(prefix=f'.{out.name}.tmp-', dir=out.parent))
+    try:
+        for stream in ('rgb', 'flow'):
+            (tmp / 'features' / stream).mkdir(parents=True)
+        for _, vid, feats in iter_synthetic(cfg, seed):
+            for stream, arr in feats.items():
+                np.save(tmp / 'features' / stream / f'{vid}.npy', arr)
+        if micro is not None:
+            _dump_json(tmp / 'micro_videos.json', micro)
+        _dump_json(tmp / 'synthetic.json', meta)
+        _dump_json(tmp / 'gt.json', gt)
+        if out.exists():
+            old = out.parent / f'.{out.name}.old-{os.getpid()}'
+            os.rename(out, old)
+            os.rename(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
