@@ -1,0 +1,154 @@
+"""The mmengine metrics: DetectionMAP, ClassificationMAP, AttentionHealth."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from mmengine.evaluator import Evaluator
+
+from wsal.evaluation import (AttentionHealth, ClassificationMAP, DetectionMAP,
+                             evaluate_detection)
+from wsal.registry import METRICS, build_metric
+
+from .conftest import GT_FILE, TEST_LIST
+
+
+def _predict_outputs(pred_json, gt_json, classes, subset='test'):
+    """Turn ActivityNet dicts into per-video predict outputs (docs/design.md)."""
+    idx = {c: i for i, c in enumerate(classes)}
+    db = gt_json['database']
+    out = []
+    for vid, entries in pred_json['results'].items():
+        anns = db[vid]['annotations']
+        out.append({
+            'video_id': vid,
+            'detections': {
+                'segments': torch.tensor([e['segment'] for e in entries],
+                                         dtype=torch.float64).reshape(-1, 2),
+                'scores': torch.tensor([e['score'] for e in entries], dtype=torch.float64),
+                'labels': torch.tensor([idx[e['label']] for e in entries], dtype=torch.long)},
+            'gt_segments': torch.tensor([a['segment'] for a in anns]).reshape(-1, 2),
+            'gt_labels': torch.tensor([idx[a['label']] for a in anns], dtype=torch.long),
+        })
+    return out
+
+
+def test_metrics_are_registered():
+    for name in ('DetectionMAP', 'ClassificationMAP', 'AttentionHealth'):
+        assert METRICS.get(name) is not None
+    m = build_metric(dict(type='DetectionMAP', preset='activitynet'))
+    assert isinstance(m, DetectionMAP) and m.tiou_thresholds[-1] == 0.95
+
+
+def test_detection_map_with_ann_file_equals_functional_api(ref, thumos_gt, tmp_path):
+    pred = ref.generate_predictions(thumos_gt['database'], 3000, seed=11)
+    pred['results'] = {v: d for v, d in pred['results'].items()
+                       if thumos_gt['database'][v]['subset'] == 'test'}
+    classes = sorted({a['label'] for e in thumos_gt['database'].values()
+                      for a in e['annotations']})
+    ev = Evaluator(dict(type='DetectionMAP', _scope_='wsal', ann_file=str(GT_FILE),
+                        video_list=str(TEST_LIST), prediction_file=str(tmp_path / 'p.json'),
+                        metrics_file=str(tmp_path / 'm.json')))
+    ev.dataset_meta = {'classes': classes}
+    outputs = _predict_outputs(pred, thumos_gt, classes)
+    ev.process(outputs[:50])
+    ev.process(outputs[50:])
+    metrics = ev.evaluate(len(outputs))
+    ref_res = evaluate_detection(thumos_gt, pred, subset='test', video_list=TEST_LIST)
+    assert set(metrics) == {f'detection/mAP@{t:g}' for t in ref_res.tiou_thresholds} | {
+        'detection/avg_mAP_0.1-0.7', 'detection/avg_mAP_0.1-0.9'}
+    for t, v in zip(ref_res.tiou_thresholds, ref_res.mAP):
+        assert metrics[f'detection/mAP@{t:g}'] == pytest.approx(v, abs=1e-12)
+    assert metrics['detection/avg_mAP_0.1-0.7'] == pytest.approx(ref_res.averages['0.1-0.7'])
+    saved = json.loads((tmp_path / 'm.json').read_text())
+    assert saved['protocol']['num_videos'] == 210 and saved['protocol']['preset'] == 'thumos14'
+    again = evaluate_detection(GT_FILE, tmp_path / 'p.json', subset='test', video_list=TEST_LIST)
+    np.testing.assert_allclose(again.ap, ref_res.ap, rtol=0, atol=1e-12)
+
+
+def test_detection_map_from_predict_output_ground_truth(ref, thumos_gt):
+    pred = ref.generate_predictions(thumos_gt['database'], 1500, seed=12)
+    pred['results'] = {v: d for v, d in pred['results'].items()
+                       if thumos_gt['database'][v]['subset'] == 'test'}
+    classes = sorted({a['label'] for e in thumos_gt['database'].values()
+                      for a in e['annotations']})
+    metric = DetectionMAP(tiou_thresholds=[0.3, 0.5, 0.7])
+    metric.dataset_meta = {'classes': classes}
+    outputs = _predict_outputs(pred, thumos_gt, classes)
+    metric.process({}, outputs)
+    metrics = metric.compute_metrics(metric.results)
+    # ground truth = the processed videos only
+    sub = {'database': {v: thumos_gt['database'][v] for v in pred['results']}}
+    ref_res = evaluate_detection(sub, pred, tiou_thresholds=[0.3, 0.5, 0.7], subset='test')
+    assert metrics['mAP@0.5'] == pytest.approx(ref_res.mAP[1], abs=1e-12)
+    assert set(metrics) == {'mAP@0.3', 'mAP@0.5', 'mAP@0.7', 'avg_mAP_0.3-0.7'}
+
+
+def test_detection_map_errors_are_clear():
+    metric = DetectionMAP()
+    with pytest.raises(ValueError, match="video 'x' has no 'detections' field"):
+        metric.process({}, [{'video_id': 'x'}])
+    metric.process({}, [{'video_id': 'x', 'detections': {
+        'segments': torch.zeros(0, 2), 'scores': torch.zeros(0), 'labels': torch.zeros(0)},
+        'gt_segments': torch.tensor([[0., 1.]]), 'gt_labels': torch.tensor([0])}])
+    with pytest.raises(ValueError, match=r"dataset_meta\['classes'\]"):
+        metric.compute_metrics(metric.results)
+
+
+def test_classification_map_hand_computed():
+    metric = ClassificationMAP()
+    scores = [[0.9, 0.1], [0.8, 0.7], [0.3, 0.2], [0.1, 0.6]]
+    labels = [[1, 0], [0, 1], [1, 0], [0, 0]]
+    metric.process({}, [{'video_id': str(i), 'video_scores': torch.tensor(s),
+                         'label': torch.tensor(lab, dtype=torch.float)}
+                        for i, (s, lab) in enumerate(zip(scores, labels))])
+    out = metric.compute_metrics(metric.results)
+    # class 0: ranks 1 (pos), 2, 3 (pos): AP = (1 + 2/3) / 2; class 1: rank 1 (pos): AP = 1
+    assert out['mAP'] == pytest.approx(((1 + 2 / 3) / 2 + 1.0) / 2)
+    assert out['num_classes'] == 2
+
+
+def test_classification_ties_do_not_depend_on_order():
+    from wsal.evaluation import ranked_ap
+    s = np.array([[0.5], [0.5], [0.1]])
+    a = ranked_ap(s, np.array([[1], [0], [1]]))
+    b = ranked_ap(s, np.array([[0], [1], [1]]))
+    assert a[0] == pytest.approx(b[0]) == pytest.approx(0.5 * 0.5 + 0.5 * 2 / 3)
+
+
+def _health_samples(lams, gt=((2.0, 4.0),), sps=0.5):
+    return [{'video_id': f'v{i}', 'attention': torch.tensor(lam, dtype=torch.float32),
+             'gt_segments': torch.tensor(gt), 'seconds_per_segment': sps}
+            for i, lam in enumerate(lams)]
+
+
+def test_attention_health_statistics():
+    lam = np.full(10, 0.1)
+    lam[4:8] = 0.9  # frames 4..7 have centres 2.25..3.75 s, inside [2, 4]
+    metric = AttentionHealth()
+    metric.process({}, _health_samples([lam]))
+    out = metric.compute_metrics(metric.results)
+    assert out['lambda_in'] == pytest.approx(0.9)
+    assert out['lambda_out'] == pytest.approx(0.1)
+    assert out['in_out_ratio'] == pytest.approx(9.0)
+    assert out['frac_above_0.5'] == pytest.approx(0.4)
+    assert (out['lambda_min'], out['lambda_max']) == pytest.approx((0.1, 0.9))
+    assert out['collapsed'] == 0.0 and out['saturated'] == 0.0
+
+
+@pytest.mark.parametrize('value,flag', [(1e-4, 'collapsed'), (0.999, 'saturated')])
+def test_attention_health_flags_degenerate_attention(value, flag):
+    ev = Evaluator(dict(type='AttentionHealth', _scope_='wsal'))
+    ev.process(_health_samples([np.full(20, value), np.full(30, value)]))
+    out = ev.evaluate(2)
+    assert out[f'health/{flag}'] == 1.0
+    other = {'collapsed': 'saturated', 'saturated': 'collapsed'}[flag]
+    assert out[f'health/{other}'] == 0.0
+
+
+def test_attention_health_missing_field():
+    with pytest.raises(ValueError, match="video 'v0' has no 'seconds_per_segment' field"):
+        AttentionHealth().process({}, [{'video_id': 'v0', 'attention': torch.zeros(3),
+                                        'gt_segments': torch.zeros(0, 2)}])

@@ -1,0 +1,147 @@
+"""``AttentionHealth``: is the class-agnostic attention λ usable for localization?
+
+Detections come from thresholding λ, so a collapsed λ (tiny everywhere) or a
+saturated one (≈1 everywhere) makes every detection metric meaningless even
+when classification looks fine. This metric summarises λ over all evaluated
+frames and against the ground truth.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Optional, Sequence
+
+import numpy as np
+from mmengine.evaluator import BaseMetric
+from mmengine.logging import print_log
+
+from wsal.registry import METRICS
+
+from .metric_utils import get_field, to_numpy
+
+__all__ = ['AttentionHealth', 'attention_health', 'frames_in_segments']
+
+
+def frames_in_segments(num_frames: int, seconds_per_segment: float,
+                       segments: np.ndarray) -> np.ndarray:
+    """Bool ``[T]``: whether frame t's centre ``(t + 0.5)·sps`` lies in a segment ``[s, e]``."""
+    centres = (np.arange(num_frames, dtype=np.float64) + 0.5) * float(seconds_per_segment)
+    segs = np.asarray(segments, dtype=np.float64).reshape(-1, 2)
+    if segs.shape[0] == 0:
+        return np.zeros(num_frames, dtype=bool)
+    return ((centres[:, None] >= segs[None, :, 0]) & (centres[:, None] <= segs[None, :, 1])).any(1)
+
+
+def attention_health(attentions: Sequence[np.ndarray], inside: Sequence[np.ndarray], *,
+                     collapse_below: float = 0.05, saturate_above: float = 0.95
+                     ) -> Dict[str, float]:
+    """Summary statistics of λ.
+
+    Args:
+        attentions: Per video, λ ``[T_v]`` in [0, 1].
+        inside: Per video, bool ``[T_v]``: frame inside a ground-truth segment.
+        collapse_below: λ is *collapsed* when its maximum over all frames is
+            below this (nothing would pass a 0.5 threshold), and a video is
+            collapsed when its own maximum is.
+        saturate_above: λ is *saturated* when its 5th percentile is above this
+            (≈1 everywhere: proposals cover whole videos).
+
+    Returns:
+        dict: ``lambda_in``/``lambda_out`` (mean λ inside/outside ground
+        truth, NaN without such frames), ``in_out_ratio``, ``lambda_min``,
+        ``lambda_max``, ``lambda_mean``, ``lambda_p05`` .. ``lambda_p95``,
+        ``frac_above_0.5``, ``frac_videos_collapsed``, ``collapsed`` and
+        ``saturated`` (0/1), ``num_frames``.
+    """
+    if not attentions:
+        raise ValueError('attention_health: no videos')
+    lam = np.concatenate([np.asarray(a, dtype=np.float64).reshape(-1) for a in attentions])
+    ins = np.concatenate([np.asarray(m, dtype=bool).reshape(-1) for m in inside])
+    if lam.shape != ins.shape:
+        raise ValueError(f'attention_health: {lam.shape[0]} λ values but '
+                         f'{ins.shape[0]} mask values')
+    if lam.size == 0:
+        raise ValueError('attention_health: all attention arrays are empty')
+    if not np.isfinite(lam).all():
+        raise ValueError('attention_health: attention contains NaN or infinite values')
+    lam_in = float(lam[ins].mean()) if ins.any() else float('nan')
+    lam_out = float(lam[~ins].mean()) if (~ins).any() else float('nan')
+    pct = np.percentile(lam, [5, 25, 50, 75, 95])
+    video_max = np.array([np.max(a) if np.size(a) else 0.0 for a in attentions])
+    out = {
+        'lambda_in': lam_in,
+        'lambda_out': lam_out,
+        'in_out_ratio': lam_in / max(lam_out, 1e-12) if lam_out == lam_out and lam_in == lam_in
+        else float('nan'),
+        'lambda_min': float(lam.min()),
+        'lambda_max': float(lam.max()),
+        'lambda_mean': float(lam.mean()),
+        'lambda_p05': float(pct[0]), 'lambda_p25': float(pct[1]), 'lambda_p50': float(pct[2]),
+        'lambda_p75': float(pct[3]), 'lambda_p95': float(pct[4]),
+        'frac_above_0.5': float((lam > 0.5).mean()),
+        'frac_videos_collapsed': float((video_max < collapse_below).mean()),
+        'collapsed': float(lam.max() < collapse_below),
+        'saturated': float(pct[0] > saturate_above),
+        'num_frames': float(lam.size),
+    }
+    return out
+
+
+@METRICS.register_module()
+class AttentionHealth(BaseMetric):
+    """Attention diagnostics from ``attention [T]``, ``gt_segments`` and ``seconds_per_segment``.
+
+    Keys (prefix ``health``): ``lambda_in``, ``lambda_out``, ``in_out_ratio``,
+    ``lambda_min``/``max``/``mean``, ``lambda_p05``..``p95``,
+    ``frac_above_0.5``, ``frac_videos_collapsed``, ``collapsed``,
+    ``saturated``, ``num_frames``. A collapsed or saturated λ is logged as a
+    warning: detections derived from it are worthless.
+
+    Args:
+        collapse_below: See :func:`attention_health`.
+        saturate_above: See :func:`attention_health`.
+        collect_device: mmengine's ``collect_device``.
+        prefix: Key prefix (default ``'health'``).
+    """
+
+    default_prefix = 'health'
+
+    def __init__(self, *, collapse_below: float = 0.05, saturate_above: float = 0.95,
+                 collect_device: str = 'cpu', prefix: Optional[str] = None) -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        self.collapse_below = float(collapse_below)
+        self.saturate_above = float(saturate_above)
+        self.last_result = None
+
+    def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
+        """Keep λ and the inside-ground-truth mask of each video."""
+        name = type(self).__name__
+        for s in data_samples:
+            lam = to_numpy(get_field(s, 'attention', name), 'float64').reshape(-1)
+            sps = float(to_numpy(get_field(s, 'seconds_per_segment', name)).reshape(-1)[0])
+            gt = to_numpy(get_field(s, 'gt_segments', name), 'float64').reshape(-1, 2)
+            if not sps > 0:
+                vid = s.get('video_id', '?') if isinstance(s, dict) else '?'
+                raise ValueError(f"{name}: video '{vid}': seconds_per_segment must be > 0, "
+                                 f'got {sps}')
+            self.results.append((lam, frames_in_segments(lam.shape[0], sps, gt)))
+
+    def compute_metrics(self, results: List[tuple]) -> Dict[str, float]:
+        """Pool all frames; warn on collapsed or saturated attention."""
+        res = attention_health([r[0] for r in results], [r[1] for r in results],
+                               collapse_below=self.collapse_below,
+                               saturate_above=self.saturate_above)
+        self.last_result = res
+        if res['collapsed']:
+            print_log(f'AttentionHealth: attention λ has COLLAPSED '
+                      f"(max λ = {res['lambda_max']:.3g} "
+                      f'< {self.collapse_below:g} over {int(res["num_frames"])} frames): '
+                      'detections from it are worthless.', logger='current', level=logging.WARNING)
+        elif res['frac_videos_collapsed'] > 0.5:
+            print_log(f"AttentionHealth: λ is collapsed (max < {self.collapse_below:g}) in "
+                      f"{res['frac_videos_collapsed']:.0%} of the videos.",
+                      logger='current', level=logging.WARNING)
+        if res['saturated']:
+            print_log(f"AttentionHealth: attention λ is SATURATED (95% of frames have λ > "
+                      f"{res['lambda_p05']:.3g} > {self.saturate_above:g}): "
+                      'detections from it are worthless.', logger='current', level=logging.WARNING)
+        return res
