@@ -21,7 +21,9 @@ def _compare(res, ref_classes, ref_ap):
 def test_thumos14_distinct_scores_match_loop_reference(ref, thumos_gt):
     pred = ref.generate_predictions(thumos_gt['database'], 12000, seed=1, outside_frac=0.2)
     res = evaluate_detection(thumos_gt, pred, subset='test', preset='thumos14')
-    classes, ap = ref.loop_detection_ap(thumos_gt['database'], pred['results'], TH, subset='test')
+    # default policy = the official evaluator's: other videos' predictions are false positives
+    classes, ap = ref.loop_detection_ap(thumos_gt['database'], pred['results'], TH, subset='test',
+                                        outside='fp')
     _compare(res, classes, ap)
     assert res.ap.shape == (9, 20)
     assert 0.05 < res.mAP[4] < 0.9  # a non-trivial operating point, not all 0 or 1
@@ -133,11 +135,12 @@ def test_outside_video_policies():
     gt = {'database': {'v1': {'subset': 'test', 'annotations': [
         {'segment': [0, 10], 'label': 'A'}]}, 'w1': {'subset': 'val', 'annotations': []}}}
     pred = _pred(('w1', 'A', 0.9, (0, 10)), ('v1', 'A', 0.5, (0, 10)))
-    ign = evaluate_detection(gt, pred, subset='test', tiou_thresholds=[0.5])
+    ign = evaluate_detection(gt, pred, subset='test', tiou_thresholds=[0.5],
+                             outside_videos='ignore')
     assert ign.ap[0, 0] == 1.0 and ign.protocol['num_predictions_outside_videos'] == 1
-    fp = evaluate_detection(gt, pred, subset='test', tiou_thresholds=[0.5],
-                            outside_videos='false_positive')
+    fp = evaluate_detection(gt, pred, subset='test', tiou_thresholds=[0.5])  # default: official
     assert fp.ap[0, 0] == pytest.approx(0.5)
+    assert fp.protocol['outside_videos'] == 'false_positive'
     with pytest.raises(ValueError, match="outside the evaluated set.*w1"):
         evaluate_detection(gt, pred, subset='test', outside_videos='error')
 

@@ -37,11 +37,11 @@ def register(subparsers) -> None:
     p.add_argument('--average-range', nargs='+', default=None, metavar='LO-HI',
                    help='extra averaging ranges, e.g. 0.1-0.5 (the range of all thresholds '
                    'is always reported)')
-    p.add_argument('--outside-videos', default='ignore',
-                   choices=['ignore', 'false_positive', 'error'],
-                   help='predictions for videos outside the evaluated set: ignore (default, '
-                   'counted in the protocol), count as false positives (what the ActivityNet '
-                   'code does for other subsets), or refuse')
+    p.add_argument('--outside-videos', default='false_positive',
+                   choices=['false_positive', 'ignore', 'error'],
+                   help='predictions for videos outside the evaluated set: count as false '
+                   'positives (default; what the official ActivityNet evaluator does), ignore '
+                   '(counted in the protocol), or refuse')
     p.add_argument('--ignore-unknown-labels', action='store_true',
                    help='drop predictions whose label is not in the ground truth (counted) '
                    'instead of failing')

@@ -27,10 +27,11 @@ Decisions where the reference code is silent or accidental:
   the instance listed first in the video's annotations is taken. The
   ActivityNet code again depends on argsort's order.
 * **Predictions for videos outside the evaluated set** (another subset, or
-  left out by the video list): ``outside_videos='ignore'`` (default) drops
-  them and reports how many; ``'false_positive'`` counts them as false
-  positives, which is what the ActivityNet code does for videos of other
-  subsets; ``'error'`` refuses them.
+  left out by the video list): ``outside_videos='false_positive'`` (default)
+  counts them as false positives, which is what the ActivityNet code does (it
+  looks up ground truth for every prediction and counts a miss as a false
+  positive), so numbers match the official evaluator; ``'ignore'`` drops them
+  and reports how many; ``'error'`` refuses them.
 * **Labels**: a label absent from the known labels (class list, or every
   label in the ground-truth database) is an error naming the labels, unless
   ``ignore_unknown_labels=True`` (then dropped and counted). Predictions of a
@@ -169,7 +170,7 @@ def evaluate_detection(
         video_list: Union[None, str, os.PathLike, Iterable[str]] = None,
         classes: Optional[Sequence[str]] = None,
         ignore_unknown_labels: bool = False,
-        outside_videos: str = 'ignore') -> DetectionResult:
+        outside_videos: str = 'false_positive') -> DetectionResult:
     """Detection AP/mAP of ActivityNet-format predictions (module docstring: semantics).
 
     Args:
@@ -187,8 +188,9 @@ def evaluate_detection(
         classes: Class names (order of ``ap`` columns; allowed labels).
         ignore_unknown_labels: Drop predictions with unknown labels (counted
             in the protocol) instead of raising.
-        outside_videos: ``'ignore'``, ``'false_positive'`` or ``'error'`` for
-            predictions of videos outside the evaluated set.
+        outside_videos: ``'false_positive'`` (default, as the official
+            evaluator), ``'ignore'`` or ``'error'`` for predictions of videos
+            outside the evaluated set.
 
     Returns:
         DetectionResult: ``ap`` ``[T, C]``, ``mAP`` ``[T]``, averages, protocol.

@@ -63,7 +63,7 @@ class DetectionMAP(BaseMetric):
                  average_ranges: Optional[Iterable] = None,
                  ann_file: Optional[str] = None, subset: Optional[str] = None,
                  video_list: Optional[Any] = None, ignore_unknown_labels: bool = False,
-                 outside_videos: str = 'ignore', prediction_file: Optional[str] = None,
+                 outside_videos: str = 'false_positive', prediction_file: Optional[str] = None,
                  metrics_file: Optional[str] = None, collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
