@@ -1,0 +1,240 @@
+"""Full detection procedure: vectorized batched pipeline vs the per-video loop reference.
+
+Sizes: one 750-segment video, and the THUMOS14 test-set shape (the real
+durations of the ``test`` subset of ``wsal/data/thumos14_gt.json`` at 0.64 s
+per segment, two streams, all 20 classes scored, 21 thresholds). Attention
+and CAS come from a seed with realistic temporal smoothness (a slow
+component plus flicker; ~3,200 proposals on the 750-segment video).
+
+The loop reference is the common reference-code pipeline: per video, per
+class and per threshold in Python with numpy inside (connected components by
+``np.diff``, one ``mean`` per proposal, numpy greedy NMS, all with the wsal
+IoU convention). Every benchmark asserts equal detections (segments and
+labels exactly, scores to 1e-9).
+
+Run: ``python -m pytest benchmarks/bench_postprocess.py --benchmark-columns=median,iqr,rounds``.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from wsal.postprocess import DetectionPipeline, default_thresholds, threshold_fraction
+
+SPS = 0.64
+THRESHOLDS = default_thresholds()
+GT = Path(__file__).resolve().parents[1] / 'wsal' / 'data' / 'thumos14_gt.json'
+
+
+@pytest.fixture(autouse=True)
+def _intra_op_threads():
+    """Time with ``WSAL_BENCH_THREADS`` (default 1) torch CPU threads, restored afterwards.
+
+    On a shared 2-core machine torch's 2-thread OpenMP pool spins on every op
+    while other processes hold a core (25-40x slower small ops); one thread
+    gives stable numbers. Set ``WSAL_BENCH_THREADS=2`` on an idle machine.
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(int(os.environ.get('WSAL_BENCH_THREADS', '1')))
+    yield
+    torch.set_num_threads(before)
+
+
+# ------------------------------------------------------------------ data
+def _smooth(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    r = int(3 * sigma) + 1
+    k = torch.exp(-0.5 * (torch.arange(-r, r + 1, dtype=torch.float32) / sigma) ** 2)
+    k = k / k.sum()
+    lead = x.shape[:-1]
+    y = torch.nn.functional.conv1d(x.reshape(-1, 1, x.shape[-1]), k.view(1, 1, -1), padding=r)
+    return y.reshape(*lead, -1)
+
+
+def _attention(n: int, t: int, g: torch.Generator) -> torch.Tensor:
+    slow = _smooth(torch.randn(n, t, generator=g), 10.0) * 3.0   # action-scale structure
+    flicker = _smooth(torch.randn(n, t, generator=g), 0.3) * 2.0  # segment-scale noise
+    return torch.sigmoid(slow + flicker - 1.3)
+
+
+def make_batch(lengths, *, num_classes: int = 20, seed: int = 0):
+    """Model-output-like dict + data samples for videos of the given lengths."""
+    g = torch.Generator().manual_seed(seed)
+    b, t = len(lengths), max(lengths)
+    mask = torch.arange(t)[None] < torch.tensor(lengths)[:, None]
+    streams = {}
+    for name in ('rgb', 'flow'):
+        att = _attention(b, t, g) * mask
+        cas = _smooth(torch.randn(b, num_classes + 1, t, generator=g), 3.0).transpose(1, 2) * 4.0
+        streams[name] = {'attention': att.contiguous(), 'cas': cas.contiguous()}
+    outputs = {'streams': streams, 'stream_weights': {'rgb': 0.5, 'flow': 0.5},
+               'attention': (streams['rgb']['attention'] + streams['flow']['attention']) / 2,
+               'video_scores': torch.rand(b, num_classes, generator=g), 'mask': mask}
+    samples = [{'video_id': f'video_{i:04d}', 'seconds_per_segment': SPS,
+                'duration': n * SPS} for i, n in enumerate(lengths)]
+    return outputs, samples
+
+
+def thumos14_test_lengths():
+    db = json.loads(GT.read_text())['database']
+    return [max(1, round(v['duration'] / SPS)) for v in db.values() if v['subset'] == 'test']
+
+
+def to_device(outputs, device):
+    out = {k: v.to(device) for k, v in outputs.items() if isinstance(v, torch.Tensor)}
+    out['streams'] = {n: {k: v.to(device) for k, v in s.items()} for n, s in outputs['streams'].items()}
+    out['stream_weights'] = dict(outputs['stream_weights'])
+    return out
+
+
+# ------------------------------------------------------------------ references
+def numpy_greedy_nms(segments: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
+    """Textbook numpy greedy NMS with the wsal convention (exact on integer segments)."""
+    num, den = threshold_fraction(iou_threshold)
+    s, e = segments[:, 0], segments[:, 1]
+    order = np.argsort(-scores, kind='stable')
+    keep = []
+    while order.size:
+        i = order[0]
+        keep.append(i)
+        rest = order[1:]
+        inter = np.maximum(0, np.minimum(e[i], e[rest]) - np.maximum(s[i], s[rest]))
+        union = (e[i] - s[i]) + (e[rest] - s[rest]) - inter
+        order = rest[~(inter * den > num * union)]
+    return np.asarray(keep, dtype=np.int64)
+
+
+def loop_reference(outputs, samples, *, class_threshold=0.1, iou_threshold=0.5):
+    """Per video, per class, per threshold: the reference-code procedure."""
+    streams = {n: {k: v.cpu().numpy() for k, v in s.items()} for n, s in outputs['streams'].items()}
+    weights = outputs['stream_weights']
+    attention = outputs['attention'].cpu().numpy().astype(np.float64)
+    video_scores = outputs['video_scores'].cpu().numpy()
+    lengths = outputs['mask'].sum(1).cpu().numpy()
+    results = []
+    for b, sample in enumerate(samples):
+        n = int(lengths[b])
+        classes = [c for c in range(video_scores.shape[1]) if video_scores[b, c] >= class_threshold]
+        if not classes:
+            classes = [int(np.argmax(video_scores[b]))]
+        proposals = []
+        for thr in THRESHOLDS:
+            above = (attention[b, :n] > thr).astype(np.int8)
+            d = np.diff(np.concatenate([[0], above, [0]]))
+            for s, e in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1) - 1):
+                proposals.append((int(s), int(e)))
+        segs = np.array([(s, e + 1) for s, e in proposals], dtype=np.int64).reshape(-1, 2)
+        dets = []
+        for c in classes:
+            m = sum(w * streams[name]['attention'][b, :n].astype(np.float64)
+                    * streams[name]['cas'][b, :n, c + 1].astype(np.float64)
+                    for name, w in weights.items())
+            scores = np.array([m[s:e + 1].mean() for s, e in proposals], dtype=np.float64)
+            for i in numpy_greedy_nms(segs, scores, iou_threshold):
+                dets.append((segs[i, 0], segs[i, 1], scores[i], c))
+        dets.sort(key=lambda x: -x[2])
+        sps, dur = sample['seconds_per_segment'], sample['duration']
+        results.append([(min(s * sps, dur), min(e * sps, dur), sc, c) for s, e, sc, c in dets])
+    return results
+
+
+def assert_same(got, expected):
+    assert len(got) == len(expected)
+    for det, ref in zip(got, expected):
+        seg = det['segments'].double().cpu().numpy()
+        assert len(ref) == seg.shape[0]
+        if not ref:
+            continue
+        ref_seg = np.array([(r[0], r[1]) for r in ref])
+        np.testing.assert_allclose(seg, ref_seg, rtol=1e-6)  # float32 seconds
+        assert det['labels'].cpu().tolist() == [r[3] for r in ref]
+        np.testing.assert_allclose(det['scores'].double().cpu().numpy(), [r[2] for r in ref],
+                                   rtol=1e-6, atol=1e-6)  # float32 output of float64 scores
+
+
+# ------------------------------------------------------------------ fixtures
+_CACHE: dict = {}
+
+
+def _case(size: str):
+    if size not in _CACHE:
+        lengths = [750] if size == '750seg' else thumos14_test_lengths()
+        outputs, samples = make_batch(lengths, seed=0 if size == '750seg' else 1)
+        _CACHE[size] = {'outputs': outputs, 'samples': samples}
+    return _CACHE[size]
+
+
+def _reference(size: str):
+    case = _case(size)
+    if 'reference' not in case:
+        case['reference'] = loop_reference(case['outputs'], case['samples'], class_threshold=0.0)
+    return case['reference']
+
+
+PIPELINE = DetectionPipeline(class_threshold=0.0)  # all 20 classes scored
+
+
+# ------------------------------------------------------------------ benchmarks
+@pytest.mark.parametrize('size', ['750seg', 'thumos14test'])
+def bench_loop_reference(benchmark, size):
+    case = _case(size)
+    benchmark.group = f'postprocess-{size}-cpu'
+    got = benchmark.pedantic(loop_reference, args=(case['outputs'], case['samples']),
+                             kwargs={'class_threshold': 0.0},
+                             rounds=1 if size == 'thumos14test' else 5, iterations=1)
+    case['reference'] = got
+    assert_same(PIPELINE(case['outputs'], case['samples']), got)
+
+
+@pytest.mark.parametrize('size', ['750seg', 'thumos14test'])
+def bench_vectorized_batched(timed, benchmark, device, size):
+    case = _case(size)
+    benchmark.group = f'postprocess-{size}-{device.type}'
+    outputs = to_device(case['outputs'], device)
+    got = timed(PIPELINE, outputs, case['samples'])
+    assert_same(got, _reference(size))
+
+
+def bench_vectorized_per_video(timed, benchmark, device):
+    """The same code called once per video (what a per-video predict loop does)."""
+    case = _case('thumos14test')
+    benchmark.group = f'postprocess-thumos14test-{device.type}'
+    outputs = to_device(case['outputs'], device)
+    singles = []
+    for b, sample in enumerate(case['samples']):
+        n = int(case['outputs']['mask'][b].sum())
+        one = {k: outputs[k][b:b + 1, :n] for k in ('attention', 'mask')}
+        one['video_scores'] = outputs['video_scores'][b:b + 1]
+        one['stream_weights'] = outputs['stream_weights']
+        one['streams'] = {name: {k: v[b:b + 1, :n] for k, v in s.items()}
+                          for name, s in outputs['streams'].items()}
+        singles.append((one, [sample]))
+
+    def per_video():
+        return [PIPELINE(o, s)[0] for o, s in singles]
+
+    got = timed(per_video)
+    assert_same(got, _reference('thumos14test'))
+
+
+def test_reference_matches_pure_python_loop_on_a_short_video():
+    """The numpy loop reference agrees with the tests' pure-Python definition."""
+    import sys
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'tests' / 'test_postprocess'))
+    import pp_reference as ref
+    outputs, samples = make_batch([120, 80], num_classes=4, seed=3)
+    streams = {n: {k: v.tolist() for k, v in s.items()} for n, s in outputs['streams'].items()}
+    expected = ref.detect(attention=outputs['attention'].tolist(),
+                          score_map=ref.weighted_cas(streams, outputs['stream_weights']),
+                          video_scores=outputs['video_scores'].tolist(),
+                          mask=outputs['mask'].tolist(), thresholds=THRESHOLDS, class_threshold=0.0,
+                          sps=[SPS, SPS], durations=[s['duration'] for s in samples])
+    got = loop_reference(outputs, samples, class_threshold=0.0)
+    for a, b in zip(got, expected):
+        assert [(x[0], x[1], x[3]) for x in a] == [(x[0], x[1], x[3]) for x in b]
+        assert all(math.isclose(x[2], y[2], rel_tol=1e-9, abs_tol=1e-12) for x, y in zip(a, b))

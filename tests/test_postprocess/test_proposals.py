@@ -1,0 +1,130 @@
+"""Multi-threshold proposal generators against the loop reference."""
+import pp_reference as ref
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pp_strategies import batches, dyadic
+
+from wsal.postprocess import (AttentionThresholdProposals, TCAMThresholdProposals,
+                              attention_proposals, default_thresholds, threshold_runs,
+                              weighted_tcam)
+from wsal.registry import build_postprocessor
+
+FAST = settings(max_examples=60, deadline=None)
+THRESHOLDS = default_thresholds()
+
+
+def test_default_thresholds_are_the_papers():
+    assert len(THRESHOLDS) == 21 and THRESHOLDS[0] == 0.0 and THRESHOLDS[-1] == 0.5
+    assert THRESHOLDS[1] == 0.025
+
+
+@FAST
+@given(st.integers(1, 4), st.integers(1, 16), st.data())
+def test_threshold_runs_match_reference(g, t, data):
+    regime = data.draw(st.sampled_from(['mixed', 'above', 'below', 'exact']))
+    if regime == 'exact':  # values exactly on the thresholds: strict '>' excludes them
+        el = st.sampled_from(THRESHOLDS)
+    elif regime == 'above':
+        el = dyadic(0.75, 1.0, 64)
+    elif regime == 'below':
+        el = st.just(0.0)
+    else:
+        el = dyadic(0.0, 1.0, 64)
+    values = [[data.draw(el) for _ in range(t)] for _ in range(g)]
+    valid = [[data.draw(st.booleans()) for _ in range(t)] for _ in range(g)]
+    dtype = data.draw(st.sampled_from([torch.float32, torch.float64]))
+    sig = torch.tensor(values, dtype=dtype)
+    row, k, s, e = threshold_runs(sig, torch.tensor(valid), THRESHOLDS)
+    expected = [(r,) + run for r in range(g)
+                for run in ref.runs(sig[r].tolist(), valid[r], THRESHOLDS)]
+    assert list(zip(row.tolist(), k.tolist(), s.tolist(), e.tolist())) == expected
+
+
+def test_all_above_and_all_below_and_single_segment():
+    att = torch.tensor([[0.9, 0.9, 0.9], [0.0, 0.0, 0.0]])
+    p = attention_proposals(att, thresholds=THRESHOLDS)
+    assert p.label is None
+    assert p.video.tolist() == [0] * 21
+    assert p.start.tolist() == [0] * 21 and p.end.tolist() == [2] * 21
+    one = attention_proposals(torch.tensor([[0.3]], dtype=torch.float64), thresholds=(0.0, 0.3))
+    assert one.start.tolist() == [0] and one.end.tolist() == [0]
+    # float32(0.3) = 0.30000001 is above the float64 threshold 0.3: compared in float64
+    one32 = attention_proposals(torch.tensor([[0.3]]), thresholds=(0.0, 0.3))
+    assert one32.start.tolist() == [0, 0]
+
+
+def test_padding_never_joins_a_run():
+    att = torch.tensor([[0.9, 0.9, 0.9, 0.9]])
+    mask = torch.tensor([[True, True, False, False]])
+    p = attention_proposals(att, mask, thresholds=(0.5,))
+    assert (p.start.tolist(), p.end.tolist()) == ([0], [1])
+
+
+def test_threshold_runs_chunking_gives_the_same_runs(monkeypatch):
+    import wsal.postprocess.proposals as mod
+    g = torch.Generator().manual_seed(0)
+    sig = torch.rand(7, 30, generator=g)
+    valid = torch.rand(7, 30, generator=g) > 0.1
+    whole = threshold_runs(sig, valid, THRESHOLDS)
+    monkeypatch.setattr(mod, '_CHUNK_ELEMENTS', 30 * 21 * 2)
+    chunked = threshold_runs(sig, valid, THRESHOLDS)
+    assert all(torch.equal(a, b) for a, b in zip(whole, chunked))
+
+
+def _outputs(batch):
+    streams = {name: {'attention': torch.tensor(s['attention']),
+                      'cas': torch.tensor(s['cas'])} for name, s in batch['streams'].items()}
+    att = (streams['rgb']['attention'] + streams['flow']['attention']) / 2
+    return {'streams': streams, 'stream_weights': {'rgb': 0.5, 'flow': 0.5}, 'attention': att,
+            'video_scores': torch.tensor(batch['video_scores']),
+            'mask': torch.tensor(batch['mask'])}
+
+
+def test_weighted_tcam_formula():
+    g = torch.Generator().manual_seed(0)
+    streams = {n: {'attention': torch.rand(2, 5, generator=g), 'cas': torch.randn(2, 5, 4, generator=g)}
+               for n in ('rgb', 'flow')}
+    out = {'streams': streams, 'stream_weights': {'rgb': 0.3, 'flow': 0.7}}
+    psi = weighted_tcam(out)
+    expected = sum(w * streams[n]['attention'].double()[..., None]
+                   * torch.sigmoid(streams[n]['cas'].double())[..., 1:]
+                   for n, w in out['stream_weights'].items())
+    assert psi.shape == (2, 5, 3) and torch.allclose(psi, expected)
+    soft = weighted_tcam(out, activation='softmax')
+    expected = sum(w * streams[n]['attention'].double()[..., None]
+                   * torch.softmax(streams[n]['cas'].double(), -1)[..., 1:]
+                   for n, w in out['stream_weights'].items())
+    assert torch.allclose(soft, expected)
+
+
+@settings(max_examples=40, deadline=None)
+@given(batches())
+def test_tcam_proposals_threshold_each_selected_class(batch):
+    out = _outputs(batch)
+    gen = build_postprocessor(dict(type='TCAMThresholdProposals'))
+    assert isinstance(gen, TCAMThresholdProposals)
+    class_mask = out['video_scores'] >= 0.1
+    p = gen(out, class_mask)
+    psi = weighted_tcam(out)
+    expected = []
+    for b in range(psi.shape[0]):
+        for c in range(psi.shape[2]):
+            if class_mask[b, c]:
+                runs = ref.runs(psi[b, :, c].tolist(), batch['mask'][b], THRESHOLDS)
+                expected += [(b, c, s, e) for _, s, e in runs]
+    got = list(zip(p.video.tolist(), p.label.tolist(), p.start.tolist(), p.end.tolist()))
+    assert got == expected
+
+
+def test_attention_generator_uses_mean_attention_and_mask():
+    gen = build_postprocessor(dict(type='AttentionThresholdProposals', thresholds=[0.5]))
+    assert isinstance(gen, AttentionThresholdProposals)
+    out = {'attention': torch.tensor([[0.9, 0.2, 0.9, 0.9]]), 'mask': torch.tensor([[1, 1, 1, 0]]).bool()}
+    p = gen(out, None)
+    assert p.start.tolist() == [0, 2] and p.end.tolist() == [0, 2]
+    with pytest.raises(KeyError, match='attention'):
+        gen({}, None)
+    with pytest.raises(ValueError, match='thresholds'):
+        AttentionThresholdProposals(thresholds=[])

@@ -1,0 +1,384 @@
+"""Greedy temporal NMS and soft-NMS on tensors of any device, exact and vectorized.
+
+Both follow the IoU convention of :mod:`wsal.postprocess.iou` (suppress when
+``IoU > threshold``, exact fraction test) and order boxes by score, highest
+first, equal scores by lower index first (a stable sort).
+
+Greedy NMS is computed without a Python loop over boxes. Let ``i -> j`` be an
+edge when ``i`` comes before ``j`` in that order, both have the same label and
+``IoU(i, j) > threshold``. Greedy NMS keeps ``j`` exactly when no kept ``i``
+has an edge to ``j``; since edges only point forward, that rule has a unique
+solution, which every box reaches by a batched fixed-point iteration:
+
+1. boxes with no live incoming edge are kept;
+2. boxes that a kept box points to are suppressed;
+3. edges leaving suppressed boxes or entering decided boxes are dropped.
+
+Each round decides at least the first undecided box, and on real proposal sets
+a handful of rounds decide all of them. Edges are found without forming the
+``N x N`` matrix for large inputs: boxes are sorted by (label, start) and each
+box is paired only with the boxes of its label that start inside it (the only
+ones it can overlap), found with ``searchsorted``. Memory and time are linear
+in the number of overlapping pairs.
+"""
+from __future__ import annotations
+
+from typing import Optional, Tuple
+
+import torch
+from torch import Tensor, nn
+
+from ..registry import POSTPROCESSORS
+from .iou import intersection_union, iou_exceeds, threshold_fraction
+
+__all__ = ['temporal_nms', 'soft_nms', 'TemporalNMS', 'SoftNMS']
+
+#: Inputs up to this size use the dense ``N x N`` overlap matrix.
+DENSE_LIMIT = 256
+
+
+def _check_inputs(segments: Tensor, scores: Tensor, labels: Optional[Tensor]) -> None:
+    if segments.dim() != 2 or segments.shape[-1] != 2:
+        raise ValueError(f'segments must have shape [N, 2], got {tuple(segments.shape)}')
+    if scores.dim() != 1 or scores.shape[0] != segments.shape[0]:
+        raise ValueError(f'scores must have shape [N] with N={segments.shape[0]}, '
+                         f'got {tuple(scores.shape)}')
+    if labels is not None and (labels.dim() != 1 or labels.shape[0] != segments.shape[0]):
+        raise ValueError(f'labels must have shape [N] with N={segments.shape[0]}, '
+                         f'got {tuple(labels.shape)}')
+    if labels is not None and (labels.is_floating_point() or labels.is_complex()):
+        raise TypeError(f'labels must be an integer tensor, got {labels.dtype}')
+
+
+def _priority_order(scores: Tensor) -> Tensor:
+    """Indices by decreasing score, equal scores by lower index first."""
+    return torch.sort(scores, descending=True, stable=True).indices
+
+
+def _dense_keep(seg: Tensor, lab: Optional[Tensor], threshold: float) -> Tensor:
+    """Greedy keep mask of boxes already in priority order (small N)."""
+    n = seg.shape[0]
+    inter, union = intersection_union(seg[:, None, 0], seg[:, None, 1],
+                                      seg[None, :, 0], seg[None, :, 1])
+    edges = iou_exceeds(inter, union, threshold)
+    if lab is not None:
+        edges &= lab[:, None] == lab[None, :]
+    edges = torch.triu(edges, diagonal=1)
+    keep = torch.ones(n, dtype=torch.bool, device=seg.device)
+    while True:  # converges in at most n rounds (box k is final after round k)
+        new = ~(edges & keep[:, None]).any(0)
+        if torch.equal(new, keep):
+            return keep
+        keep = new
+
+
+def _overlap_candidates(start: Tensor, end: Tensor, group: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+    """Pairs (a, b) of the same group where b starts inside a (a before b by start).
+
+    Returns the sort permutation and the pairs as positions in sorted order.
+    """
+    n = start.shape[0]
+    device = start.device
+    if n == 0:
+        empty = torch.zeros(0, dtype=torch.long, device=device)
+        return empty, empty, empty
+    # rank starts and ends together: order-preserving integers, exact for any dtype
+    if start.is_floating_point() or end.is_floating_point():
+        values, inverse = torch.unique(torch.cat([start, end]), sorted=True, return_inverse=True)
+        r_start, r_end = inverse[:n], inverse[n:]
+        width = values.shape[0] + 1
+    else:  # integers are their own ranks
+        low = torch.minimum(start.min(), end.min())
+        r_start, r_end = (start - low).long(), (end - low).long()
+        width = int(torch.maximum(r_start.max(), r_end.max())) + 2
+    g = group.to(torch.int64)
+    g = g - g.min()
+    key = g * width + r_start
+    key_sorted, perm = torch.sort(key, stable=True)
+    query = (g * width + r_end)[perm]
+    hi = torch.searchsorted(key_sorted, query, side='left')
+    pos = torch.arange(n, device=device)
+    count = (hi - pos - 1).clamp_(min=0)
+    total = int(count.sum())
+    src = torch.repeat_interleave(pos, count, output_size=total)
+    first = torch.cumsum(count, 0) - count
+    dst = torch.arange(total, device=device) - first[src] + src + 1
+    return perm, src, dst
+
+
+def _resolve_greedy(n: int, src: Tensor, dst: Tensor, device) -> Tensor:
+    """Greedy keep mask from forward edges ``src -> dst`` (src has priority)."""
+    undecided, kept = 0, 1
+    keep = torch.ones(n, dtype=torch.bool, device=device)
+    if src.numel() == 0:
+        return keep
+    # boxes without edges are kept: iterate over the boxes that have edges only
+    involved = torch.zeros(n, dtype=torch.bool, device=device)
+    involved[src] = True
+    involved[dst] = True
+    nodes = torch.nonzero(involved, as_tuple=True)[0]
+    m = nodes.shape[0]
+    compact = torch.cumsum(involved, 0) - 1
+    src, dst = compact[src], compact[dst]
+    state = torch.zeros(m, dtype=torch.int8, device=device)
+    while True:
+        indeg = torch.bincount(dst, minlength=m)
+        newly = (state == undecided) & (indeg == 0)
+        state[newly] = kept
+        hit = newly[src]
+        state[dst[hit]] = 2  # suppressed
+        live = (state[src] == undecided) & (state[dst] == undecided)
+        src, dst = src[live], dst[live]
+        if not bool((state == undecided).any()):
+            keep[nodes] = state == kept
+            return keep
+
+
+def _first_copies(seg: Tensor, group: Tensor, order: Tensor) -> Tensor:
+    """Mask of the highest-priority box among identical (group, start, end) boxes."""
+    idx = order  # priority order; the stable sorts below keep it within equal keys
+    for key in (seg[:, 1], seg[:, 0], group):
+        idx = idx[torch.sort(key[idx], stable=True).indices]
+    s, e, g = seg[idx, 0], seg[idx, 1], group[idx]
+    new = torch.ones_like(idx, dtype=torch.bool)
+    new[1:] = (s[1:] != s[:-1]) | (e[1:] != e[:-1]) | (g[1:] != g[:-1])
+    first = torch.zeros_like(new)
+    first[idx] = new
+    return first | (seg[:, 1] <= seg[:, 0])  # empty boxes (IoU 0 with anything) all stay
+
+
+def _sparse_keep(seg: Tensor, rank: Tensor, group: Tensor, threshold: float,
+                 order: Tensor) -> Tensor:
+    """Greedy keep mask (indexed like ``seg``); ``rank`` is each box's priority.
+
+    With ``threshold < 1`` a copy of a non-empty box (same group and segment)
+    is always suppressed, by that box or by whatever suppressed it, and never
+    decides anything: only the first copy of each segment enters the greedy pass.
+    """
+    n = seg.shape[0]
+    if threshold >= 1:
+        return torch.ones(n, dtype=torch.bool, device=seg.device)
+    first = torch.nonzero(_first_copies(seg, group, order), as_tuple=True)[0]
+    keep = torch.zeros(n, dtype=torch.bool, device=seg.device)
+    keep[first] = _sparse_keep_distinct(seg[first], rank[first], group[first], threshold)
+    return keep
+
+
+def _sparse_keep_distinct(seg: Tensor, rank: Tensor, group: Tensor, threshold: float) -> Tensor:
+    n = seg.shape[0]
+    perm, a, b = _overlap_candidates(seg[:, 0], seg[:, 1], group)
+    a, b = perm[a], perm[b]
+    inter, union = intersection_union(seg[a, 0], seg[a, 1], seg[b, 0], seg[b, 1])
+    hit = iou_exceeds(inter, union, threshold)
+    a, b = a[hit], b[hit]
+    first_a = rank[a] < rank[b]
+    src = torch.where(first_a, a, b)
+    dst = torch.where(first_a, b, a)
+    return _resolve_greedy(n, src, dst, seg.device)
+
+
+def temporal_nms(segments: Tensor, scores: Tensor, iou_threshold: float = 0.5,
+                 labels: Optional[Tensor] = None, *, method: str = 'auto') -> Tensor:
+    """Greedy temporal non-maximum suppression, exact and loop-free over boxes.
+
+    Identical to the textbook loop: visit boxes by decreasing score (equal
+    scores: lower index first), keep a box unless a kept box of the same label
+    overlaps it with ``IoU > iou_threshold`` (see :mod:`wsal.postprocess.iou`).
+
+    Args:
+        segments: ``[N, 2]`` ``(start, end)``, integer (exact) or floating
+            (compared in float64), any device; ``end >= start``.
+        scores: ``[N]`` scores (no NaN).
+        iou_threshold: Suppress when IoU is strictly above it, in ``[0, 1]``.
+        labels: Optional ``[N]`` integer labels: boxes only suppress boxes of
+            the same label (class-wise NMS; pass a ``video * C + class`` id to
+            run many videos and classes in one call).
+        method: ``'auto'`` (dense matrix up to :data:`DENSE_LIMIT` boxes,
+            sparse pairs above), ``'dense'`` or ``'sparse'``; same result.
+
+    Returns:
+        LongTensor: ``[K]`` indices of kept boxes, by decreasing score (equal
+        scores by lower index), on the input device.
+
+    Example:
+        >>> seg = torch.tensor([[0, 10], [1, 10], [20, 30]])
+        >>> temporal_nms(seg, torch.tensor([0.9, 0.8, 0.7]), 0.5)
+        tensor([0, 2])
+    """
+    _check_inputs(segments, scores, labels)
+    threshold_fraction(iou_threshold)  # validates
+    if method not in ('auto', 'dense', 'sparse'):
+        raise ValueError(f"method must be 'auto', 'dense' or 'sparse', got {method!r}")
+    n = segments.shape[0]
+    if n == 0:
+        return torch.zeros(0, dtype=torch.long, device=segments.device)
+    order = _priority_order(scores)
+    if method == 'dense' or (method == 'auto' and n <= DENSE_LIMIT):
+        lab = labels[order] if labels is not None else None
+        keep = _dense_keep(segments[order], lab, iou_threshold)
+        return order[keep]
+    rank = torch.empty_like(order)
+    rank[order] = torch.arange(n, device=order.device)
+    group = labels if labels is not None else torch.zeros(n, dtype=torch.long,
+                                                          device=segments.device)
+    keep = _sparse_keep(segments, rank, group, iou_threshold, order)
+    return order[keep[order]]
+
+
+def soft_nms(segments: Tensor, scores: Tensor, *, method: str = 'gaussian', sigma: float = 0.5,
+             iou_threshold: float = 0.5, score_threshold: Optional[float] = None,
+             labels: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
+    """Soft-NMS (Bodla et al., ICCV 2017) for temporal segments, batched over labels.
+
+    Per label: repeatedly pick the box with the highest current score (equal
+    scores: lower index first), then decay every box not yet picked by the
+    picked box's overlap ``o`` (continuous IoU of :mod:`wsal.postprocess.iou`)::
+
+        gaussian: s <- s * exp(-o * o / sigma)
+        linear:   s <- s * (1 - o)   if o > iou_threshold (exact test) else s
+
+    Boxes whose decayed score falls below ``score_threshold`` are dropped.
+    The decay is multiplicative, so it is meant for non-negative scores. All
+    labels advance together: the loop runs over pick ranks (as many rounds as
+    the largest label group has boxes), never over labels; computed in float64.
+
+    Args:
+        segments: ``[N, 2]`` segments (any device).
+        scores: ``[N]`` scores.
+        method: ``'gaussian'`` or ``'linear'``.
+        sigma: Gaussian width (Gaussian only).
+        iou_threshold: Overlap above which the linear decay applies.
+        score_threshold: Drop boxes whose score falls below it (None: keep all).
+        labels: Optional ``[N]`` integer labels for class-wise soft-NMS.
+
+    Returns:
+        tuple[LongTensor, Tensor]: ``[K]`` kept indices and their decayed
+        scores (dtype of ``scores``), by decreasing decayed score, equal
+        scores by lower index.
+    """
+    _check_inputs(segments, scores, labels)
+    if method not in ('gaussian', 'linear'):
+        raise ValueError(f"soft-NMS method must be 'gaussian' or 'linear', got {method!r}")
+    if method == 'gaussian' and not sigma > 0:
+        raise ValueError(f'soft-NMS sigma must be positive, got {sigma!r}')
+    threshold_fraction(iou_threshold)
+    device, n = segments.device, segments.shape[0]
+    if n == 0:
+        return (torch.zeros(0, dtype=torch.long, device=device), scores.new_zeros(0))
+    group = labels.to(torch.int64) if labels is not None else torch.zeros(
+        n, dtype=torch.long, device=device)
+    by_group = torch.sort(group, stable=True).indices
+    _, counts = torch.unique_consecutive(group[by_group], return_counts=True)
+    n_groups = counts.shape[0]
+    width = int(counts.max())
+    row = torch.repeat_interleave(torch.arange(n_groups, device=device), counts)
+    col = torch.arange(n, device=device) - (torch.cumsum(counts, 0) - counts)[row]
+    slot = torch.full((n_groups, width), -1, dtype=torch.long, device=device)
+    slot[row, col] = by_group
+    valid = slot >= 0
+    idx = slot.clamp(min=0)
+    seg = segments[idx]  # [G, W, 2]
+    cur = torch.where(valid, scores[idx].double(), torch.zeros((), dtype=torch.float64,
+                                                                  device=device))
+    alive = valid.clone()
+    picked_score = torch.zeros(n_groups, width, dtype=torch.float64, device=device)
+    picked = torch.zeros(n_groups, width, dtype=torch.bool, device=device)
+    rows = torch.arange(n_groups, device=device)
+    neg_inf = torch.tensor(float('-inf'), dtype=torch.float64, device=device)
+    for step in range(width):
+        masked = torch.where(alive, cur, neg_inf)
+        best = masked.argmax(dim=1)  # first maximum: lower index on ties
+        has = alive[rows, best]
+        picked[rows, best] |= has
+        picked_score[rows, best] = torch.where(has, cur[rows, best], picked_score[rows, best])
+        alive[rows, best] = False
+        bseg = seg[rows, best]  # [G, 2]
+        inter, union = intersection_union(bseg[:, None, 0], bseg[:, None, 1],
+                                          seg[..., 0], seg[..., 1])
+        overlap = torch.where(union > 0, inter.double() / union.double().clamp(min=1e-300),
+                              torch.zeros((), dtype=torch.float64, device=device))
+        if method == 'gaussian':
+            weight = torch.exp(-(overlap * overlap) / sigma)
+        else:
+            weight = torch.where(iou_exceeds(inter, union, iou_threshold), 1.0 - overlap,
+                                 torch.ones((), dtype=torch.float64, device=device))
+        decay = alive & has[:, None]
+        cur = torch.where(decay, cur * weight, cur)
+        if score_threshold is not None:
+            alive &= ~(decay & (cur < score_threshold))
+        if step % 32 == 31 and not bool(alive.any()):
+            break
+    keep = slot[picked]
+    new_scores = picked_score[picked]
+    order = torch.sort(keep, stable=True).indices  # lower index first on ties
+    keep, new_scores = keep[order], new_scores[order]
+    order = torch.sort(new_scores, descending=True, stable=True).indices
+    return keep[order], new_scores[order].to(scores.dtype)
+
+
+@POSTPROCESSORS.register_module()
+class TemporalNMS(nn.Module):
+    """Class-wise greedy NMS (paper section 4.2: IoU threshold 0.5).
+
+    Args:
+        iou_threshold: Suppress when IoU is strictly above it.
+
+    Call: ``nms(segments [N, 2], scores [N], labels [N] | None)`` ->
+    ``(keep LongTensor[K], scores [K])``, by decreasing score.
+    """
+
+    #: Dropping exact duplicate segments of a label first gives the same kept set.
+    duplicate_invariant = True
+
+    def __init__(self, *, iou_threshold: float = 0.5) -> None:
+        super().__init__()
+        threshold_fraction(iou_threshold)
+        self.iou_threshold = float(iou_threshold)
+        self.duplicate_invariant = self.iou_threshold < 1.0
+
+    def forward(self, segments: Tensor, scores: Tensor,
+                labels: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
+        keep = temporal_nms(segments, scores, self.iou_threshold, labels)
+        return keep, scores[keep]
+
+    def extra_repr(self) -> str:
+        return f'iou_threshold={self.iou_threshold}'
+
+
+@POSTPROCESSORS.register_module()
+class SoftNMS(nn.Module):
+    """Class-wise soft-NMS (Gaussian or linear decay), see :func:`soft_nms`.
+
+    Args:
+        method: ``'gaussian'`` or ``'linear'``.
+        sigma: Gaussian width.
+        iou_threshold: Overlap above which the linear decay applies.
+        score_threshold: Drop boxes whose decayed score falls below it.
+
+    Call: ``nms(segments [N, 2], scores [N], labels [N] | None)`` ->
+    ``(keep LongTensor[K], decayed scores [K])``, by decreasing decayed score.
+    """
+
+    duplicate_invariant = False
+
+    def __init__(self, *, method: str = 'gaussian', sigma: float = 0.5,
+                 iou_threshold: float = 0.5, score_threshold: Optional[float] = None) -> None:
+        super().__init__()
+        if method not in ('gaussian', 'linear'):
+            raise ValueError(f"SoftNMS method must be 'gaussian' or 'linear', got {method!r}")
+        if method == 'gaussian' and not sigma > 0:
+            raise ValueError(f'SoftNMS sigma must be positive, got {sigma!r}')
+        threshold_fraction(iou_threshold)
+        self.method, self.sigma = method, float(sigma)
+        self.iou_threshold = float(iou_threshold)
+        self.score_threshold = None if score_threshold is None else float(score_threshold)
+
+    def forward(self, segments: Tensor, scores: Tensor,
+                labels: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
+        return soft_nms(segments, scores, method=self.method, sigma=self.sigma,
+                        iou_threshold=self.iou_threshold,
+                        score_threshold=self.score_threshold, labels=labels)
+
+    def extra_repr(self) -> str:
+        return (f'method={self.method!r}, sigma={self.sigma}, '
+                f'iou_threshold={self.iou_threshold}, score_threshold={self.score_threshold}')

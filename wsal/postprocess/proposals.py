@@ -1,0 +1,270 @@
+"""Multi-threshold proposal generators: 1-D connected components, all thresholds at once.
+
+A proposal is a maximal run of consecutive valid segments whose signal is
+strictly above a threshold. For a row ``x [T]`` and threshold ``thr`` the runs
+start where ``x_t > thr`` and ``x_{t-1}`` is not (or ``t`` is the first
+segment) and end where ``x_t > thr`` and ``x_{t+1}`` is not: the differences
+of the thresholded mask. The valid entries of all rows are packed into one
+sequence (padding costs nothing) and compared with all thresholds in one
+``[K, N]`` tensor; ``nonzero`` lists starts and ends in the same order, so
+the i-th start and the i-th end delimit the i-th run.
+
+Proposals are listed row by row, each row by increasing threshold and then
+by start; ``end`` is inclusive. Thresholds are compared in float64
+(``float64(x) > thr``) so a threshold list such as ``0.025 * k`` means what it
+says for float32 and float64 signals alike.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple, Optional, Sequence, Tuple
+
+import torch
+from torch import Tensor, nn
+
+from ..registry import POSTPROCESSORS
+
+__all__ = ['Proposals', 'default_thresholds', 'threshold_runs', 'attention_proposals',
+           'AttentionThresholdProposals', 'TCAMThresholdProposals', 'weighted_tcam']
+
+#: Bound on the ``[rows, K, T]`` comparison tensor of one chunk (elements).
+_CHUNK_ELEMENTS = 1 << 25
+
+
+class Proposals(NamedTuple):
+    """Proposals of a batch, in segment indices (``end`` inclusive).
+
+    Attributes:
+        video: ``LongTensor[P]`` video index in the batch.
+        start: ``LongTensor[P]`` first segment.
+        end: ``LongTensor[P]`` last segment (inclusive).
+        label: ``LongTensor[P]`` foreground class ``0..C-1``, or None for
+            class-agnostic proposals shared by every selected class of the video.
+    """
+
+    video: Tensor
+    start: Tensor
+    end: Tensor
+    label: Optional[Tensor] = None
+
+
+def default_thresholds() -> Tuple[float, ...]:
+    """The paper's thresholds: 0 to 0.5 in steps of 0.025 (21 values)."""
+    return tuple(round(0.025 * k, 10) for k in range(21))
+
+
+def _threshold_tensor(thresholds: Sequence[float], device) -> Tensor:
+    thr = torch.as_tensor(list(thresholds), dtype=torch.float64, device=device)
+    if thr.dim() != 1 or thr.numel() == 0:
+        raise ValueError(f'thresholds must be a non-empty 1-D sequence, got {thresholds!r}')
+    return thr
+
+
+def threshold_runs(signal: Tensor, valid: Tensor, thresholds: Sequence[float]) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Connected runs of ``signal > thr`` for every row and every threshold.
+
+    Args:
+        signal: ``[G, T]`` per-segment values (any float dtype, any device).
+        valid: ``BoolTensor[G, T]``: False segments never belong to a run.
+        thresholds: ``K`` thresholds.
+
+    Returns:
+        tuple: ``row [P]``, ``threshold index [P]``, ``start [P]``, ``end [P]``
+        (LongTensors, ``end`` inclusive), ordered by row, threshold, start.
+    """
+    if signal.dim() != 2:
+        raise ValueError(f'signal must have shape [G, T], got {tuple(signal.shape)}')
+    if valid.shape != signal.shape:
+        raise ValueError(f'valid mask shape {tuple(valid.shape)} != signal shape '
+                         f'{tuple(signal.shape)}')
+    device = signal.device
+    thr = _threshold_tensor(thresholds, device)
+    n_rows, length = signal.shape
+    k = thr.shape[0]
+    rows_per_chunk = max(1, _CHUNK_ELEMENTS // max(1, k * length))
+    if n_rows == 0:
+        empty = torch.zeros(0, dtype=torch.long, device=device)
+        return empty, empty.clone(), empty.clone(), empty.clone()
+    outs = []
+    for lo in range(0, n_rows, rows_per_chunk):  # memory bound only; one chunk in practice
+        outs.append(_packed_runs(signal[lo:lo + rows_per_chunk],
+                                 valid[lo:lo + rows_per_chunk], thr, lo))
+    if len(outs) == 1:
+        return outs[0]
+    return tuple(torch.cat(parts) for parts in zip(*outs))
+
+
+def _packed_runs(signal: Tensor, valid: Tensor, thr: Tensor, row_offset: int):
+    """Runs over the valid entries only (padding is never compared)."""
+    row, t = torch.nonzero(valid, as_tuple=True)  # row-major: (row, t) ascending
+    x = signal[row, t]
+    # entry n continues entry n - 1 when both sit in one row at adjacent times
+    link = torch.zeros_like(row, dtype=torch.bool)
+    link[1:] = (row[1:] == row[:-1]) & (t[1:] == t[:-1] + 1)
+    above = x[None, :] > thr[:, None]  # [K, N], compared in float64
+    prev = torch.zeros_like(above)
+    prev[:, 1:] = above[:, :-1] & link[None, 1:]
+    nxt = torch.zeros_like(above)
+    nxt[:, :-1] = above[:, 1:] & link[None, 1:]
+    k_s, n_s = torch.nonzero(above & ~prev, as_tuple=True)  # (threshold, entry) order
+    n_e = torch.nonzero(above & ~nxt, as_tuple=True)[1]     # i-th end closes i-th start
+    order = torch.sort(row[n_s], stable=True).indices        # -> (row, threshold, start)
+    n_s, n_e, k_s = n_s[order], n_e[order], k_s[order]
+    return row[n_s] + row_offset, k_s, t[n_s], t[n_e]
+
+
+def attention_proposals(attention: Tensor, mask: Optional[Tensor] = None,
+                        thresholds: Optional[Sequence[float]] = None) -> Proposals:
+    """Class-agnostic proposals from the attention ``λ``, all thresholds pooled.
+
+    Args:
+        attention: ``[B, T]`` attention in ``[0, 1]``.
+        mask: ``BoolTensor[B, T]``, False on padding (None: all valid).
+        thresholds: Thresholds (default :func:`default_thresholds`).
+
+    Returns:
+        Proposals: ``video``, ``start``, ``end`` with ``label=None``; per video
+        by increasing threshold, then start.
+    """
+    if attention.dim() != 2:
+        raise ValueError(f'attention must have shape [B, T], got {tuple(attention.shape)}')
+    if mask is None:
+        mask = torch.ones_like(attention, dtype=torch.bool)
+    thresholds = default_thresholds() if thresholds is None else thresholds
+    video, _, start, end = threshold_runs(attention, mask.bool(), thresholds)
+    return Proposals(video, start, end, None)
+
+
+def weighted_tcam(outputs: dict, *, activation: str = 'sigmoid',
+                  stream_weights: Optional[dict] = None) -> Tensor:
+    """STPN's attention-weighted T-CAM ``ψ`` of the foreground classes.
+
+    ``ψ_t^c = Σ_s θ_s · λ_t^s · σ(cas_t^{s,c})`` with ``σ`` the sigmoid of the
+    class logit (STPN, Nguyen et al. CVPR 2018, "Temporal action localization":
+    the weighted T-CAM is ``λ_t · sigmoid(a_t^c)`` per stream, the two streams
+    fused with ``θ``), or
+    with ``activation='softmax'`` the frame-level softmax over the ``C+1``
+    classes (the model's ``tcam``).
+
+    Args:
+        outputs: The model's tensor-path dict (``streams``, ``stream_weights``).
+        activation: ``'sigmoid'`` or ``'softmax'``.
+        stream_weights: Override ``outputs['stream_weights']`` (``{name: θ}``).
+
+    Returns:
+        Tensor: ``[B, T, C]`` float64 (background column dropped).
+    """
+    if activation not in ('sigmoid', 'softmax'):
+        raise ValueError(f"activation must be 'sigmoid' or 'softmax', got {activation!r}")
+    streams = _streams(outputs)
+    weights = _stream_weights(outputs, streams, stream_weights)
+    total = None
+    for name, theta in weights.items():  # loop over the (at most two) streams
+        cas = streams[name]['cas'].double()
+        act = torch.sigmoid(cas) if activation == 'sigmoid' else torch.softmax(cas, dim=-1)
+        term = (theta * streams[name]['attention'].double())[..., None] * act[..., 1:]
+        total = term if total is None else total + term
+    return total
+
+
+def _streams(outputs: dict) -> dict:
+    streams = outputs.get('streams') if isinstance(outputs, dict) else None
+    if not streams:
+        raise KeyError("model outputs lack 'streams' (expected {name: {'attention', 'cas', ...}})")
+    for name, out in streams.items():
+        for key in ('attention', 'cas'):
+            if key not in out:
+                raise KeyError(f"model outputs['streams'][{name!r}] lacks {key!r}")
+    return streams
+
+
+def _stream_weights(outputs: dict, streams: dict, override: Optional[dict]) -> dict:
+    weights = override if override is not None else outputs.get('stream_weights')
+    if weights is None:
+        weights = {name: 1.0 / len(streams) for name in streams}
+    missing = [name for name in weights if name not in streams]
+    if missing:
+        raise KeyError(f'stream weights name streams {missing} absent from the model outputs '
+                       f'(streams: {sorted(streams)})')
+    return {name: float(w) for name, w in weights.items()}
+
+
+def _mask(outputs: dict, like: Tensor) -> Tensor:
+    mask = outputs.get('mask')
+    if mask is None:
+        return torch.ones(like.shape[:2], dtype=torch.bool, device=like.device)
+    return mask.bool()
+
+
+@POSTPROCESSORS.register_module()
+class AttentionThresholdProposals(nn.Module):
+    """Proposals from the stream-averaged attention (paper section 3.2 / 4.2).
+
+    Thresholds ``λ`` (``outputs['attention']``, the plain mean of the streams'
+    attention) at every threshold and pools the 1-D connected components of
+    all thresholds. The proposals are class-agnostic: each is scored for every
+    selected class of its video.
+
+    Args:
+        thresholds: Threshold list (default 0 to 0.5 step 0.025).
+
+    Call: ``gen(outputs, class_mask BoolTensor[B, C])`` -> :class:`Proposals`
+    with ``label=None``.
+    """
+
+    def __init__(self, *, thresholds: Optional[Sequence[float]] = None) -> None:
+        super().__init__()
+        self.thresholds = tuple(float(t) for t in (thresholds if thresholds is not None
+                                                   else default_thresholds()))
+        _threshold_tensor(self.thresholds, 'cpu')
+
+    def forward(self, outputs: dict, class_mask: Optional[Tensor] = None) -> Proposals:
+        if 'attention' not in outputs:
+            raise KeyError("model outputs lack 'attention' ([B, T] mean of the streams' λ)")
+        attention = outputs['attention']
+        return attention_proposals(attention, _mask(outputs, attention), self.thresholds)
+
+    def extra_repr(self) -> str:
+        return f'thresholds={len(self.thresholds)} values {self.thresholds[0]}..{self.thresholds[-1]}'
+
+
+@POSTPROCESSORS.register_module()
+class TCAMThresholdProposals(nn.Module):
+    """STPN's proposals: threshold the attention-weighted T-CAM of each selected class.
+
+    For every selected (video, class) the weighted T-CAM
+    ``ψ_t^c = Σ_s θ_s λ_t^s σ(cas_t^{s,c})`` (see :func:`weighted_tcam`) is
+    thresholded at every threshold and the connected components are pooled,
+    labelled with the class. All selected (video, class) rows and all
+    thresholds are processed in one tensor.
+
+    Args:
+        thresholds: Threshold list on ``ψ`` (default 0 to 0.5 step 0.025).
+        activation: ``'sigmoid'`` (STPN) or ``'softmax'``.
+        stream_weights: Optional ``{stream: θ}`` override.
+
+    Call: ``gen(outputs, class_mask BoolTensor[B, C])`` -> :class:`Proposals`
+    with labels, ordered by (video, class, threshold, start).
+    """
+
+    def __init__(self, *, thresholds: Optional[Sequence[float]] = None,
+                 activation: str = 'sigmoid', stream_weights: Optional[dict] = None) -> None:
+        super().__init__()
+        if activation not in ('sigmoid', 'softmax'):
+            raise ValueError(f"activation must be 'sigmoid' or 'softmax', got {activation!r}")
+        self.thresholds = tuple(float(t) for t in (thresholds if thresholds is not None
+                                                   else default_thresholds()))
+        _threshold_tensor(self.thresholds, 'cpu')
+        self.activation = activation
+        self.stream_weights = dict(stream_weights) if stream_weights is not None else None
+
+    def forward(self, outputs: dict, class_mask: Tensor) -> Proposals:
+        psi = weighted_tcam(outputs, activation=self.activation,
+                            stream_weights=self.stream_weights)  # [B, T, C]
+        mask = _mask(outputs, psi)
+        pair_video, pair_class = torch.nonzero(class_mask, as_tuple=True)
+        signal = psi[pair_video, :, pair_class]  # [J, T]
+        row, _, start, end = threshold_runs(signal, mask[pair_video], self.thresholds)
+        return Proposals(pair_video[row], start, end, pair_class[row])
+
+    def extra_repr(self) -> str:
+        return f'thresholds={len(self.thresholds)} values, activation={self.activation!r}'
