@@ -20,6 +20,8 @@ default_hooks = dict(
 custom_hooks = [
     # logs attention health and writes a Figure-4-style PNG per validation
     dict(type='LocalizationHealthHook', num_videos=2, out_dir='vis'),
+    # RNG states in checkpoints: a resumed run continues exactly (dropout included)
+    dict(type='RNGStateHook'),
 ]
 
 env_cfg = dict(

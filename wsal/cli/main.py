@@ -8,17 +8,38 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from typing import List, Optional
 
 # order = order in ``wsal --help``
 COMMANDS = [
+    'wsal.cli.train',
+    'wsal.cli.test',
+    'wsal.cli.localize',
+    'wsal.cli.demo',
+    'wsal.cli.ablate',
+    'wsal.cli.eval_cmd',
+    'wsal.cli.make_synthetic',
+    'wsal.cli.convert',
     'wsal.cli.list_cmd',
 ]
+
+#: Set to 1 to see the full traceback of an error the CLI would print as one line.
+DEBUG_ENV = 'WSAL_DEBUG'
 
 
 class CLIError(Exception):
     """An error to print as one clear line (exit code 2), without a traceback."""
+
+
+def one_line(exc: BaseException, limit: int = 2000) -> str:
+    """The message of ``exc`` on one line (whitespace runs collapsed)."""
+    msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+    if isinstance(exc, OSError) and exc.filename and exc.strerror:
+        msg = f'{exc.strerror}: {exc.filename}'
+    text = ' '.join(str(msg).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[:limit - 3] + '...'
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,13 +62,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 0
     try:
         ret = args.func(args)
-    except CLIError as exc:
-        print(f'wsal {args.command}: error: {exc}', file=sys.stderr)
-        return 2
-    except (FileNotFoundError, ValueError, KeyError) as exc:
+    except (CLIError, FileNotFoundError, NotADirectoryError, IsADirectoryError,
+            ValueError, KeyError) as exc:
         # library errors are written to be read: show the message, not the stack
-        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        print(f'wsal {args.command}: error: {msg}', file=sys.stderr)
+        if os.environ.get(DEBUG_ENV, '').strip() not in ('', '0'):
+            raise
+        print(f'wsal {args.command}: error: {one_line(exc)}', file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f'wsal {args.command}: interrupted', file=sys.stderr)

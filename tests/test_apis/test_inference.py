@@ -1,0 +1,59 @@
+"""wsal.apis: init_localizer / localize agree with the Runner's test predictions."""
+import numpy as np
+import pytest
+import torch
+
+from wsal.apis import init_localizer, localize, prepare_config, run_test, run_train
+from wsal.apis.inference import check_state_dict
+from wsal_e2e_support import write_config
+
+
+@pytest.fixture(scope='module')
+def trained(tmp_path_factory, tiny_root):
+    import sys
+    tmp = tmp_path_factory.mktemp('api')
+    cfg = write_config(tmp / 'cfg', tiny_root, max_iters=2, val_interval=2, num_videos=0)
+    sys.path.insert(0, str(cfg.parent))
+    run_train(prepare_config(str(cfg), work_dir=tmp / 'w'))
+    yield cfg, tmp / 'w' / 'iter_2.pth'
+    sys.path.remove(str(cfg.parent))
+
+
+def test_localize_matches_runner_test(trained, tiny_root):
+    cfg, ckpt = trained
+    result = run_test(prepare_config(str(cfg), work_dir=ckpt.parent), ckpt)
+    model = init_localizer(str(cfg), ckpt, 'cpu')
+    assert not model.training
+    assert model.dataset_meta['classes'] == result.classes
+    assert model.dataset_meta['seconds_per_segment'] == pytest.approx(16 / 25)
+    vids = sorted(result.predictions['results'])
+    feats = {v: {s: np.load(tiny_root / 'features' / s / f'{v}.npy') for s in ('rgb', 'flow')}
+             for v in vids}
+    preds = localize(model, feats)
+    assert [p['video_id'] for p in preds] == vids
+    for p in preds:
+        ref = result.predictions['results'][p['video_id']]
+        det = p['detections']
+        assert len(ref) == len(det['scores'])
+        order = torch.argsort(det['scores'], descending=True, stable=True)
+        assert [result.classes[i] for i in det['labels'][order].tolist()] == [d['label'] for d in ref]
+        assert det['scores'][order].tolist() == pytest.approx([d['score'] for d in ref], abs=1e-6)
+    one = localize(model, feats[vids[0]])  # a single video gives a single dict
+    assert one['video_id'] == 'video_0'
+    assert torch.equal(one['detections']['scores'], preds[0]['detections']['scores'])
+
+
+def test_bad_features_and_mismatched_weights(trained):
+    cfg, ckpt = trained
+    model = init_localizer(str(cfg), ckpt)
+    with pytest.raises(ValueError, match="missing stream"):
+        localize(model, {'rgb': np.zeros((5, 32), np.float32)})
+    with pytest.raises(ValueError, match=r'\[T, D\]'):
+        localize(model, {'rgb': np.zeros(5), 'flow': np.zeros(5)})
+    with pytest.raises(ValueError, match='NaN'):
+        localize(model, {'rgb': np.full((4, 32), np.nan), 'flow': np.zeros((4, 32))})
+    state = dict(model.state_dict())
+    state.pop(next(iter(state)))
+    state['extra.weight'] = torch.zeros(1)
+    with pytest.raises(ValueError, match='missing keys: .*unexpected keys: extra.weight'):
+        check_state_dict(model, state, checkpoint='c.pth', config='x.py')

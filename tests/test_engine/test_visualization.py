@@ -1,0 +1,50 @@
+"""wsal.visualization: Figure-4-style plots."""
+import pytest
+import torch
+
+from wsal.visualization import pick_class, plot_localization, save_localization_figure
+
+
+def _trace(shift=0.0):
+    t = 50
+    att = torch.zeros(t)
+    att[10:20] = 0.9
+    tcam = torch.softmax(torch.randn(t, 4, generator=torch.Generator().manual_seed(0)), -1)
+    return {'video_id': 'v1', 'seconds_per_segment': 0.5, 'duration': 25.0,
+            'attention': att + shift, 'stream_attention': {'rgb': att, 'flow': att + 2 * shift},
+            'tcam': {'rgb': tcam, 'flow': tcam}, 'stream_weights': {'rgb': 0.5, 'flow': 0.5},
+            'detections': {'segments': torch.tensor([[5.0, 10.0], [1.0, 2.0]]),
+                           'scores': torch.tensor([0.9, 0.2]), 'labels': torch.tensor([2, 0])},
+            'gt_segments': torch.tensor([[5.0, 10.0], [15.0, 16.0]]),
+            'gt_labels': torch.tensor([2, 2]), 'video_scores': torch.tensor([0.1, 0.2, 0.7])}
+
+
+def test_pick_class_prefers_ground_truth_then_scores():
+    tr = _trace()
+    assert pick_class(tr) == 2
+    tr.pop('gt_labels')
+    tr['video_scores'] = torch.tensor([0.8, 0.1, 0.1])
+    assert pick_class(tr) == 0
+
+
+def test_one_row_block_per_model(tmp_path):
+    fig = plot_localization([_trace(), _trace(0.05)], model_names=['STPN', 'BM'],
+                            classes=['a', 'b', 'c'])
+    assert len(fig.axes) == 1 + 3 * 2  # ground truth + (attention, T-CAM, detections) per model
+    labels = [ax.get_ylabel() for ax in fig.axes]
+    assert labels[0] == 'ground truth' and labels[1].startswith('STPN') and labels[4].startswith('BM')
+    assert fig._suptitle.get_text() == 'v1: c'
+    no_gt = _trace()
+    no_gt.pop('gt_segments')
+    assert len(plot_localization([no_gt]).axes) == 3
+    path = save_localization_figure(tmp_path / 'sub' / 'fig.png', [_trace()])
+    data = (tmp_path / 'sub' / 'fig.png').read_bytes()
+    assert data[:8] == b'\x89PNG\r\n\x1a\n' and str(path).endswith('fig.png')
+    assert [p.name for p in (tmp_path / 'sub').iterdir()] == ['fig.png']  # no temp file left
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match='at least one trace'):
+        plot_localization([])
+    with pytest.raises(ValueError, match='2 model names for 1 traces'):
+        plot_localization([_trace()], model_names=['a', 'b'])

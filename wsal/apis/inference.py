@@ -1,0 +1,277 @@
+"""Inference without the Runner: build a trained localizer, localize new videos.
+
+Example:
+    >>> from wsal.apis import init_localizer, localize
+    >>> model = init_localizer('configs/bm/bm_i3d_thumos14.py', 'work_dirs/bm/best.pth')
+    >>> pred = localize(model, {'rgb': rgb_feats, 'flow': flow_feats})   # [T, D] each
+    >>> pred['detections']['segments']       # FloatTensor[N, 2], seconds
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+
+import numpy as np
+import torch
+
+from wsal.engine.compat import load_checkpoint_file
+
+__all__ = ['load_config', 'init_localizer', 'localize', 'trace_videos',
+           'check_state_dict', 'dataset_cfg_of', 'feature_time_scale']
+
+PathLike = Union[str, os.PathLike]
+
+
+def load_config(config: Any, cfg_options: Optional[dict] = None):
+    """Load a config file (or pass a ``Config`` through), with overrides.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        ValueError: the file cannot be parsed (the message names it).
+    """
+    from mmengine.config import Config
+    if isinstance(config, Config):
+        cfg = config
+    elif isinstance(config, dict):
+        cfg = Config(dict(config))
+    else:
+        from wsal.engine.config_paths import resolve_config
+        path = resolve_config(config)
+        try:
+            cfg = Config.fromfile(str(path))
+        except Exception as exc:  # noqa: BLE001 - any parse failure: name the file
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ''
+            raise ValueError(f'cannot load config {path}: {type(exc).__name__}: {first}') from None
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    if 'model' not in cfg:
+        raise ValueError(f"config {getattr(cfg, 'filename', None) or '<dict>'} has no 'model'")
+    return cfg
+
+
+def check_state_dict(model: torch.nn.Module, state_dict: Mapping[str, torch.Tensor], *,
+                     checkpoint: str = 'checkpoint', config: str = 'config') -> None:
+    """Raise a one-line ``ValueError`` if ``state_dict`` does not fit ``model``.
+
+    Reports missing and unexpected keys and shape mismatches (a checkpoint
+    trained with another config).
+    """
+    own = model.state_dict()
+    missing = [k for k in own if k not in state_dict]
+    unexpected = [k for k in state_dict if k not in own]
+    shapes = [f'{k} {tuple(state_dict[k].shape)} vs {tuple(own[k].shape)}'
+              for k in own if k in state_dict and hasattr(state_dict[k], 'shape')
+              and tuple(state_dict[k].shape) != tuple(own[k].shape)]
+    if not (missing or unexpected or shapes):
+        return
+
+    def few(items):
+        return ', '.join(items[:3]) + (f' (+{len(items) - 3} more)' if len(items) > 3 else '')
+    parts = []
+    if shapes:
+        parts.append(f'shape mismatch: {few(shapes)}')
+    if missing:
+        parts.append(f'missing keys: {few(missing)}')
+    if unexpected:
+        parts.append(f'unexpected keys: {few(unexpected)}')
+    raise ValueError(f'checkpoint {checkpoint} does not match config {config} '
+                     f'(trained with another config?): ' + '; '.join(parts))
+
+
+def dataset_cfg_of(cfg) -> dict:
+    """The dataset config of ``test_dataloader`` (else ``val_dataloader``), or {}."""
+    for key in ('test_dataloader', 'val_dataloader', 'train_dataloader'):
+        loader = cfg.get(key)
+        if isinstance(loader, Mapping) and isinstance(loader.get('dataset'), Mapping):
+            return dict(loader['dataset'])
+    return {}
+
+
+def feature_time_scale(cfg) -> dict:
+    """Time scale of the config's features: ``seconds_per_segment``, resampling.
+
+    ``stride / default_fps`` of the test dataset (16 / 25 for THUMOS14 I3D).
+    """
+    ds = dataset_cfg_of(cfg)
+    stride = float(ds.get('stride', 16))
+    fps = float(ds.get('default_fps', 25.0))
+    return dict(seconds_per_segment=stride / fps, num_segments=ds.get('num_segments'),
+                resample=ds.get('resample', 'interpolate'),
+                modalities=tuple(ds.get('modalities', ('rgb', 'flow'))))
+
+
+def init_localizer(config: Any, checkpoint: Optional[PathLike] = None,
+                   device: Union[str, torch.device] = 'cpu', *,
+                   cfg_options: Optional[dict] = None):
+    """Build the localizer of ``config`` and load ``checkpoint`` into it.
+
+    Args:
+        config: Config file path (also a path relative to the packaged
+            ``configs/``), ``Config`` or dict.
+        checkpoint: A ``.pth`` written by ``wsal train`` (None: random weights).
+        device: Where the model lives.
+        cfg_options: Overrides merged into the config.
+
+    Returns:
+        WeaklySupervisedLocalizer: in eval mode, with ``cfg`` and
+        ``dataset_meta`` (``classes``, ``seconds_per_segment``) attached.
+
+    Raises:
+        FileNotFoundError: config or checkpoint missing.
+        ValueError: the checkpoint does not fit the config (one line).
+    """
+    from wsal.registry import build_model
+    cfg = load_config(config, cfg_options)
+    cfg_name = getattr(cfg, 'filename', None) or '<config>'
+    model = build_model(cfg.model)
+    meta: Dict[str, Any] = {}
+    if checkpoint is not None:
+        ckpt = load_checkpoint_file(os.fspath(checkpoint), map_location='cpu')
+        state = ckpt.get('state_dict', ckpt)
+        state = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
+        check_state_dict(model, state, checkpoint=os.fspath(checkpoint), config=cfg_name)
+        model.load_state_dict(state, strict=True)
+        meta.update((ckpt.get('meta') or {}).get('dataset_meta') or {})
+    scale = feature_time_scale(cfg)
+    meta.setdefault('seconds_per_segment', scale['seconds_per_segment'])
+    if 'classes' not in meta:
+        classes = dataset_cfg_of(cfg).get('classes')
+        if isinstance(classes, (list, tuple)):
+            meta['classes'] = tuple(classes)
+    model.cfg = cfg
+    model.dataset_meta = meta
+    return model.to(device).eval()
+
+
+# --------------------------------------------------------------------------
+# localize
+# --------------------------------------------------------------------------
+def _as_tensor(x: Any, where: str) -> torch.Tensor:
+    if isinstance(x, (str, os.PathLike)):
+        from wsal.datasets.base import read_npy
+        x = read_npy(Path(x))
+    t = torch.as_tensor(np.asarray(x) if not torch.is_tensor(x) else x, dtype=torch.float32)
+    if t.dim() != 2:
+        raise ValueError(f'{where}: features must be [T, D], got shape {tuple(t.shape)}')
+    if not torch.isfinite(t).all():
+        raise ValueError(f'{where}: features contain NaN or Inf')
+    return t
+
+
+def _video_items(model, features: Any, video_ids: Optional[Sequence[str]],
+                 seconds_per_segment: Optional[float]) -> List[dict]:
+    """Dataset-like items for ``features`` (see :func:`localize`)."""
+    from wsal.datasets.resample import resample_features
+    streams = list(getattr(model, 'input_streams', {}) or ())
+    meta = getattr(model, 'dataset_meta', None) or {}
+    cfg = getattr(model, 'cfg', None)
+    scale = feature_time_scale(cfg) if cfg is not None else {}
+    sps = float(seconds_per_segment or meta.get('seconds_per_segment')
+                or scale.get('seconds_per_segment') or 1.0)
+    if isinstance(features, Mapping) and features and all(
+            isinstance(v, Mapping) for v in features.values()):
+        videos = list(features.items())
+    elif isinstance(features, Mapping):
+        videos = [(None, features)]
+    else:
+        videos = [(None, f) for f in features]
+    if video_ids is not None:
+        if len(video_ids) != len(videos):
+            raise ValueError(f'{len(video_ids)} video ids for {len(videos)} videos')
+        videos = [(vid, f) for vid, (_, f) in zip(video_ids, videos)]
+    items = []
+    for i, (vid, feats) in enumerate(videos):
+        vid = str(vid) if vid is not None else f'video_{i}'
+        if not isinstance(feats, Mapping):
+            raise TypeError(f"video '{vid}': features must be a dict {{stream: [T, D]}}, "
+                            f'got {type(feats).__name__}')
+        missing = [s for s in streams if s not in feats]
+        if missing:
+            raise ValueError(f"video '{vid}': missing stream(s) {missing}; the model needs "
+                             f'{streams}, got {sorted(feats)}')
+        inputs = {s: _as_tensor(feats[s], f"video '{vid}' stream '{s}'") for s in streams}
+        lengths = {s: x.shape[0] for s, x in inputs.items()}
+        t = min(lengths.values())
+        if max(lengths.values()) - t > 1:
+            raise ValueError(f"video '{vid}': streams have different lengths {lengths}")
+        inputs = {s: x[:t] for s, x in inputs.items()}  # I3D: one extra RGB segment is common
+        n, v_sps = t, sps
+        if scale.get('num_segments'):
+            n = int(scale['num_segments'])
+            inputs = {s: resample_features(x, n, mode=scale['resample']) for s, x in inputs.items()}
+            v_sps = t * sps / n
+        items.append({'inputs': inputs,
+                      'data_sample': {'video_id': vid, 'num_segments': n,
+                                      'duration': t * sps, 'seconds_per_segment': v_sps}})
+    return items
+
+
+@torch.no_grad()
+def localize(model, features: Any, *, video_ids: Optional[Sequence[str]] = None,
+             seconds_per_segment: Optional[float] = None, batch_size: int = 1):
+    """Detect actions in videos given their features (no ground truth needed).
+
+    Args:
+        model: A localizer from :func:`init_localizer`.
+        features: One video ``{stream: [T, D]}`` (tensor, array or ``.npy``
+            path per stream), a list of such dicts, or ``{video_id: {stream:
+            [T, D]}}``.
+        video_ids: Names for the videos (default ``video_<i>`` or the dict keys).
+        seconds_per_segment: Time scale; default the config's ``stride / fps``.
+        batch_size: Videos per forward pass.
+
+    Returns:
+        dict or list[dict]: the model's ``predict`` output (``video_id``,
+        ``detections`` with ``segments [N, 2]`` in seconds, ``scores [N]``,
+        ``labels [N]``; ``video_scores [C]``, ``attention [T]``,
+        ``stream_attention``) — one dict for a single video, else a list.
+    """
+    from wsal.datasets.collate import wsal_collate
+    single = isinstance(features, Mapping) and not all(
+        isinstance(v, Mapping) for v in features.values())
+    items = _video_items(model, features, video_ids, seconds_per_segment)
+    was_training = model.training
+    model.eval()
+    out: List[dict] = []
+    try:
+        for start in range(0, len(items), batch_size):
+            out += model.test_step(wsal_collate(items[start:start + batch_size]))
+    finally:
+        model.train(was_training)
+    return out[0] if single else out
+
+
+@torch.no_grad()
+def trace_videos(model, data_batch: Mapping[str, Any],
+                 predictions: Optional[Sequence[dict]] = None) -> List[dict]:
+    """Everything a Figure-4 plot needs, per video of a collated batch.
+
+    Args:
+        model: The (unwrapped) localizer.
+        data_batch: A ``wsal_collate`` batch.
+        predictions: The model's ``predict`` output for the batch (computed
+            when None).
+
+    Returns:
+        list[dict]: per video, the prediction plus ``tcam`` (``{stream: [T, C+1]}``)
+        and ``stream_weights`` (see :mod:`wsal.visualization`).
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        data = model.data_preprocessor(data_batch, False)
+        ext = model.extract(data['inputs'])
+        if predictions is None:
+            predictions = model.predict(data['inputs'], data['data_samples'])
+    finally:
+        model.train(was_training)
+    traces = []
+    for i, pred in enumerate(predictions):
+        n = len(pred['attention'])
+        trace = dict(pred)
+        trace['tcam'] = {name: s['tcam'][i, :n].detach().cpu()
+                         for name, s in ext['streams'].items()}
+        trace['stream_weights'] = dict(ext['stream_weights'])
+        traces.append(trace)
+    return traces

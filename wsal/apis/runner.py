@@ -1,0 +1,188 @@
+"""Train and test with mmengine's Runner: the code behind ``wsal train/test``.
+
+Example:
+    >>> from wsal.apis import prepare_config, run_train, run_test
+    >>> cfg = prepare_config('configs/bm/bm_i3d_thumos14.py', work_dir='work_dirs/bm')
+    >>> runner = run_train(cfg)
+    >>> result = run_test(cfg, 'work_dirs/bm/iter_10000.pth')
+    >>> result.metrics, result.predictions['results']
+"""
+from __future__ import annotations
+
+import os
+import os.path as osp
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Union
+
+from wsal.apis.inference import check_state_dict, load_config
+from wsal.engine.compat import (distributed_launcher, load_checkpoint_file,
+                                prepare_distributed, safe_checkpoint_loading, scope_collate_fns)
+from wsal.engine.detection_dump import CollectDetections, predictions_to_activitynet
+
+__all__ = ['prepare_config', 'set_data_root', 'check_data_roots', 'build_runner', 'run_train',
+           'run_test', 'EvalResult', 'LOADERS']
+
+PathLike = Union[str, os.PathLike]
+LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+
+def _datasets(loader_cfg) -> List[dict]:
+    """The dataset config(s) of a dataloader config (ConcatDataset unrolled)."""
+    if not isinstance(loader_cfg, dict) or not isinstance(loader_cfg.get('dataset'), dict):
+        return []
+    ds = loader_cfg['dataset']
+    if isinstance(ds.get('datasets'), (list, tuple)):
+        return [d for d in ds['datasets'] if isinstance(d, dict)]
+    if isinstance(ds.get('dataset'), dict):  # wrappers such as RepeatDataset
+        return [ds['dataset']]
+    return [ds]
+
+
+def set_data_root(cfg, data_root: PathLike) -> None:
+    """Point every dataset of the train/val/test dataloaders at ``data_root``."""
+    for key in LOADERS:
+        for ds in _datasets(cfg.get(key)):
+            ds['data_root'] = os.fspath(data_root)
+    cfg.data_root = os.fspath(data_root)
+
+
+def check_data_roots(cfg, loaders=LOADERS) -> None:
+    """Fail fast, naming the field, when a dataset's ``data_root`` is missing."""
+    for key in loaders:
+        for ds in _datasets(cfg.get(key)):
+            root = ds.get('data_root')
+            if root is not None and not Path(os.fspath(root)).expanduser().is_dir():
+                raise FileNotFoundError(
+                    f'data root not found: {root} ({key}.dataset.data_root; '
+                    'set it with --data-root DIR)')
+
+
+def prepare_config(config: Any, *, work_dir: Optional[PathLike] = None,
+                   data_root: Optional[PathLike] = None, cfg_options: Optional[dict] = None,
+                   seed: Optional[int] = None, resume: Union[bool, str, None] = None,
+                   launcher: Optional[str] = None):
+    """Load ``config`` and apply the command-line style overrides.
+
+    Args:
+        config: Config path (or packaged config name), ``Config`` or dict.
+        work_dir: Output folder (default ``work_dirs/<config name>``).
+        data_root: Replaces every dataset's ``data_root``.
+        cfg_options: ``{'a.b': value}`` overrides.
+        seed: Replaces ``randomness.seed``.
+        resume: True / ``'auto'``: resume from the latest checkpoint in the
+            work dir; a path: resume from it; None/False: train from scratch.
+        launcher: ``'none'`` or ``'pytorch'``; default: ``'pytorch'`` under
+            torchrun, else ``'none'``.
+
+    Returns:
+        mmengine.Config: ready for :func:`build_runner`.
+    """
+    cfg = load_config(config, cfg_options)
+    name = Path(cfg.filename).stem if getattr(cfg, 'filename', None) else 'wsal'
+    cfg.work_dir = os.fspath(work_dir or cfg.get('work_dir') or osp.join('work_dirs', name))
+    if data_root is not None:
+        set_data_root(cfg, data_root)
+    if seed is not None:
+        randomness = dict(cfg.get('randomness') or {})
+        randomness['seed'] = int(seed)
+        cfg.randomness = randomness
+    if resume in (True, 'auto'):
+        cfg.resume = True
+        cfg.load_from = None
+    elif resume:
+        if not osp.isfile(os.fspath(resume)):
+            raise FileNotFoundError(f'checkpoint to resume from not found: {resume}')
+        cfg.resume = True
+        cfg.load_from = os.fspath(resume)
+    scope_collate_fns(cfg)
+    prepare_distributed(cfg, launcher or distributed_launcher())
+    return cfg
+
+
+_RUNNERS_BUILT = [0]
+
+
+def build_runner(cfg):
+    """``Runner.from_cfg`` with wsal's scope and hooks importable.
+
+    mmengine keys its logger, message hub and visualizer singletons by
+    experiment name (config name + timestamp to the second); a second runner
+    built in the same process (``wsal demo``, the API, tests) gets a distinct
+    name so it never shares the first one's logged state.
+    """
+    import wsal.engine  # noqa: F401 - registers hooks
+    from mmengine.runner import Runner
+    cfg.setdefault('default_scope', 'wsal')
+    _RUNNERS_BUILT[0] += 1
+    if _RUNNERS_BUILT[0] > 1 and cfg.get('experiment_name') is None:
+        stem = Path(cfg.filename).stem if getattr(cfg, 'filename', None) else 'wsal'
+        cfg.experiment_name = f'{stem}_run{_RUNNERS_BUILT[0]}'
+    return Runner.from_cfg(cfg)
+
+
+def run_train(cfg):
+    """Train (or resume) with the Runner; returns the runner.
+
+    Checkpoints are loaded with ``weights_only=True`` plus wsal's allow-list
+    (see :mod:`wsal.engine.compat`).
+    """
+    check_data_roots(cfg)
+    runner = build_runner(cfg)
+    with safe_checkpoint_loading():
+        runner.train()
+    return runner
+
+
+@dataclass
+class EvalResult:
+    """Output of :func:`test`: metrics and predictions (ActivityNet format)."""
+
+    metrics: Dict[str, Any]
+    predictions: Dict[str, Any] = field(default_factory=dict)
+    classes: tuple = ()
+    #: ``wsal.evaluation.DetectionResult`` of the predictions against the test
+    #: split's ground truth (the numbers ``wsal eval`` would print); rank 0 only.
+    detection: Any = None
+
+
+def run_test(cfg, checkpoint: PathLike) -> EvalResult:
+    """Post-process and evaluate ``checkpoint`` on the config's test split.
+
+    Raises:
+        FileNotFoundError: checkpoint or data missing.
+        ValueError: the checkpoint does not fit the config (one line).
+    """
+    check_data_roots(cfg, ('test_dataloader',))
+    cfg.load_from = None
+    cfg.resume = False
+    for key in ('train_dataloader', 'train_cfg', 'optim_wrapper', 'param_scheduler',
+                'val_dataloader', 'val_cfg', 'val_evaluator'):
+        cfg.pop(key, None)  # testing needs none of them (nor their data)
+    ckpt_path = os.fspath(checkpoint)
+    state = load_checkpoint_file(ckpt_path)
+    state = state.get('state_dict', state)
+    runner = build_runner(cfg)
+    model = runner.model.module if hasattr(runner.model, 'module') else runner.model
+    check_state_dict(model, {k[7:] if k.startswith('module.') else k: v for k, v in state.items()},
+                     checkpoint=ckpt_path, config=cfg.filename or '<config>')
+    with safe_checkpoint_loading():
+        runner.load_checkpoint(ckpt_path, map_location='cpu', strict=True)
+    collector = CollectDetections()
+    loop = runner.build_test_loop(runner._test_loop)
+    loop.evaluator.metrics.append(collector)
+    runner._test_loop = loop
+    metrics = runner.test()
+    classes = tuple(loop.dataloader.dataset.metainfo.get('classes', ()))
+    dataset = loop.dataloader.dataset
+    preds = predictions_to_activitynet(collector.collected, classes)
+    detection = None
+    if runner.rank == 0 and getattr(dataset, 'ann_file', None) is not None:
+        from wsal.evaluation.detection import evaluate_detection
+        subsets = getattr(dataset, 'subset', None)
+        detection = evaluate_detection(
+            os.fspath(dataset.ann_file), preds, classes=list(classes),
+            subset=subsets[0] if subsets and len(subsets) == 1 else None,
+            video_list=list(dataset.video_ids))
+    return EvalResult(metrics=dict(metrics), predictions=preds, classes=classes,
+                      detection=detection)

@@ -1,0 +1,54 @@
+"""``wsal test``: post-process and evaluate a checkpoint on the test split."""
+from __future__ import annotations
+
+import os.path as osp
+
+from wsal.cli._common import add_config_args
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        'test', help='evaluate a checkpoint on the test split',
+        description='Run the post-processing and the evaluation of the config on its test '
+        'split; print the mAP table; write the predictions (ActivityNet result format, '
+        'seconds) and the metrics JSON (the format of wsal eval).')
+    p.add_argument('config', help='config file the checkpoint was trained with')
+    p.add_argument('checkpoint', help='checkpoint (.pth) written by wsal train')
+    add_config_args(p)
+    p.add_argument('--out', metavar='PRED.json', default=None,
+                   help='predictions file (default: <work dir>/predictions.json)')
+    p.add_argument('--metrics-out', metavar='METRICS.json', default=None,
+                   help='metrics file (default: next to the predictions, *_metrics.json)')
+    p.add_argument('--work-dir', metavar='DIR', default=None,
+                   help='logs and plots (default: the checkpoint\'s folder)')
+    p.set_defaults(func=run)
+
+
+def metrics_path(pred_path: str) -> str:
+    """``pred.json`` -> ``pred_metrics.json``."""
+    root, ext = osp.splitext(pred_path)
+    return f'{root}_metrics{ext or ".json"}'
+
+
+def run(args) -> int:
+    from wsal.apis.runner import prepare_config, run_test
+    from wsal.engine.compat import distributed_launcher
+    from wsal.utils import atomic_write_json
+
+    if not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
+    work_dir = args.work_dir or osp.dirname(osp.abspath(args.checkpoint))
+    cfg = prepare_config(args.config, work_dir=work_dir, data_root=args.data_root,
+                         cfg_options=args.cfg_options, launcher=distributed_launcher())
+    result = run_test(cfg, args.checkpoint)
+    if result.detection is None:  # not rank 0
+        return 0
+    pred_path = args.out or osp.join(work_dir, 'predictions.json')
+    met_path = args.metrics_out or metrics_path(pred_path)
+    atomic_write_json(pred_path, result.predictions)
+    payload = result.detection.to_dict()
+    atomic_write_json(met_path, payload)
+    from wsal.evaluation import format_map_table
+    print(format_map_table(result.detection, title=f'Detection mAP of {osp.basename(args.checkpoint)}'))
+    print(f'predictions: {pred_path}\nmetrics: {met_path}')
+    return 0

@@ -1,0 +1,208 @@
+"""Figure-4-style plots of one video's localization (matplotlib, Agg backend).
+
+A figure shows, for one video and one class, a ground-truth row and then one
+row block per model: the attention λ of each stream and their mean, the T-CAM
+of the class, and the detections of the class. It is used by the
+``LocalizationHealthHook`` (every validation), ``wsal localize --plot DIR`` and
+``wsal demo`` (STPN and background-aware model side by side).
+
+The input of every function is a *trace*: a mapping describing one video under
+one model (see :func:`wsal.apis.inference.trace_videos`)::
+
+    {'video_id': str,
+     'seconds_per_segment': float, 'duration': float,
+     'attention': [T],                       # mean λ over streams
+     'stream_attention': {name: [T]},        # λ per stream
+     'tcam': {name: [T, C+1]},               # per stream, index 0 = background
+     'stream_weights': {name: float},        # θ per stream (optional)
+     'detections': {'segments': [N, 2] (s), 'scores': [N], 'labels': [N]},
+     'gt_segments': [M, 2], 'gt_labels': [M], # optional (no GT for new videos)
+     'video_scores': [C]}                     # optional
+
+Values may be tensors or arrays.
+"""
+from __future__ import annotations
+
+import io
+import os
+from typing import Any, Mapping, Optional, Sequence
+
+import numpy as np
+
+from wsal.utils import atomic_write
+
+__all__ = ['plot_localization', 'save_localization_figure', 'pick_class']
+
+_STREAM_COLORS = {'rgb': '#d62728', 'flow': '#1f77b4', 'fused': '#9467bd'}
+_FALLBACK_COLORS = ['#ff7f0e', '#2ca02c', '#8c564b', '#e377c2', '#17becf']
+
+
+def _np(x: Any) -> np.ndarray:
+    if x is None:
+        return np.zeros(0)
+    if hasattr(x, 'detach'):
+        x = x.detach().cpu().numpy()
+    return np.asarray(x, dtype=np.float64)
+
+
+def _stream_color(name: str, i: int) -> str:
+    return _STREAM_COLORS.get(name, _FALLBACK_COLORS[i % len(_FALLBACK_COLORS)])
+
+
+def pick_class(trace: Mapping[str, Any]) -> int:
+    """The class (0..C-1) a figure shows for ``trace``.
+
+    The most frequent ground-truth class, else the highest video score, else
+    the label of the best detection, else 0.
+    """
+    gt = _np(trace.get('gt_labels')).astype(np.int64).reshape(-1)
+    if gt.size:
+        return int(np.bincount(gt).argmax())
+    vs = _np(trace.get('video_scores')).reshape(-1)
+    if vs.size:
+        return int(vs.argmax())
+    det = trace.get('detections') or {}
+    scores, labels = _np(det.get('scores')).reshape(-1), _np(det.get('labels')).reshape(-1)
+    if scores.size:
+        return int(labels[scores.argmax()])
+    return 0
+
+
+def _tcam_of_class(trace: Mapping[str, Any], cls: int):
+    """Per-stream T-CAM of foreground class ``cls`` and their θ-weighted mean."""
+    tcams = trace.get('tcam') or {}
+    weights = trace.get('stream_weights') or {}
+    per_stream = {name: _np(v)[:, cls + 1] for name, v in tcams.items()}
+    if not per_stream:
+        return per_stream, None
+    w = np.array([float(weights.get(n, 1.0)) for n in per_stream])
+    w = w / w.sum() if w.sum() > 0 else np.full(len(w), 1.0 / len(w))
+    mean = sum(wi * v for wi, v in zip(w, per_stream.values()))
+    return per_stream, mean
+
+
+def _segments_row(ax, segments: np.ndarray, scores: Optional[np.ndarray], color: str,
+                  duration: float, label: str) -> None:
+    """Ground truth as one lane of bars; detections as one lane each, best on top.
+
+    Detection bar opacity follows the score's rank-normalised value (scores
+    may be negative or unbounded, depending on the scorer).
+    """
+    ax.set_ylim(0, 1)
+    ax.set_yticks([])
+    ax.set_ylabel(label, rotation=0, ha='right', va='center', fontsize=8)
+    if segments.size == 0:
+        ax.text(0.5, 0.5, 'none', transform=ax.transAxes, ha='center', va='center',
+                fontsize=7, color='0.5')
+        return
+    segments = segments.reshape(-1, 2)
+    if scores is None:
+        for s, e in segments:
+            ax.axvspan(max(0.0, s), min(duration, e), ymin=0.15, ymax=0.85, color=color,
+                       alpha=0.85, lw=0)
+        return
+    k = len(segments)
+    lo, hi = float(scores.min()), float(scores.max())
+    for i, ((s, e), sc) in enumerate(zip(segments, scores)):  # sorted, best first
+        rel = 1.0 if hi <= lo else (float(sc) - lo) / (hi - lo)
+        top, bottom = 1 - i / k, 1 - (i + 1) / k
+        ax.axvspan(max(0.0, s), min(duration, e), ymin=bottom + 0.1 / k, ymax=top - 0.1 / k,
+                   color=color, alpha=float(np.clip(0.25 + 0.7 * rel, 0.0, 1.0)), lw=0)
+        if k <= 6:
+            ax.text(min(duration, e), (top + bottom) / 2, f' {sc:.2f}', ha='left',
+                    va='center', fontsize=6)
+
+
+def plot_localization(traces: Sequence[Mapping[str, Any]], *,
+                      model_names: Optional[Sequence[str]] = None,
+                      classes: Optional[Sequence[str]] = None,
+                      class_index: Optional[int] = None,
+                      max_detections: int = 5,
+                      title: Optional[str] = None):
+    """Plot one video under one or more models, like Figure 4 of the paper.
+
+    Args:
+        traces: One trace per model, all for the same video (see module doc).
+        model_names: A name per trace (row-block labels).
+        classes: Class names (for titles); index = foreground class 0..C-1.
+        class_index: Class to show; default :func:`pick_class` of the first trace.
+        max_detections: Show at most this many detections of the class per
+            model (highest scores, one lane each, best on top).
+        title: Figure title (default: the video id and class).
+
+    Returns:
+        matplotlib.figure.Figure: the figure (caller saves or closes it).
+    """
+    from matplotlib.figure import Figure
+
+    if not traces:
+        raise ValueError('plot_localization needs at least one trace')
+    names = list(model_names) if model_names is not None else [
+        f'model {i}' for i in range(len(traces))] if len(traces) > 1 else ['']
+    if len(names) != len(traces):
+        raise ValueError(f'{len(names)} model names for {len(traces)} traces')
+    ref = traces[0]
+    cls = pick_class(ref) if class_index is None else int(class_index)
+    cls_name = classes[cls] if classes is not None and cls < len(classes) else f'class {cls}'
+    sps = float(ref.get('seconds_per_segment', 1.0))
+    T = len(_np(ref.get('attention')))
+    duration = float(ref.get('duration') or T * sps) or T * sps
+    has_gt = ref.get('gt_segments') is not None
+
+    heights = ([0.5] if has_gt else []) + [1.2, 1.2, 0.5] * len(traces)
+    fig = Figure(figsize=(10, 0.9 + 0.85 * sum(heights)), constrained_layout=True)
+    axes = fig.subplots(len(heights), 1, sharex=True, gridspec_kw=dict(height_ratios=heights))
+    axes = np.atleast_1d(axes)
+    row = 0
+    if has_gt:
+        gt_seg = _np(ref.get('gt_segments')).reshape(-1, 2)
+        gt_lab = _np(ref.get('gt_labels')).astype(np.int64).reshape(-1)
+        _segments_row(axes[0], gt_seg[gt_lab == cls], None, '#2ca02c', duration, 'ground truth')
+        row = 1
+    for name, trace in zip(names, traces):
+        t = (np.arange(len(_np(trace.get('attention')))) + 0.5) * float(
+            trace.get('seconds_per_segment', sps))
+        prefix = f'{name}\n' if name else ''
+        ax = axes[row]
+        for i, (sname, att) in enumerate((trace.get('stream_attention') or {}).items()):
+            ax.plot(t, _np(att), lw=0.8, color=_stream_color(sname, i), alpha=0.7, label=f'λ {sname}')
+        ax.plot(t, _np(trace.get('attention')), lw=1.4, color='k', label='λ mean')
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_ylabel(prefix + 'attention', rotation=0, ha='right', va='center', fontsize=8)
+        ax.legend(loc='upper right', fontsize=6, ncol=4, frameon=False)
+        ax = axes[row + 1]
+        per_stream, mean = _tcam_of_class(trace, cls)
+        for i, (sname, v) in enumerate(per_stream.items()):
+            ax.plot(t, v, lw=0.8, color=_stream_color(sname, i), alpha=0.7, label=f'{sname}')
+        if mean is not None:
+            ax.plot(t, mean, lw=1.4, color='k', label='θ-weighted')
+            ax.legend(loc='upper right', fontsize=6, ncol=4, frameon=False)
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_ylabel(prefix + 'T-CAM', rotation=0, ha='right', va='center', fontsize=8)
+        det = trace.get('detections') or {}
+        seg = _np(det.get('segments')).reshape(-1, 2)
+        sc = _np(det.get('scores')).reshape(-1)
+        lab = _np(det.get('labels')).astype(np.int64).reshape(-1)
+        keep = np.flatnonzero(lab == cls)
+        keep = keep[np.argsort(-sc[keep], kind='stable')][:max_detections]
+        _segments_row(axes[row + 2], seg[keep], sc[keep], '#d62728', duration, prefix + 'detections')
+        row += 3
+    axes[-1].set_xlim(0, duration)
+    axes[-1].set_xlabel('time (s)')
+    fig.suptitle(title or f'{ref.get("video_id", "")}: {cls_name}', fontsize=10)
+    return fig
+
+
+def save_localization_figure(path: str | os.PathLike, traces: Sequence[Mapping[str, Any]],
+                             *, dpi: int = 110, **kwargs) -> str:
+    """Render :func:`plot_localization` to a PNG at ``path``, atomically.
+
+    Returns:
+        str: ``path``.
+    """
+    fig = plot_localization(traces, **kwargs)
+    buf = io.BytesIO()
+    fig.savefig(buf, format='png', dpi=dpi)
+    with atomic_write(path, 'wb') as fh:
+        fh.write(buf.getvalue())
+    return str(path)
