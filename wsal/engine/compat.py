@@ -189,18 +189,21 @@ def prepare_distributed(cfg, launcher: str) -> None:
 def scope_collate_fns(cfg) -> None:
     """Prefix unscoped wsal collate function names with ``'wsal.'`` (in place).
 
-    Names that mmengine's root ``FUNCTIONS`` already knows (``pseudo_collate``,
-    ``default_collate``) and already scoped names are left alone.
+    Names registered in wsal's ``FUNCTIONS`` (its own and plugins') get the
+    prefix; mmengine's (``pseudo_collate``, ``default_collate``) and already
+    scoped names are left alone. (``wsal_collate`` is also registered in
+    mmengine's root ``FUNCTIONS`` so that a host building the Runner itself
+    finds it; see :mod:`wsal.datasets.collate`.)
     """
-    from mmengine.registry import FUNCTIONS as ROOT_FUNCTIONS
-
     from wsal.registry import FUNCTIONS
+    FUNCTIONS.import_from_location()
     for key in _LOADERS:
         loader = cfg.get(key)
         if not isinstance(loader, dict) or not isinstance(loader.get('collate_fn'), dict):
             continue
         name = loader['collate_fn'].get('type')
-        if not isinstance(name, str) or '.' in name or name in ROOT_FUNCTIONS.module_dict:
+        if not isinstance(name, str) or '.' in name:
             continue
-        if FUNCTIONS.get(name) is not None:
+        # wsal's own (and plugins') collate functions; mmengine's stay unscoped
+        if FUNCTIONS.get(name) is not None and name in FUNCTIONS.module_dict:
             loader['collate_fn']['type'] = f'{FUNCTIONS.scope}.{name}'
