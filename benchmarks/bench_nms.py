@@ -13,11 +13,9 @@ Run: ``python -m pytest benchmarks/bench_nms.py --benchmark-columns=median,iqr,r
 from __future__ import annotations
 
 import importlib.util
-import os
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
@@ -31,19 +29,8 @@ _spec.loader.exec_module(_data)
 sys.path.insert(0, str(_HERE.parent / 'tests' / 'test_postprocess'))
 import pp_reference  # noqa: E402  (the tests' pure-Python loop reference)
 
+pytestmark = pytest.mark.usefixtures('torch_threads')
 
-@pytest.fixture(autouse=True)
-def _intra_op_threads():
-    """Time with ``WSAL_BENCH_THREADS`` (default 1) torch CPU threads, restored afterwards.
-
-    On a shared 2-core machine torch's 2-thread OpenMP pool spins on every op
-    while other processes hold a core (25-40x slower small ops); one thread
-    gives stable numbers. Set ``WSAL_BENCH_THREADS=2`` on an idle machine.
-    """
-    before = torch.get_num_threads()
-    torch.set_num_threads(int(os.environ.get('WSAL_BENCH_THREADS', '1')))
-    yield
-    torch.set_num_threads(before)
 
 SIZES = [50, 500, 3500]
 IOU = 0.5

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 
 import numpy as np
@@ -27,23 +26,12 @@ import torch
 
 from wsal.postprocess import DetectionPipeline, default_thresholds, threshold_fraction
 
+pytestmark = pytest.mark.usefixtures('torch_threads')
+
+
 SPS = 0.64
 THRESHOLDS = default_thresholds()
 GT = Path(__file__).resolve().parents[1] / 'wsal' / 'data' / 'thumos14_gt.json'
-
-
-@pytest.fixture(autouse=True)
-def _intra_op_threads():
-    """Time with ``WSAL_BENCH_THREADS`` (default 1) torch CPU threads, restored afterwards.
-
-    On a shared 2-core machine torch's 2-thread OpenMP pool spins on every op
-    while other processes hold a core (25-40x slower small ops); one thread
-    gives stable numbers. Set ``WSAL_BENCH_THREADS=2`` on an idle machine.
-    """
-    before = torch.get_num_threads()
-    torch.set_num_threads(int(os.environ.get('WSAL_BENCH_THREADS', '1')))
-    yield
-    torch.set_num_threads(before)
 
 
 # ------------------------------------------------------------------ data

@@ -5,6 +5,8 @@ CI runs them once as correctness checks with ``--benchmark-disable``.
 """
 from __future__ import annotations
 
+import os
+
 import pytest
 import torch
 
@@ -21,6 +23,21 @@ def synchronize(device: torch.device) -> None:
     """Wait for queued kernels so a timed call measures the work it launched."""
     if device.type == 'cuda':
         torch.cuda.synchronize(device)
+
+
+@pytest.fixture
+def torch_threads():
+    """Run with ``WSAL_BENCH_THREADS`` (default 1) torch CPU threads, restored afterwards.
+
+    On a shared 2-core machine torch's 2-thread OpenMP pool spins on every op
+    while other processes hold a core (25-40x slower small ops); one thread
+    gives stable numbers. Set ``WSAL_BENCH_THREADS=2`` on an idle machine.
+    Benchmark modules opt in with ``pytestmark = pytest.mark.usefixtures('torch_threads')``.
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(int(os.environ.get('WSAL_BENCH_THREADS', '1')))
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture

@@ -18,14 +18,13 @@ of this layout were extracted at 10 fps, hence ``default_fps=10``.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from wsal.registry import DATASETS
+from wsal.utils.io import atomic_directory
 
 from .annotations import (VideoRecord, load_video_list, parse_annotations, resolve_classes)
 from .base import FeatureDatasetBase, resolve_path
@@ -240,9 +239,7 @@ def convert_stpn(src: PathLike, out: PathLike, *, feature_file: Optional[PathLik
         raise ValueError(f'{out} already exists and is not an empty folder (use --overwrite)')
     gt, feats, feat_path = load_stpn_layout(src, feature_file=feature_file,
                                             annotation_dir=annotation_dir, default_fps=default_fps)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f'.{out.name}.tmp-', dir=out.parent))
-    try:
+    with atomic_directory(out) as tmp:
         for name in stream_names:
             (tmp / 'features' / name).mkdir(parents=True)
         for vid, arr in zip(gt['database'], feats):
@@ -259,14 +256,4 @@ def convert_stpn(src: PathLike, out: PathLike, *, feature_file: Optional[PathLik
                 np.save(tmp / 'features' / name / f'{vid}.npy',
                         np.ascontiguousarray(block, dtype=np.float32))
         (tmp / 'gt.json').write_text(json.dumps(gt, indent=1) + '\n', encoding='utf-8')
-        if out.exists():
-            old = out.parent / f'.{out.name}.old-{os.getpid()}'
-            os.rename(out, old)
-            os.rename(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out

@@ -49,8 +49,6 @@ import dataclasses
 import json
 import math
 import os
-import shutil
-import tempfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +58,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from scipy.ndimage import gaussian_filter1d
+
+from wsal.utils.io import atomic_directory
 
 __all__ = ['SyntheticConfig', 'PRESETS', 'THUMOS14_FAMILIES', 'load_thumos14_gt',
            'thumos14_classes', 'select_videos', 'generate_video_features',
@@ -515,8 +515,7 @@ def make_synthetic(out_dir: PathLike, preset: Optional[str] = 'tiny', seed: int 
             raise ValueError(f'{out} already exists and is not empty (use overwrite=True / --overwrite)')
     out.parent.mkdir(parents=True, exist_ok=True)
     gt, micro, meta = _annotation_files(cfg, seed, preset)
-    tmp = Path(tempfile.mkdtemp(prefix=f'.{out.name}.tmp-', dir=out.parent))
-    try:
+    with atomic_directory(out) as tmp:
         for stream in ('rgb', 'flow'):
             (tmp / 'features' / stream).mkdir(parents=True)
         for _, vid, feats in iter_synthetic(cfg, seed):
@@ -526,14 +525,4 @@ def make_synthetic(out_dir: PathLike, preset: Optional[str] = 'tiny', seed: int 
             _dump_json(tmp / 'micro_videos.json', micro)
         _dump_json(tmp / 'synthetic.json', meta)
         _dump_json(tmp / 'gt.json', gt)
-        if out.exists():
-            old = out.parent / f'.{out.name}.old-{os.getpid()}'
-            os.rename(out, old)
-            os.rename(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator, Union
@@ -62,3 +63,32 @@ def atomic_write_json(path: PathLike, obj: Any, *, indent: int = 2) -> Path:
     """Serialise ``obj`` to JSON (fully, before touching disk) and write atomically."""
     text = json.dumps(obj, indent=indent, allow_nan=False) + '\n'
     return atomic_write_text(path, text)
+
+
+@contextlib.contextmanager
+def atomic_directory(path: PathLike) -> Iterator[Path]:
+    """Build a folder in a temporary sibling; swap it onto ``path`` on success.
+
+    On success an existing ``path`` is replaced (moved aside, the new folder
+    renamed in, the old one removed); on an exception the temporary folder is
+    removed and ``path`` is left untouched. Callers decide beforehand whether
+    replacing an existing ``path`` is allowed.
+
+    Yields:
+        Path: the temporary folder to fill.
+    """
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f'.{out.name}.tmp-', dir=out.parent))
+    try:
+        yield tmp
+        if out.exists():
+            old = out.parent / f'.{out.name}.old-{os.getpid()}'
+            os.rename(out, old)
+            os.rename(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
