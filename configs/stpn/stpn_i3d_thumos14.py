@@ -4,12 +4,14 @@
 # Sparsity: STPN used β = 1e-4 on the L1 sum over T = 400 sampled segments;
 # wsal averages over each video's segments, so β = 1e-4 x 400 = 0.04.
 #
-# Pooling: STPN pools Σ λ_t x_t without mass normalisation. With the base's
+# Pooling: STPN pools Σ λ_t x_t / T (no mass normalisation). With the base's
 # normalize='mass', L_fg is blind to the attention level and the sparsity term
-# drives it to ≈0 (synthetic data: weighted T-CAM ≈0.03 on foreground, so the
-# fixed 0..0.5 thresholds find nothing); with 'length' it stays usable (≈0.98
-# foreground vs ≈0.44 background). This one line is the only difference from
-# the background-modeling config besides the losses and the proposal scheme.
+# drives it to ≈0 (weighted T-CAM ≈0.03 on foreground, so the fixed 0..0.5
+# thresholds find nothing). With 'length' STPN's λ saturates near 1 on the
+# synthetic data (the Discussion's "majority of λ close to 1" without enough
+# sparsity), and its proposals come from the weighted T-CAM λ·σ(w·x), i.e. in
+# effect from the class activations. This one line is the only difference
+# from the background-modeling config besides the losses and the proposal scheme.
 _base_ = [
     '../_base_/models/wsal_i3d_two_stream.py',
     '../_base_/datasets/thumos14_i3d.py',

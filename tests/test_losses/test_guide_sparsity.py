@@ -65,8 +65,9 @@ def test_masked_smoothing_matches_reference_and_ignores_padding():
 
 @pytest.mark.parametrize('detach', [True, False])
 def test_guide_target_detaching(detach):
-    cas = torch.randn(1, 4, 3, requires_grad=True)
-    lam = torch.rand(1, 4, requires_grad=True)
+    g = torch.Generator().manual_seed(0)
+    cas = torch.randn(1, 4, 3, generator=g).requires_grad_()
+    lam = torch.rand(1, 4, generator=g).requires_grad_()
     out = SelfGuideLoss(detach_target=detach)(
         {'attention': lam, 'tcam': torch.softmax(cas, -1)}, torch.tensor([[1.0, 0.0]]),
         torch.ones(1, 4, dtype=torch.bool))
@@ -89,3 +90,42 @@ def test_sparsity_loss_mean_and_sum_over_valid_segments():
     assert out['loss_sparsity'].item() == pytest.approx(1e-4 * total, rel=1e-6)
     with pytest.raises(ValueError, match="reduction must be 'mean' or 'sum'"):
         SparsityLoss(reduction='max')
+
+
+def _expected_bce(labels, sigma):
+    present = [i for i, v in enumerate(labels) if v > 0]
+    fg = _smooth([max(row[1 + c] for c in present) for row in TCAM], sigma)
+    bg = _smooth([1.0 - row[0] for row in TCAM], sigma)
+
+    def bce(p, t):
+        return -(t * math.log(p) + (1 - t) * math.log(1 - p))
+    return sum(bce(l, f) + bce(l, b) for l, f, b in zip(LAM, fg, bg)) / len(LAM)
+
+
+@pytest.mark.parametrize('labels', [[1.0, 0.0], [1.0, 1.0]])
+@pytest.mark.parametrize('sigma', [0.0, 1.0])
+def test_guide_loss_bce_distance_matches_hand_value(labels, sigma):
+    out = SelfGuideLoss(weight=1.0, sigma=sigma, distance='bce')(
+        {'attention': torch.tensor([LAM]), 'tcam': torch.tensor([TCAM])},
+        torch.tensor([labels]), torch.ones(1, 4, dtype=torch.bool))
+    assert out['loss_guide'].item() == pytest.approx(_expected_bce(labels, sigma), rel=1e-5)
+
+
+def test_guide_bce_keeps_a_gradient_where_l1_vanishes():
+    """A saturated λ (logit -12) far below its target: L1's logit gradient is
+    ~λ(1-λ) ≈ 6e-6, the cross-entropy's is λ - λ̂ (order 1)."""
+    tcam = torch.tensor([[[0.1, 0.9]] * 3])
+    grads = {}
+    for distance in ('l1', 'bce'):
+        logit = torch.full((1, 3), -12.0, requires_grad=True)
+        loss = SelfGuideLoss(weight=1.0, sigma=0.0, distance=distance)(
+            {'attention': logit.sigmoid(), 'tcam': tcam}, torch.tensor([[1.0]]),
+            torch.ones(1, 3, dtype=torch.bool))['loss_guide']
+        loss.backward()
+        grads[distance] = logit.grad.abs().max().item()
+    assert grads['l1'] < 1e-4 and grads['bce'] > 0.5
+
+
+def test_guide_distance_is_validated():
+    with pytest.raises(ValueError, match="distance must be 'l1' or 'bce'"):
+        SelfGuideLoss(distance='l2')

@@ -28,7 +28,7 @@ def register(subparsers) -> None:
                    'the path is replaced by each seed')
     p.add_argument('--iters', type=int, default=None,
                    help='training iterations per model, the same for every row '
-                   '(default: tiny 30, small 1500, full 3000)')
+                   '(default: tiny 30, small 1500, full 2000)')
     p.add_argument('--lr', type=float, default=None,
                    help="Adam learning rate for every row (default: the configs' 1e-4)")
     p.add_argument('--generator-options', nargs='+', default=[], metavar='KEY=VALUE',

@@ -85,7 +85,7 @@ LOSS_COLUMNS = (('fg', 'L_fg'), ('bg', 'L_bg'), ('guide', 'L_guide'),
 PRESET_DEFAULTS: Dict[str, Dict[str, Any]] = {
     'tiny': dict(iters=30, generator_options=dict(num_micro_videos=0)),
     'small': dict(iters=1500, generator_options=dict(num_micro_videos=0)),
-    'full': dict(iters=3000, generator_options=dict(num_micro_videos=0)),
+    'full': dict(iters=2000, generator_options=dict(num_micro_videos=0)),
 }
 
 TARGET_ROWS = dict(full='r8', stpn='r2', fg_only='r1', single=('r1', 'r2', 'r3', 'r4'))
@@ -559,7 +559,8 @@ def format_markdown(summary: Mapping[str, Any], *, title: str = 'Table 1 ablatio
     avg_key = '0.1-0.9'
     head = [c for _, c in LOSS_COLUMNS] + [f'{t:g}' for t in tiou] + [f'avg {avg_key}', 'avg 0.1-0.7']
     lines.append('| row | ' + ' | '.join(head) + ' |')
-    lines.append('|---|' + '|'.join([':-:'] * len(LOSS_COLUMNS) + ['--:'] * (len(head) - len(LOSS_COLUMNS))) + '|')
+    n_marks = len(LOSS_COLUMNS)
+    lines.append('|---|' + '|'.join([':-:'] * n_marks + ['--:'] * (len(head) - n_marks)) + '|')
     for key, row in summary['rows'].items():
         marks = ['✓' if row['marks'].get(n) else '–' for n, _ in LOSS_COLUMNS]
         n = len(row['seeds'])
@@ -680,7 +681,6 @@ def run_ablation(*, work_dir: PathLike, preset: str = 'small', seeds: Sequence[i
             an Adam step ~14x and a 1024x256 linear layer ~2x slower.
         log: Progress printer.
     """
-    from wsal.utils import atomic_write_json, atomic_write_text
     import torch
     before = torch.get_num_threads()
     if threads is not None:

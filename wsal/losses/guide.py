@@ -41,14 +41,24 @@ class SelfGuideLoss(LossTerm):
             well below typical THUMOS14 instance lengths (several seconds).
         truncate: Kernel radius in standard deviations.
         detach_target: Stop gradients through λ̂ (see above).
+        distance: ``'l1'`` (the paper's printed ``|λ - λ̂|``) or ``'bce'``
+            (cross-entropy of λ against the same soft targets). Through the
+            sigmoid, L1's gradient on the attention logit is ``±λ(1-λ)``: it
+            vanishes once λ is pushed towards 0 or 1 (mass-normalised pooling
+            makes L_fg blind to λ's level, so it drifts there), and the guide
+            can no longer set λ's level. The cross-entropy's logit gradient is
+            ``λ - λ̂``. The configs use ``'bce'`` (README, "Model settings").
     """
 
     loss_name = 'loss_guide'
     required_keys = ('attention', 'tcam')
 
     def __init__(self, *, weight: float = 0.1, sigma: float = 1.0, truncate: float = 4.0,
-                 detach_target: bool = True) -> None:
+                 detach_target: bool = True, distance: str = 'l1') -> None:
         super().__init__(weight=weight)
+        if distance not in ('l1', 'bce'):
+            raise ValueError(f"SelfGuideLoss: distance must be 'l1' or 'bce', got {distance!r}")
+        self.distance = distance
         if sigma < 0:
             raise ValueError(f'SelfGuideLoss: sigma must be >= 0, got {sigma}')
         self.sigma = float(sigma)
@@ -82,9 +92,15 @@ class SelfGuideLoss(LossTerm):
         t_fg, t_bg = self.targets(tcam, labels, mask)
         lam = stream_out['attention']
         m = mask.to(lam.dtype)
-        per_frame = ((lam - t_fg).abs() + (lam - t_bg).abs()) * m
+        if self.distance == 'l1':
+            per_frame = ((lam - t_fg).abs() + (lam - t_bg).abs()) * m
+        else:
+            eps = torch.finfo(lam.dtype).eps
+            p = lam.clamp(eps, 1 - eps)
+            per_frame = sum(-(t * p.log() + (1 - t) * (1 - p).log())
+                            for t in (t_fg.clamp(0, 1), t_bg.clamp(0, 1))) * m
         return (per_frame.sum(1) / m.sum(1).clamp(min=1)).mean()
 
     def extra_repr(self) -> str:
         return (f'weight={self.weight}, sigma={self.sigma}, '
-                f'detach_target={self.detach_target}')
+                f'detach_target={self.detach_target}, distance={self.distance!r}')
