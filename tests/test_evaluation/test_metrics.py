@@ -152,3 +152,19 @@ def test_attention_health_missing_field():
     with pytest.raises(ValueError, match="video 'v0' has no 'seconds_per_segment' field"):
         AttentionHealth().process({}, [{'video_id': 'v0', 'attention': torch.zeros(3),
                                         'gt_segments': torch.zeros(0, 2)}])
+
+
+def test_attention_health_reports_each_stream(caplog):
+    """rgb collapsed at 0 and flow saturated at 1 average to a plausible 0.5:
+    only the per-stream keys reveal it."""
+    samples = _health_samples([np.full(10, 0.5), np.full(12, 0.5)])
+    for s, T in zip(samples, (10, 12)):
+        s['stream_attention'] = {'rgb': torch.full((T,), 1e-4), 'flow': torch.full((T,), 0.9999)}
+    ev = Evaluator(dict(type='AttentionHealth', _scope_='wsal'))
+    ev.process(samples)
+    out = ev.evaluate(2)
+    assert out['health/collapsed'] == 0.0 and out['health/saturated'] == 0.0
+    assert out['health/rgb/collapsed'] == 1.0 and out['health/rgb/saturated'] == 0.0
+    assert out['health/flow/saturated'] == 1.0 and out['health/flow/collapsed'] == 0.0
+    assert out['health/rgb/lambda_max'] == pytest.approx(1e-4)
+    assert out['health/flow/lambda_in'] == pytest.approx(0.9999)

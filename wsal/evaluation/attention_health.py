@@ -123,25 +123,49 @@ class AttentionHealth(BaseMetric):
                 vid = s.get('video_id', '?') if isinstance(s, dict) else '?'
                 raise ValueError(f"{name}: video '{vid}': seconds_per_segment must be > 0, "
                                  f'got {sps}')
-            self.results.append((lam, frames_in_segments(lam.shape[0], sps, gt)))
+            streams = s.get('stream_attention') if isinstance(s, dict) else None
+            per_stream = {k: to_numpy(v, 'float64').reshape(-1)
+                          for k, v in (streams or {}).items()}
+            self.results.append((lam, frames_in_segments(lam.shape[0], sps, gt), per_stream))
 
     def compute_metrics(self, results: List[tuple]) -> Dict[str, float]:
-        """Pool all frames; warn on collapsed or saturated attention."""
-        res = attention_health([r[0] for r in results], [r[1] for r in results],
-                               collapse_below=self.collapse_below,
-                               saturate_above=self.saturate_above)
+        """Pool all frames; warn on collapsed or saturated attention.
+
+        The stream mean λ is what proposals threshold; each stream's λ is
+        summarised too (keys ``<stream>/lambda_in`` ...), because one stream
+        collapsed to 0 while the other saturates at 1 averages to a harmless
+        looking 0.5.
+        """
+        res = self._summarise('λ', [r[0] for r in results], [r[1] for r in results])
+        names = sorted({k for r in results for k in (r[2] if len(r) > 2 else {})})
+        for name in names:
+            if not all(len(r) > 2 and name in r[2] for r in results):
+                continue
+            part = self._summarise(f'λ of stream {name!r}', [r[2][name] for r in results],
+                                   [r[1] for r in results])
+            res.update({f'{name}/{k}': v for k, v in part.items()
+                        if k in self.STREAM_KEYS})
         self.last_result = res
+        return res
+
+    #: per-stream keys reported beside the stream mean's
+    STREAM_KEYS = ('lambda_in', 'lambda_out', 'lambda_min', 'lambda_max', 'frac_above_0.5',
+                   'collapsed', 'saturated')
+
+    def _summarise(self, what: str, attentions, inside) -> Dict[str, float]:
+        res = attention_health(attentions, inside, collapse_below=self.collapse_below,
+                               saturate_above=self.saturate_above)
         if res['collapsed']:
-            print_log(f'AttentionHealth: attention λ has COLLAPSED '
+            print_log(f'AttentionHealth: {what} has COLLAPSED '
                       f"(max λ = {res['lambda_max']:.3g} "
                       f'< {self.collapse_below:g} over {int(res["num_frames"])} frames): '
                       'detections from it are worthless.', logger='current', level=logging.WARNING)
         elif res['frac_videos_collapsed'] > 0.5:
-            print_log(f"AttentionHealth: λ is collapsed (max < {self.collapse_below:g}) in "
+            print_log(f"AttentionHealth: {what} is collapsed (max < {self.collapse_below:g}) in "
                       f"{res['frac_videos_collapsed']:.0%} of the videos.",
                       logger='current', level=logging.WARNING)
         if res['saturated']:
-            print_log(f"AttentionHealth: attention λ is SATURATED (95% of frames have λ > "
+            print_log(f"AttentionHealth: {what} is SATURATED (95% of frames have λ > "
                       f"{res['lambda_p05']:.3g} > {self.saturate_above:g}): "
                       'detections from it are worthless.', logger='current', level=logging.WARNING)
         return res
