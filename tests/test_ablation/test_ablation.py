@@ -1,6 +1,7 @@
 """``wsal ablate``: a tiny end-to-end run (2 rows, 1 seed), resume, and the table logic."""
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -136,3 +137,15 @@ def test_bad_input(tmp_path):
                  '--data-root', str(tmp_path / 'missing_{seed}')]) == 2
     with pytest.raises(ValueError, match='distinct'):
         abl.run_ablation(work_dir=tmp_path, preset='tiny', seeds=[1, 1])
+
+
+def test_config_digest_follows_the_resolved_model(tmp_path, monkeypatch):
+    """A cell is reused only while its row config (with its _base_ chain) is unchanged."""
+    root = Path(abl.__file__).resolve().parents[2] / 'configs'
+    r3 = abl.config_digest('ablation/r3_fg-guide_i3d_thumos14.py')
+    assert r3 == abl.config_digest('ablation/r3_fg-guide_i3d_thumos14.py')
+    assert r3 != abl.config_digest('ablation/r5_fg-bg-guide_i3d_thumos14.py')
+    edited = tmp_path / 'r3_edited.py'
+    edited.write_text(f"_base_ = ['{root / 'ablation' / 'r3_fg-guide_i3d_thumos14.py'}']\n"
+                      "model = dict(losses=dict(guide=dict(distance='l1')))\n")
+    assert abl.config_digest(str(edited)) != r3

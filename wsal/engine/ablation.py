@@ -277,10 +277,25 @@ def _curve_hook(every: int):
     return _Curves()
 
 
+def config_digest(row_config: str) -> str:
+    """SHA-256 of the row config's resolved ``model`` (``_base_`` chain included).
+
+    A finished cell is reused only while this digest is unchanged, so editing
+    a config (or a base it inherits) re-runs the rows it affects.
+    """
+    from mmengine.config import Config
+
+    from wsal.engine.config_paths import resolve_config
+    cfg = Config.fromfile(str(resolve_config(row_config)))
+    text = json.dumps(cfg.to_dict().get('model'), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode('utf-8')).hexdigest()
+
+
 def _settings(*, row: AblationRow, preset: Optional[str], seed: int, iters: int,
               lr: Optional[float], val_interval: Optional[int], data_root: str,
               generator_options: Mapping[str, Any]) -> Dict[str, Any]:
-    return {'format': FORMAT_VERSION, 'row': row.key, 'config': row.config, 'preset': preset,
+    return {'format': FORMAT_VERSION, 'row': row.key, 'config': row.config,
+            'config_sha256': config_digest(row.config), 'preset': preset,
             'data_seed': seed, 'train_seed': seed, 'iters': int(iters),
             'lr': None if lr is None else float(lr), 'val_interval': val_interval,
             'data_root': os.path.abspath(data_root),
