@@ -12,6 +12,7 @@ Run: ``python -m pytest benchmarks/bench_runner.py -p no:cacheprovider
 from __future__ import annotations
 
 import copy
+import os
 import tempfile
 
 import pytest
@@ -86,6 +87,9 @@ def plain_epoch(state, dataset, device):
     return {k: v.detach().cpu() for k, v in model.state_dict().items()}
 
 
+_RUNS = [0]
+
+
 def runner_epoch(state, dataset, device):
     """The same epoch through ``Runner.train`` with wsal's default runtime hooks."""
     from mmengine.runner import Runner
@@ -93,9 +97,14 @@ def runner_epoch(state, dataset, device):
     import wsal.engine  # noqa: F401
     from wsal.datasets.collate import wsal_collate
     model = _fresh_model(state, device)
+    _RUNS[0] += 1
     with tempfile.TemporaryDirectory() as work_dir:
+        # mmengine keys its visualizer/logger singletons by experiment name
+        # (a timestamp to the second): each timed round needs its own, or it
+        # writes into the previous round's removed work dir
         runner = Runner(
             model=model, work_dir=work_dir, default_scope='wsal',
+            experiment_name=f'bench_runner_{os.getpid()}_{_RUNS[0]}',
             train_dataloader=dict(dataset=dataset, batch_size=1, num_workers=0,
                                   sampler=dict(type='DefaultSampler', shuffle=False),
                                   collate_fn=wsal_collate),
