@@ -31,7 +31,7 @@ import numpy as np
 
 from wsal.utils import atomic_write
 
-__all__ = ['plot_localization', 'save_localization_figure', 'pick_class']
+__all__ = ['plot_localization', 'save_localization_figure', 'pick_class', 'pick_figure_video']
 
 _STREAM_COLORS = {'rgb': '#d62728', 'flow': '#1f77b4', 'fused': '#9467bd'}
 _FALLBACK_COLORS = ['#ff7f0e', '#2ca02c', '#8c564b', '#e377c2', '#17becf']
@@ -47,6 +47,24 @@ def _np(x: Any) -> np.ndarray:
 
 def _stream_color(name: str, i: int) -> str:
     return _STREAM_COLORS.get(name, _FALLBACK_COLORS[i % len(_FALLBACK_COLORS)])
+
+
+def pick_figure_video(records: Sequence[Any]) -> int:
+    """Index of a video worth plotting, like the paper's Figure 4.
+
+    The video whose ground truth has the most instances of a single class
+    (only one class present); the first video when none qualifies.
+
+    Args:
+        records: Dataset records with a ``gt_labels`` sequence each.
+    """
+    best, best_n = 0, -1
+    for i, rec in enumerate(records):
+        labels = list(rec.gt_labels)
+        n = max((labels.count(c) for c in set(labels)), default=0)
+        if len(set(labels)) == 1 and n > best_n:
+            best, best_n = i, n
+    return best
 
 
 def pick_class(trace: Mapping[str, Any]) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import os.path as osp
-from typing import Dict, List
+from typing import List
 
 METHODS = (
     ('STPN', 'stpn/stpn_i3d_thumos14.py'),
@@ -50,6 +50,7 @@ def demo_config(method_cfg: str, *, data_root: str, work_dir: str, seed: int,
     from mmengine.config import Config
 
     from wsal.apis.runner import prepare_config
+    from wsal.engine.ablation import read_data_info
     from wsal.engine.config_paths import packaged_config_dir
     cfg = Config.fromfile(str(packaged_config_dir() / method_cfg))
     syn = Config.fromfile(str(packaged_config_dir() / SYNTHETIC_BASE))
@@ -70,6 +71,9 @@ def demo_config(method_cfg: str, *, data_root: str, work_dir: str, seed: int,
                'default_hooks.logger.interval': max(1, iters // 10)}
     if lr is not None:
         options['optim_wrapper.optimizer.lr'] = float(lr)
+    info = read_data_info(data_root)  # the model follows the data (classes, feature dims)
+    options['model.num_classes'] = len(info['classes'])
+    options['model.streams'] = dict(info['dims'])
     return prepare_config(cfg, work_dir=work_dir, data_root=data_root, seed=seed,
                           cfg_options=options, launcher='none')
 
@@ -92,17 +96,6 @@ def _ensure_data(work_dir: str, preset: str, seed: int) -> str:
     return root
 
 
-def _pick_video(dataset) -> int:
-    """A test video with several instances of one class (like Figure 4)."""
-    best, best_n = 0, -1
-    for i, rec in enumerate(dataset.records):
-        labels = list(rec.gt_labels)
-        n = max((labels.count(c) for c in set(labels)), default=0)
-        if len(set(labels)) == 1 and n > best_n:
-            best, best_n = i, n
-    return best
-
-
 def run(args) -> int:
     import time
 
@@ -113,7 +106,7 @@ def run(args) -> int:
     from wsal.datasets.collate import wsal_collate
     from wsal.registry import build_dataset
     from wsal.utils import atomic_write_json, atomic_write_text
-    from wsal.visualization import save_localization_figure
+    from wsal.visualization import pick_figure_video, save_localization_figure
 
     os.makedirs(args.work_dir, exist_ok=True)
     start = time.time()
@@ -144,7 +137,7 @@ def run(args) -> int:
                    for n, m in METHODS}})
 
     dataset = build_dataset(cfgs[METHODS[0][0]].test_dataloader.dataset)
-    idx = _pick_video(dataset)
+    idx = pick_figure_video(dataset.records)
     batch = wsal_collate([dataset[idx]])
     traces: List[dict] = []
     with torch.no_grad():

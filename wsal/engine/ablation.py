@@ -160,7 +160,7 @@ def _jsonable(x: Any) -> Any:
     return json.loads(json.dumps(x))
 
 
-def _data_info(data_root: str) -> Dict[str, Any]:
+def read_data_info(data_root: str) -> Dict[str, Any]:
     """Classes and feature dims of a canonical-layout data root."""
     gt_file = osp.join(data_root, 'gt.json')
     if not osp.isfile(gt_file):
@@ -210,7 +210,7 @@ def ablation_config(row_config: str, *, data_root: str, work_dir: str, seed: int
             cfg.merge_from_dict({'model': value})
         else:  # dataloaders, evaluators: replaced whole
             cfg[key] = value
-    info = dict(data_info or _data_info(data_root))
+    info = dict(data_info or read_data_info(data_root))
     options: Dict[str, Any] = {
         'model.num_classes': len(info['classes']),
         'model.streams': dict(info['dims']),
@@ -345,7 +345,7 @@ def run_cell(row: AblationRow, *, seed: int, data_root: str, cell_dir: str, iter
             return old
         log(f'[{row.key} seed {seed}] {result_file} has other settings; running again')
 
-    info = dict(data_info or _data_info(data_root))
+    info = dict(data_info or read_data_info(data_root))
     kwargs = dict(data_root=data_root, work_dir=cell_dir, seed=seed, iters=iters, lr=lr,
                   val_interval=val_interval, data_info=info, log_level=log_level)
     cfg = ablation_config(row.config, **kwargs)
@@ -638,7 +638,7 @@ def _figure(path: str, cells_seed: Mapping[str, Mapping[str, Any]], rows: Sequen
     from wsal.apis.inference import init_localizer, trace_videos
     from wsal.datasets.collate import wsal_collate
     from wsal.registry import build_dataset
-    from wsal.visualization import save_localization_figure
+    from wsal.visualization import pick_figure_video, save_localization_figure
     present = [r for r in rows if r.key in cells_seed and osp.isfile(cells_seed[r.key]['checkpoint'])]
     if not present:
         return None
@@ -646,13 +646,7 @@ def _figure(path: str, cells_seed: Mapping[str, Mapping[str, Any]], rows: Sequen
         cells_seed[r.key]['checkpoint']), seed=seed, iters=iters, lr=lr, data_info=data_info)
         for r in present}
     dataset = build_dataset(cfgs[present[0].key].test_dataloader.dataset)
-    best, best_n = 0, -1
-    for i, rec in enumerate(dataset.records):
-        labels = list(rec.gt_labels)
-        n = max((labels.count(c) for c in set(labels)), default=0)
-        if len(set(labels)) == 1 and n > best_n:
-            best, best_n = i, n
-    batch = wsal_collate([dataset[best]])
+    batch = wsal_collate([dataset[pick_figure_video(dataset.records)]])
     traces = []
     with torch.no_grad():
         for r in present:
@@ -737,7 +731,7 @@ def _run_ablation(*, work_dir, preset, seeds, rows, iters, lr, data_root, genera
                 raise FileNotFoundError(f'data root not found: {root} (--data-root)')
         else:
             root = ensure_data(work_dir, preset, seed, generator_options=opts, log=log)
-        roots[seed], infos[seed] = root, _data_info(root)
+        roots[seed], infos[seed] = root, read_data_info(root)
         for row in selected:
             cell_dir = osp.join(work_dir, f'seed{seed}', row.key)
             cells[row.key][seed] = run_cell(
