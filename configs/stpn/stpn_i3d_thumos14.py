@@ -1,34 +1,9 @@
-# STPN (Nguyen et al., CVPR 2018) from the same parts: L_fg + β L_sparsity and
-# STPN's proposals (thresholding the attention-weighted T-CAM per class).
-#
-# Sparsity: STPN used β = 1e-4 on the L1 sum over T = 400 sampled segments;
-# wsal averages over each video's segments, so β = 1e-4 x 400 = 0.04.
-#
-# Pooling: STPN pools Σ λ_t x_t / T (no mass normalisation). With the base's
-# normalize='mass', L_fg is blind to the attention level and the sparsity term
-# drives it to ≈0 (weighted T-CAM ≈0.03 on foreground, so the fixed 0..0.5
-# thresholds find nothing). With 'length' STPN's λ saturates near 1 on the
-# synthetic data (the Discussion's "majority of λ close to 1" without enough
-# sparsity), and its proposals come from the weighted T-CAM λ·σ(w·x), i.e. in
-# effect from the class activations. This one line is the only difference
-# from the background-modeling config besides the losses and the proposal scheme.
+# STPN on THUMOS14: the STPN model recipe (configs/_base_/models/stpn_i3d_two_stream.py:
+# L_fg + β L_sparsity, 1/T pooling, thresholded weighted-T-CAM proposals) on the shared
+# THUMOS14 I3D data, Adam 1e-4 schedule and runtime.
 _base_ = [
-    '../_base_/models/wsal_i3d_two_stream.py',
+    '../_base_/models/stpn_i3d_two_stream.py',
     '../_base_/datasets/thumos14_i3d.py',
     '../_base_/schedules/adam_1e-4.py',
     '../_base_/default_runtime.py',
 ]
-
-model = dict(
-    pooling=dict(normalize='length'),
-    losses=dict(
-        bg=None,
-        guide=None,
-        cluster=None,
-        sparsity=dict(type='SparsityLoss', weight=0.04, reduction='mean')),
-    test_cfg=dict(
-        proposal=dict(
-            _delete_=True,
-            type='TCAMThresholdProposals',
-            thresholds=[round(0.025 * i, 3) for i in range(21)],
-            activation='sigmoid')))
