@@ -8,14 +8,7 @@ train_dataloader = dict(
         _delete_=True,
         type='ConcatDataset',
         datasets=[
-            dict(type='WSALFeatureDataset',
-                 data_root={{_base_.data_root}},
-                 ann_file='gt.json',
-                 subset='validation',
-                 classes={{_base_.thumos14_classes}},
-                 stride=16,
-                 default_fps=25.0,
-                 cache=True),
+            {{_base_.train_dataloader.dataset}},  # the THUMOS14 `validation` split
             dict(type='WeakLabelFeatureDataset',
                  data_root={{_base_.data_root}},
                  label_file='micro_videos.json',
