@@ -1,0 +1,212 @@
+"""Checks of feature files that run at dataset construction, before training.
+
+Three layers, cheapest first:
+
+* :func:`read_npy_header`: the ``.npy`` header only (a few hundred bytes):
+  magic string, dtype (numeric, not a pickled object array), shape, and
+  whether the file is as long as the header promises (a truncated copy is
+  caught here without reading its data).
+* :func:`majority_dims`: the feature dimension each stream is expected to
+  have when the config does not set ``feature_dims``: the one most videos
+  agree on (a tie is an error that asks for ``feature_dims``).
+* :func:`scan_npy` / :func:`nonfinite_summary`: NaN/Inf over the data,
+  memory-mapped and in chunks of a few MB, so memory stays flat whatever the
+  file size and a file is read once, sequentially.
+
+Cost of the full scan on THUMOS14-sized data is given in the README's data
+section and in :class:`~wsal.datasets.base.FeatureDatasetBase`.
+"""
+from __future__ import annotations
+
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+__all__ = ['NpyHeader', 'read_npy_header', 'nonfinite_summary', 'scan_npy', 'majority_dims',
+           'CHUNK_BYTES']
+
+PathLike = Union[str, os.PathLike]
+
+#: Bytes of data checked per step of the NaN/Inf scan (large enough for fast
+#: vectorised reductions, small enough to keep the temporary mask in cache).
+CHUNK_BYTES = 4 << 20
+
+
+class NpyHeader(NamedTuple):
+    """What a ``.npy`` header says about its array.
+
+    Attributes:
+        shape: Array shape, e.g. ``(T, D)``.
+        dtype: Element type.
+        fortran_order: Whether the data are stored column-major.
+        offset: Byte offset of the data in the file.
+    """
+
+    shape: Tuple[int, ...]
+    dtype: np.dtype
+    fortran_order: bool
+    offset: int
+
+
+def read_npy_header(path: PathLike) -> NpyHeader:
+    """Parse and check the header of a ``.npy`` file without reading its data.
+
+    Args:
+        path: The ``.npy`` file.
+
+    Returns:
+        NpyHeader: shape, dtype, order and data offset.
+
+    Raises:
+        FileNotFoundError: the file is missing.
+        ValueError: the file is not a ``.npy`` array (e.g. a text file), holds
+            a pickled object array or a non-numeric dtype, or is shorter than
+            its header promises (truncated copy or interrupted write).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f'feature file not found: {path}')
+    try:
+        with open(path, 'rb') as fh:
+            version = np.lib.format.read_magic(fh)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
+            else:
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
+            offset = fh.tell()
+            size = os.fstat(fh.fileno()).st_size
+    except Exception as exc:  # noqa: BLE001 - any parse failure means unreadable
+        raise ValueError(f'feature file {path} is not a readable .npy array ({exc})') from None
+    if dtype.hasobject:
+        raise ValueError(f'feature file {path} holds a pickled object array; wsal reads '
+                         'numeric arrays only (for the STPN/W-TALC layout use '
+                         'STPNFeatureDataset or `wsal convert`)')
+    if dtype.kind not in 'fiu':
+        raise ValueError(f'feature file {path}: dtype {dtype} is not numeric')
+    shape = tuple(int(s) for s in shape)
+    expected = offset + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if size < expected:
+        raise ValueError(f'feature file {path} is truncated: {size} bytes, but its header '
+                         f'({dtype} {shape}) needs {expected}')
+    return NpyHeader(shape, dtype, bool(fortran), offset)
+
+
+def nonfinite_summary(arr: np.ndarray, *, chunk_bytes: int = CHUNK_BYTES) -> Optional[str]:
+    """Describe the NaN/Inf values of ``arr``, or None when all are finite.
+
+    Integer arrays are always finite. The check walks ``arr`` along its first
+    axis in chunks of about ``chunk_bytes``, so a memory-mapped array is read
+    once and never copied whole.
+
+    Args:
+        arr: Array of shape ``[T, ...]`` (a ``[T, D]`` feature array, possibly
+            memory-mapped).
+        chunk_bytes: Approximate bytes per chunk.
+
+    Returns:
+        str | None: e.g. ``'1 NaN and 2 Inf value(s), first at segment 4'``.
+    """
+    if arr.dtype.kind != 'f' or arr.size == 0:
+        return None
+    row_bytes = max(1, arr.itemsize * (arr.size // max(1, arr.shape[0]) if arr.ndim else 1))
+    step = max(1, chunk_bytes // row_bytes)
+    if arr.ndim == 2:
+        flat = arr
+    else:
+        flat = arr.reshape(arr.shape[0], -1) if arr.ndim > 1 else arr.reshape(-1, 1)
+    n_nan = n_inf = 0
+    first = None
+    for start in range(0, flat.shape[0], step):
+        chunk = np.asarray(flat[start:start + step])
+        finite = np.isfinite(chunk)
+        if finite.all():
+            continue
+        bad_rows = np.nonzero(~finite.all(axis=1))[0]
+        if first is None:
+            first = start + int(bad_rows[0])
+        nan = int(np.isnan(chunk).sum())
+        n_nan += nan
+        n_inf += int(finite.size - np.count_nonzero(finite)) - nan
+    if first is None:
+        return None
+    where = f', first at segment {first}' if arr.ndim > 1 else f', first at index {first}'
+    return f'{n_nan} NaN and {n_inf} Inf value(s){where}'
+
+
+def scan_npy(path: PathLike, header: Optional[NpyHeader] = None, *,
+             chunk_bytes: int = CHUNK_BYTES) -> Optional[str]:
+    """NaN/Inf check of a ``.npy`` file through a read-only memory map.
+
+    Args:
+        path: The ``.npy`` file.
+        header: Its already checked header (:func:`read_npy_header` runs when
+            None).
+        chunk_bytes: Approximate bytes checked per step.
+
+    Returns:
+        str | None: the :func:`nonfinite_summary` text, None when all finite.
+
+    Raises:
+        FileNotFoundError, ValueError: as :func:`read_npy_header`, or when the
+            data cannot be mapped.
+    """
+    path = Path(path)
+    header = header or read_npy_header(path)
+    if header.dtype.kind != 'f' or 0 in header.shape:
+        return None
+    try:
+        arr = np.load(path, mmap_mode='r', allow_pickle=False)
+    except Exception as exc:  # noqa: BLE001
+        raise ValueError(f'feature file {path} could not be read '
+                         f'({type(exc).__name__}: {exc})') from None
+    try:
+        return nonfinite_summary(arr, chunk_bytes=chunk_bytes)
+    finally:
+        mm = getattr(arr, '_mmap', None)
+        del arr
+        if mm is not None:
+            mm.close()
+
+
+def majority_dims(dims: Mapping[str, Sequence[Tuple[str, int]]]
+                  ) -> Tuple[Dict[str, Tuple[int, str]], List[str]]:
+    """The feature dimension most videos of each stream agree on.
+
+    Args:
+        dims: ``{modality: [(video_id, D), ...]}`` over the videos whose
+            header could be read.
+
+    Returns:
+        ``(chosen, ties)``: ``chosen[modality] = (D, how)`` with ``how`` a
+        phrase for messages (``'the majority of the split (7 of 8 videos)'``);
+        ``ties`` one message per modality whose most common dimensions are
+        tied (those modalities are not in ``chosen``).
+    """
+    chosen: Dict[str, Tuple[int, str]] = {}
+    ties: List[str] = []
+    for m, pairs in dims.items():
+        if not pairs:
+            continue
+        counts = Counter(d for _, d in pairs)
+        ranked = counts.most_common()
+        top = ranked[0][1]
+        best = [d for d, c in ranked if c == top]
+        if len(best) == 1:
+            d = best[0]
+            if len(counts) == 1:
+                how = f'every other video of the split ({len(pairs)} videos)'
+            else:
+                how = f'the majority of the split ({top} of {len(pairs)} videos)'
+            chosen[m] = (d, how)
+            continue
+        parts = []
+        for d, c in ranked:
+            ids = [v for v, dv in pairs if dv == d]
+            shown = ', '.join(f"'{v}'" for v in ids[:3]) + (', ...' if len(ids) > 3 else '')
+            parts.append(f'D={d} in {c} video(s) ({shown})')
+        ties.append(f'{m}: the videos disagree on the feature dim with no majority: '
+                    f'{"; ".join(parts)}; set feature_dims in the dataset config')
+    return chosen, ties
