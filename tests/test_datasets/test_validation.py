@@ -122,7 +122,7 @@ def test_cache_reuses_the_arrays_read_by_the_check(eight, monkeypatch):
     assert len(reads) == 2
 
 
-def test_scan_is_memory_mapped_and_chunked(tmp_path, monkeypatch):
+def test_scan_reads_chunks_never_the_whole_array(tmp_path, monkeypatch):
     x = np.zeros((1000, 8), np.float32)
     x[10, 0] = np.inf
     x[777, 3] = np.nan
@@ -136,7 +136,8 @@ def test_scan_is_memory_mapped_and_chunked(tmp_path, monkeypatch):
     seen = []
     real_load = np.load
     monkeypatch.setattr(np, 'load', lambda *a, **kw: seen.append(kw.get('mmap_mode')) or real_load(*a, **kw))
-    assert scan_npy(tmp_path / 'C.npy') is not None and seen == ['r']
+    assert scan_npy(tmp_path / 'C.npy') is not None and seen == []  # read in chunks, never whole
+    assert scan_npy(tmp_path / 'F.npy') is not None and seen == ['r']  # column-major: memory map
     assert nonfinite_summary(np.arange(6).reshape(3, 2)) is None
     assert nonfinite_summary(np.ones((4, 2), np.float16)) is None
     assert scan_npy(_empty(tmp_path)) is None
@@ -201,3 +202,27 @@ def test_stpn_layout_nan_found_at_construction(tmp_path):
                                          r'segment 4'):
         STPNFeatureDataset(data_root=tmp_path, subset='validation', split_dim=5)
     assert len(STPNFeatureDataset(data_root=tmp_path, subset='test', split_dim=5)) == 1
+
+
+@pytest.mark.parametrize('dtype', ['<f4', '>f4', '<f2', '<f8'])
+def test_sequential_scan_matches_the_in_memory_check(tmp_path, dtype):
+    rng = np.random.default_rng(3)
+    x = rng.random((301, 7)).astype(dtype)
+    x[rng.integers(10, 301, 9), rng.integers(0, 7, 9)] = np.nan
+    x[[5, 200], [1, 2]] = [np.inf, -np.inf]
+    path = tmp_path / 'x.npy'
+    np.save(path, x)
+    expected = nonfinite_summary(np.load(path))
+    assert expected.endswith('first at segment 5') and ' 2 Inf' in expected
+    for chunk in (1, 100, 7 * 8 * 300, 1 << 22):
+        assert scan_npy(path, chunk_bytes=chunk) == expected
+
+
+def test_file_shrinking_after_its_header_was_read(tmp_path):
+    path = tmp_path / 'x.npy'
+    np.save(path, np.ones((50, 4), np.float32))
+    header = read_npy_header(path)
+    with open(path, 'r+b') as fh:
+        fh.truncate(header.offset + 4 * 4 * 20)
+    with pytest.raises(ValueError, match=r'x.npy could not be read \(EOFError: the data end inside rows'):
+        scan_npy(path, header, chunk_bytes=4 * 4 * 8)

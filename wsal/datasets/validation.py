@@ -9,9 +9,9 @@ Three layers, cheapest first:
 * :func:`majority_dims`: the feature dimension each stream is expected to
   have when the config does not set ``feature_dims``: the one most videos
   agree on (a tie is an error that asks for ``feature_dims``).
-* :func:`scan_npy` / :func:`nonfinite_summary`: NaN/Inf over the data,
-  memory-mapped and in chunks of a few MB, so memory stays flat whatever the
-  file size and a file is read once, sequentially.
+* :func:`scan_npy` / :func:`nonfinite_summary`: NaN/Inf over the data, in
+  chunks of a few MB read into one reused buffer, so memory stays flat
+  whatever the file size and a file is read once, sequentially.
 
 Cost of the full scan on THUMOS14-sized data is given in the README's data
 section and in :class:`~wsal.datasets.base.FeatureDatasetBase`.
@@ -94,12 +94,39 @@ def read_npy_header(path: PathLike) -> NpyHeader:
     return NpyHeader(shape, dtype, bool(fortran), offset)
 
 
+class _Tally:
+    """NaN/Inf counts and first bad row, accumulated over chunks."""
+
+    def __init__(self) -> None:
+        self.nan = self.inf = 0
+        self.first: Optional[int] = None
+
+    def add(self, chunk: np.ndarray, finite: np.ndarray, start: int) -> None:
+        """Count ``chunk`` (rows ``start...``) given its ``np.isfinite`` mask."""
+        if finite.all():
+            return
+        if self.first is None:
+            self.first = start + int(np.nonzero(~finite.all(axis=1))[0][0])
+        nan = int(np.count_nonzero(np.isnan(chunk)))
+        self.nan += nan
+        self.inf += int(finite.size - np.count_nonzero(finite)) - nan
+
+    def summary(self, unit: str = 'segment') -> Optional[str]:
+        if self.first is None:
+            return None
+        return f'{self.nan} NaN and {self.inf} Inf value(s), first at {unit} {self.first}'
+
+
+def _rows_per_chunk(row_bytes: int, chunk_bytes: int) -> int:
+    return max(1, chunk_bytes // max(1, row_bytes))
+
+
 def nonfinite_summary(arr: np.ndarray, *, chunk_bytes: int = CHUNK_BYTES) -> Optional[str]:
     """Describe the NaN/Inf values of ``arr``, or None when all are finite.
 
     Integer arrays are always finite. The check walks ``arr`` along its first
-    axis in chunks of about ``chunk_bytes``, so a memory-mapped array is read
-    once and never copied whole.
+    axis in chunks of about ``chunk_bytes``, so the temporary mask stays small
+    and a memory-mapped array is never copied whole.
 
     Args:
         arr: Array of shape ``[T, ...]`` (a ``[T, D]`` feature array, possibly
@@ -111,34 +138,27 @@ def nonfinite_summary(arr: np.ndarray, *, chunk_bytes: int = CHUNK_BYTES) -> Opt
     """
     if arr.dtype.kind != 'f' or arr.size == 0:
         return None
-    row_bytes = max(1, arr.itemsize * (arr.size // max(1, arr.shape[0]) if arr.ndim else 1))
-    step = max(1, chunk_bytes // row_bytes)
     if arr.ndim == 2:
         flat = arr
     else:
         flat = arr.reshape(arr.shape[0], -1) if arr.ndim > 1 else arr.reshape(-1, 1)
-    n_nan = n_inf = 0
-    first = None
+    step = _rows_per_chunk(flat.itemsize * flat.shape[1], chunk_bytes)
+    tally = _Tally()
     for start in range(0, flat.shape[0], step):
         chunk = np.asarray(flat[start:start + step])
-        finite = np.isfinite(chunk)
-        if finite.all():
-            continue
-        bad_rows = np.nonzero(~finite.all(axis=1))[0]
-        if first is None:
-            first = start + int(bad_rows[0])
-        nan = int(np.isnan(chunk).sum())
-        n_nan += nan
-        n_inf += int(finite.size - np.count_nonzero(finite)) - nan
-    if first is None:
-        return None
-    where = f', first at segment {first}' if arr.ndim > 1 else f', first at index {first}'
-    return f'{n_nan} NaN and {n_inf} Inf value(s){where}'
+        tally.add(chunk, np.isfinite(chunk), start)
+    return tally.summary('segment' if arr.ndim > 1 else 'index')
 
 
 def scan_npy(path: PathLike, header: Optional[NpyHeader] = None, *,
              chunk_bytes: int = CHUNK_BYTES) -> Optional[str]:
-    """NaN/Inf check of a ``.npy`` file through a read-only memory map.
+    """NaN/Inf check of a ``.npy`` file, read sequentially in chunks.
+
+    A C-ordered ``[T, D]`` file is read with ``readinto`` into one reused
+    buffer of about ``chunk_bytes`` (memory stays flat and the buffer stays
+    in the CPU cache; on THUMOS14-sized data this is about twice as fast as
+    walking a ``np.load(mmap_mode='r')`` map, whose 4 KB page faults cost more
+    than the copy). Other layouts are walked through a read-only memory map.
 
     Args:
         path: The ``.npy`` file.
@@ -151,15 +171,17 @@ def scan_npy(path: PathLike, header: Optional[NpyHeader] = None, *,
 
     Raises:
         FileNotFoundError, ValueError: as :func:`read_npy_header`, or when the
-            data cannot be mapped.
+            data cannot be read (e.g. the file shrank since its header was read).
     """
     path = Path(path)
     header = header or read_npy_header(path)
     if header.dtype.kind != 'f' or 0 in header.shape:
         return None
     try:
+        if len(header.shape) == 2 and not header.fortran_order:
+            return _scan_sequential(path, header, chunk_bytes)
         arr = np.load(path, mmap_mode='r', allow_pickle=False)
-    except Exception as exc:  # noqa: BLE001
+    except (OSError, ValueError, EOFError) as exc:
         raise ValueError(f'feature file {path} could not be read '
                          f'({type(exc).__name__}: {exc})') from None
     try:
@@ -169,6 +191,29 @@ def scan_npy(path: PathLike, header: Optional[NpyHeader] = None, *,
         del arr
         if mm is not None:
             mm.close()
+
+
+def _scan_sequential(path: Path, header: NpyHeader, chunk_bytes: int) -> Optional[str]:
+    t, d = header.shape
+    rows = min(t, _rows_per_chunk(header.dtype.itemsize * d, chunk_bytes))
+    buf = np.empty((rows, d), header.dtype)
+    mask = np.empty((rows, d), bool)
+    tally = _Tally()
+    with open(path, 'rb', buffering=0) as fh:
+        fh.seek(header.offset)
+        for start in range(0, t, rows):
+            n = min(rows, t - start)
+            view = buf[:n]
+            raw = memoryview(view).cast('B')
+            got = 0
+            while got < len(raw):
+                k = fh.readinto(raw[got:])
+                if not k:
+                    raise EOFError(f'the data end inside rows {start}-{start + n - 1} of {t}')
+                got += k
+            finite = np.isfinite(view, out=mask[:n])
+            tally.add(view, finite, start)
+    return tally.summary()
 
 
 def majority_dims(dims: Mapping[str, Sequence[Tuple[str, int]]]
