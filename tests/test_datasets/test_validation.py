@@ -226,3 +226,26 @@ def test_file_shrinking_after_its_header_was_read(tmp_path):
         fh.truncate(header.offset + 4 * 4 * 20)
     with pytest.raises(ValueError, match=r'x.npy could not be read \(EOFError: the data end inside rows'):
         scan_npy(path, header, chunk_bytes=4 * 4 * 8)
+
+
+@pytest.mark.parametrize('version', [(1, 0), (2, 0), (3, 0)])
+def test_header_reader_agrees_with_numpy(tmp_path, version):
+    arrays = [np.zeros((), '<f4'), np.zeros(5, '>f8'), np.zeros((3, 4), '<i8'),
+              np.zeros((0, 8), '<f2'), np.asfortranarray(np.zeros((6, 2), '<f4')),
+              np.zeros((2, 3, 4), '|u1'), np.zeros((7, 1024), '<f4')]
+    for i, arr in enumerate(arrays):
+        path = tmp_path / f'{i}.npy'
+        with open(path, 'wb') as fh:
+            np.lib.format.write_array(fh, arr, version=version)
+        header = read_npy_header(path)
+        with open(path, 'rb') as fh:
+            np.lib.format.read_magic(fh)
+            reader = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                      else np.lib.format.read_array_header_2_0)
+            shape, fortran, dtype = reader(fh)
+            offset = fh.tell()
+        assert header == (shape, dtype, fortran, offset), (arr.shape, arr.dtype)
+    path = tmp_path / 'structured.npy'
+    np.save(path, np.zeros(3, dtype=[('a', '<f4'), ('b', '<i4')]))
+    with pytest.raises(ValueError, match=r'dtype .* is not numeric'):
+        read_npy_header(path)

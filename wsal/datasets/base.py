@@ -170,6 +170,7 @@ class FeatureDatasetBase(Dataset):
         self.cache = bool(cache)
         self.skip_invalid = bool(skip_invalid)
         self._cache: Dict[int, Dict[str, np.ndarray]] = {}
+        self._headers: Dict[Tuple[str, str], tuple] = {}
         self._classes: Tuple[str, ...] = ()
         self._records: List[VideoRecord] = []
         self._lengths: List[int] = []
@@ -198,7 +199,10 @@ class FeatureDatasetBase(Dataset):
         return resolve_path(rel, self.data_root)
 
     def _probe(self, record: VideoRecord, modality: str) -> Tuple[int, ...]:
-        return probe_npy(self.feature_path(record, modality))[0]
+        path = self.feature_path(record, modality)
+        header = read_npy_header(path)
+        self._headers[(record.video_id, modality)] = (path, header)  # for _scan
+        return header.shape
 
     def _read(self, record: VideoRecord, modality: str) -> np.ndarray:
         return read_npy(self.feature_path(record, modality))
@@ -264,6 +268,7 @@ class FeatureDatasetBase(Dataset):
         self._lengths = lengths
         self._dims = {m: d for m, (d, _) in dims.items()}
         self._cache = cache
+        self._headers = {}
         self._warn_time_scale()
         self._fully_initialized = True
 
@@ -357,8 +362,11 @@ class FeatureDatasetBase(Dataset):
         return found, arrays
 
     def _scan(self, record: VideoRecord, modality: str) -> Optional[str]:
-        """NaN/Inf summary of one feature file (memory-mapped, chunked)."""
-        return scan_npy(self.feature_path(record, modality))
+        """NaN/Inf summary of one feature file (read in chunks)."""
+        path, header = self._headers.pop((record.video_id, modality), (None, None))
+        if path is None:
+            path = self.feature_path(record, modality)
+        return scan_npy(path, header)
 
     @staticmethod
     def _nonfinite(arr: np.ndarray) -> Optional[str]:
