@@ -11,9 +11,10 @@ planted in one test video. Both splits are built, as ``wsal train`` does.
   way of doing the same check.
 
 ``scan`` and ``naive`` must find the same bad video. The files sit in the page
-cache after the first round (warm numbers); the README's data section also
-gives numbers with the page cache dropped. ``WSAL_BENCH_CHECK_VIDEOS`` uses
-the first N videos only (e.g. 40 for a quick run).
+cache after the first round (warm numbers); the ``*_cold`` variants drop them
+from it (``posix_fadvise(DONTNEED)``, where available) before each round.
+``WSAL_BENCH_CHECK_VIDEOS`` uses the first N videos only (e.g. 40 for a quick
+run).
 
 Run: ``python -m pytest benchmarks/bench_feature_checks.py -p no:cacheprovider
 --benchmark-columns=median,iqr,rounds``.
@@ -91,3 +92,33 @@ def bench_scan(benchmark, thumos_sized):
 def bench_naive(benchmark, thumos_sized):
     root, gt, bad = thumos_sized
     assert benchmark(_naive, root, gt) == {bad}
+
+
+def _evict(root):
+    for path in root.glob('features/*/*.npy'):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+
+
+cold = pytest.mark.skipif(not hasattr(os, 'posix_fadvise'), reason='needs posix_fadvise')
+
+
+@cold
+@pytest.mark.benchmark(group=GROUP + '-cold')
+def bench_headers_cold(benchmark, thumos_sized):
+    root, gt, _ = thumos_sized
+    kept = benchmark.pedantic(_build, args=(root,), kwargs=dict(check_finite=False),
+                              setup=lambda: _evict(root), rounds=3)
+    assert kept == set(gt['database'])
+
+
+@cold
+@pytest.mark.benchmark(group=GROUP + '-cold')
+def bench_scan_cold(benchmark, thumos_sized):
+    root, gt, bad = thumos_sized
+    kept = benchmark.pedantic(_build, args=(root,), kwargs=dict(check_finite=True),
+                              setup=lambda: _evict(root), rounds=3)
+    assert set(gt['database']) - kept == {bad}
