@@ -14,7 +14,7 @@ planted in one test video. Both splits are built, as ``wsal train`` does.
 cache after the first round (warm numbers); the ``*_cold`` variants drop them
 from it (``posix_fadvise(DONTNEED)``, where available) before each round.
 ``WSAL_BENCH_CHECK_VIDEOS`` uses the first N videos only (e.g. 40 for a quick
-run).
+run; runs with ``--benchmark-disable`` default to 24).
 
 Run: ``python -m pytest benchmarks/bench_feature_checks.py -p no:cacheprovider
 --benchmark-columns=median,iqr,rounds``.
@@ -34,12 +34,14 @@ STREAMS = ('rgb', 'flow')
 
 
 @pytest.fixture(scope='module')
-def thumos_sized(tmp_path_factory):
+def thumos_sized(tmp_path_factory, request):
     from mmengine.logging import MMLogger
     MMLogger.get_current_instance().setLevel(logging.ERROR)  # out-of-range notes of the real gt
     src = Path(__file__).resolve().parents[1] / 'wsal' / 'data' / 'thumos14_gt.json'
     gt = json.loads(src.read_text())
-    limit = int(os.environ.get('WSAL_BENCH_CHECK_VIDEOS', '0')) or None
+    # correctness-only runs (--benchmark-disable, as in the test suite) use 24 videos
+    quick = '24' if request.config.getoption('benchmark_disable', False) else '0'
+    limit = int(os.environ.get('WSAL_BENCH_CHECK_VIDEOS', quick)) or None
     gt['database'] = dict(list(gt['database'].items())[:limit])
     root = tmp_path_factory.mktemp('thumos_sized')
     block = np.random.default_rng(0).random((2700, 1024), dtype=np.float32)

@@ -21,7 +21,8 @@ import shutil
 from pathlib import Path
 from typing import Any, Iterator, Tuple, Union
 
-__all__ = ['atomic_write', 'atomic_write_text', 'atomic_write_json', 'atomic_directory', 'fsync_dir']
+__all__ = ['atomic_write', 'atomic_write_text', 'atomic_write_json', 'atomic_directory',
+           'fsync_dir']
 
 PathLike = Union[str, os.PathLike]
 
