@@ -85,27 +85,22 @@ def collect_feature_files(paths: Sequence[str], streams: Sequence[str]) -> Dict[
 
 
 def run(args) -> int:
-    import torch
-
-    from wsal.apis.inference import _video_items, init_localizer, trace_videos
+    from wsal.apis.inference import init_localizer, trace_videos, video_items
     from wsal.datasets.collate import wsal_collate
-    from wsal.engine.detection_dump import CollectDetections, predictions_to_activitynet
+    from wsal.evaluation.detection_records import detection_records, predictions_to_activitynet
     from wsal.utils import atomic_write_json
 
     model = init_localizer(args.config, args.checkpoint, args.device, cfg_options=args.cfg_options)
     streams = list(model.input_streams)
     files = collect_feature_files(args.features, streams)
-    items = _video_items(model, {vid: {s: files[vid][s] for s in streams} for vid in files},
-                         None, args.seconds_per_segment)
+    items = video_items(model, {vid: {s: files[vid][s] for s in streams} for vid in files},
+                        seconds_per_segment=args.seconds_per_segment)
     classes = model.dataset_meta.get('classes') or tuple(
         f'class_{i}' for i in range(model.num_classes))
     traces: List[dict] = []
-    with torch.no_grad():
-        for item in items:
-            traces += trace_videos(model, wsal_collate([item]))
-    collector = CollectDetections()
-    collector.process(None, traces)
-    result = predictions_to_activitynet(collector.results, classes)
+    for item in items:
+        traces += trace_videos(model, wsal_collate([item]))
+    result = predictions_to_activitynet(detection_records(traces), classes)
     for vid, dets in result['results'].items():
         top = ', '.join(f"{d['label']} {d['segment'][0]:.1f}-{d['segment'][1]:.1f}s ({d['score']:.2f})"
                         for d in dets[:3])
