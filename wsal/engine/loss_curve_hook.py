@@ -55,6 +55,13 @@ class LossCurveHook(Hook):
             self.train.append(row)
             self._acc = {}
 
+    def after_train(self, runner) -> None:  # noqa: D102 - the last, partial window
+        if self._acc:
+            row = {'iter': runner.iter}
+            row.update({k: float(np.mean(v)) for k, v in self._acc.items()})
+            self.train.append(row)
+            self._acc = {}
+
     def after_val_epoch(self, runner, metrics=None) -> None:  # noqa: D102
         row = {'iter': runner.iter}
         row.update({k: float(v) for k, v in (metrics or {}).items()
