@@ -208,3 +208,18 @@ def test_sweep_end_to_end(tmp_path):
         assert mean == pytest.approx(cell['detection']['mAP'][4])
     md = (work / 'sweep.md').read_text()
     assert '## Sweep over generator settings' in md and 'Setting noisy' in md
+
+
+def test_loss_still_falling_rule():
+    from wsal.evaluation import loss_still_falling
+    flat = [1.0] * 50
+    assert loss_still_falling(flat) is False
+    # 100 iterations: mean of 90..99 vs mean of 80..89
+    losses = [2.0] * 80 + [1.0] * 10 + [0.94] * 10
+    assert loss_still_falling(losses) is True          # 6 % below
+    assert loss_still_falling(losses[:90] + [0.96] * 10) is False  # 4 % below
+    assert loss_still_falling(losses, tolerance=0.1) is False
+    assert loss_still_falling([1.0] * 4) is None        # shorter than one iteration per tenth
+    assert loss_still_falling([0.0] * 20) is None       # no positive reference
+    with pytest.raises(ValueError, match='window'):
+        loss_still_falling(flat, window=0.0)

@@ -2,7 +2,7 @@
 
 Example:
     >>> from wsal.apis import init_localizer, localize
-    >>> model = init_localizer('configs/bm/bm_i3d_thumos14.py', 'work_dirs/bm/best.pth')
+    >>> model = init_localizer('configs/bm/bm_i3d_thumos14.py', 'work_dirs/bm/iter_10000.pth')
     >>> pred = localize(model, {'rgb': rgb_feats, 'flow': flow_feats})   # [T, D] each
     >>> pred['detections']['segments']       # FloatTensor[N, 2], seconds
 """
