@@ -19,6 +19,7 @@ from wsal.engine.compat import load_checkpoint_file
 from wsal.visualization import trace_videos
 
 __all__ = ['load_config', 'init_localizer', 'localize', 'video_items', 'trace_videos',
+           'trace_features',
            'check_state_dict', 'dataset_cfg_of', 'feature_time_scale']
 
 PathLike = Union[str, os.PathLike]
@@ -251,3 +252,22 @@ def localize(model, features: Any, *, video_ids: Optional[Sequence[str]] = None,
     finally:
         model.train(was_training)
     return out[0] if single else out
+
+
+def trace_features(model, features: Any, *, video_ids: Optional[Sequence[str]] = None,
+                   seconds_per_segment: Optional[float] = None) -> List[dict]:
+    """:func:`localize` plus what a Figure-4 plot needs, one video at a time.
+
+    Args:
+        model, features, video_ids, seconds_per_segment: As for :func:`localize`.
+
+    Returns:
+        list[dict]: per video, the ``predict`` output plus ``tcam`` and
+        ``stream_weights`` (:func:`wsal.visualization.trace_videos`).
+    """
+    from wsal.datasets.collate import wsal_collate
+    traces: List[dict] = []
+    for item in video_items(model, features, video_ids=video_ids,
+                            seconds_per_segment=seconds_per_segment):
+        traces += trace_videos(model, wsal_collate([item]))
+    return traces
