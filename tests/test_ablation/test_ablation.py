@@ -223,3 +223,22 @@ def test_loss_still_falling_rule():
     assert loss_still_falling([0.0] * 20) is None       # no positive reference
     with pytest.raises(ValueError, match='window'):
         loss_still_falling(flat, window=0.0)
+
+
+def test_user_data_root_interface(tiny_run, tmp_path):
+    """``--data-root DIR``: cells hold detection.mAP and per-stream health; dims follow the data."""
+    summary = json.loads((tiny_run / 'ablation.json').read_text())
+    data = summary['meta']['data_roots']['3']
+    work = tmp_path / 'user'
+    assert main(['ablate', '--data-root', data, '--seeds', '5', '--configs', 'r2', 'r8',
+                 '--iters', '2', '--work-dir', str(work), '--no-figure']) == 0
+    for key in ('r2', 'r8'):
+        cell = json.loads((work / 'seed5' / key / 'result.json').read_text())
+        assert cell['detection']['tiou'][4] == pytest.approx(0.5)
+        assert 0.0 <= cell['detection']['mAP'][4] <= 1.0
+        for stream in ('rgb', 'flow'):
+            assert f'{stream}/lambda_in' in cell['health'] and f'{stream}/saturated' in cell['health']
+        assert cell['settings']['data_root'] == os.path.abspath(data)
+        assert cell['settings']['preset'] is None
+        dumped = next((work / 'seed5' / key).glob('*_i3d_thumos14.py')).read_text()
+        assert 'rgb=32' in dumped.replace(' ', '')  # the tiny preset's 32-d features
