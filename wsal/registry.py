@@ -211,17 +211,17 @@ class WsalRegistry(Registry):
         return msg
 
     def build(self, cfg, *args, **kwargs):  # noqa: D102
+        key = cfg.get('type') if isinstance(cfg, dict) else None
+        if isinstance(key, str) and not self._is_known(key):
+            raise RegistryKeyError(self.explain_missing(key))
+        return super().build(cfg, *args, **kwargs)
+
+    def _is_known(self, key: str) -> bool:
+        """Whether ``key`` resolves in this registry (scoped names and ancestors included)."""
         try:
-            return super().build(cfg, *args, **kwargs)
-        except RegistryKeyError:
-            raise
-        except KeyError as exc:
-            text = str(exc)
-            if 'is not in the' in text and isinstance(cfg, dict) and isinstance(cfg.get('type'), str):
-                key = cfg['type']
-                if f'{key} is not in the' in text:
-                    raise RegistryKeyError(self.explain_missing(key)) from None
-            raise
+            return self.get(key) is not None
+        except KeyError:  # mmengine raises for an unknown scope prefix
+            return False
 
 
 MODELS = WsalRegistry('model', parent=MMENGINE_MODELS, scope='wsal',
@@ -337,7 +337,12 @@ def registered(registry_name: Optional[str] = None) -> Dict[str, Dict[str, str]]
     """What is registered, per registry: ``{registry: {name: providing package}}``.
 
     Loads wsal's own modules and the plugins first.
+
+    Raises:
+        ValueError: ``registry_name`` is not one of wsal's registries.
     """
+    if registry_name is not None and registry_name.upper() not in _ALL:
+        raise ValueError(f"unknown registry '{registry_name}'; choose from {', '.join(_ALL)}")
     load_plugins()
     out: Dict[str, Dict[str, str]] = {}
     for rname, reg in _ALL.items():

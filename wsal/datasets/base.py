@@ -21,7 +21,8 @@ from .annotations import VideoRecord
 from .resample import RESAMPLE_MODES, resample_features
 from .validation import majority_dims, nonfinite_summary, read_npy_header, scan_npy
 
-__all__ = ['FeatureDatasetBase', 'probe_npy', 'read_npy', 'resolve_path', 'PACKAGE_PREFIX']
+__all__ = ['FeatureDatasetBase', 'probe_npy', 'read_npy', 'resolve_path', 'video_item',
+           'PACKAGE_PREFIX']
 
 PathLike = Union[str, os.PathLike]
 CHECK_FINITE = ('init', 'load', 'off')
@@ -46,6 +47,45 @@ def resolve_path(path: Optional[PathLike], data_root: Optional[PathLike]) -> Opt
     if not rooted.exists() and p.exists():
         return p
     return rooted
+
+
+def video_item(inputs: Mapping[str, torch.Tensor], *, video_id: str, seconds_per_segment: float,
+               num_segments: Optional[int] = None, resample: str = 'interpolate',
+               duration: Optional[float] = None) -> dict:
+    """The model input of one video: its streams on one time axis, and the time scale.
+
+    Every stream is cut to the shortest stream's length ``T`` (I3D often has
+    one extra RGB segment), then resampled to ``num_segments`` when given;
+    ``seconds_per_segment`` is rescaled with it. Datasets and
+    :func:`wsal.apis.localize` both build their items here.
+
+    Args:
+        inputs: ``{stream: [T_s, D_s]}`` features.
+        video_id: Name of the video.
+        seconds_per_segment: Time of one input segment (``stride / fps``).
+        num_segments: Resample every stream to this many segments (None: keep T).
+        resample: Resampling mode (see :func:`resample_features`).
+        duration: Video length in seconds (default ``T * seconds_per_segment``).
+
+    Returns:
+        dict: ``{'inputs': {stream: [N, D_s]}, 'data_sample': {'video_id',
+        'num_segments', 'duration', 'seconds_per_segment'}}``.
+    """
+    t = min(int(x.shape[0]) for x in inputs.values())
+    sps = float(seconds_per_segment)
+    out = {}
+    for m, x in inputs.items():
+        x = x[:t]
+        if num_segments is not None:
+            x = resample_features(x, num_segments, mode=resample)
+        out[m] = x
+    n = t
+    if num_segments is not None:
+        sps, n = t * sps / num_segments, int(num_segments)
+    sample = {'video_id': video_id, 'num_segments': int(n),
+              'duration': float(duration if duration is not None else t * float(seconds_per_segment)),
+              'seconds_per_segment': float(sps)}
+    return {'inputs': out, 'data_sample': sample}
 
 
 def probe_npy(path: Path) -> Tuple[Tuple[int, ...], np.dtype]:
@@ -429,33 +469,21 @@ class FeatureDatasetBase(Dataset):
         if not -len(self._records) <= index < len(self._records):
             raise IndexError(f'index {index} out of range for {len(self._records)} videos')
         index %= len(self._records)
-        rec, t = self._records[index], self._lengths[index]
+        rec = self._records[index]
         feats = self.get_features(index)
-        sps = self.stride / rec.fps
-        inputs = {}
-        for m in self.modalities:
-            x = torch.from_numpy(feats[m].copy() if self.cache else feats[m])
-            if self.num_segments is not None:
-                x = resample_features(x, self.num_segments, mode=self.resample)
-            inputs[m] = x
-        duration = rec.duration if rec.duration is not None else t * sps
-        n = t
-        if self.num_segments is not None:
-            sps = t * sps / self.num_segments
-            n = self.num_segments
+        item = video_item({m: torch.from_numpy(feats[m].copy() if self.cache else feats[m])
+                           for m in self.modalities},
+                          video_id=rec.video_id, seconds_per_segment=self.stride / rec.fps,
+                          num_segments=self.num_segments, resample=self.resample,
+                          duration=rec.duration)
         label = torch.zeros(len(self._classes), dtype=torch.float32)
         if rec.label_indices:
             label[list(rec.label_indices)] = 1.0
-        sample = {
-            'video_id': rec.video_id,
-            'label': label,
-            'num_segments': int(n),
-            'duration': float(duration),
-            'seconds_per_segment': float(sps),
-            'gt_segments': torch.from_numpy(rec.gt_segments.astype(np.float32).reshape(-1, 2)),
-            'gt_labels': torch.from_numpy(rec.gt_labels.astype(np.int64).reshape(-1)),
-        }
-        return {'inputs': inputs, 'data_sample': sample}
+        item['data_sample'].update(
+            label=label,
+            gt_segments=torch.from_numpy(rec.gt_segments.astype(np.float32).reshape(-1, 2)),
+            gt_labels=torch.from_numpy(rec.gt_labels.astype(np.int64).reshape(-1)))
+        return item
 
     def __repr__(self) -> str:
         state = (f'{len(self._records)} videos, {len(self._classes)} classes'
