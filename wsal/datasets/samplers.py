@@ -12,8 +12,11 @@ from torch.utils.data import Sampler
 __all__ = ['DATA_SAMPLERS', 'ClassPairSampler', 'class_pairs']
 
 # mmengine allows one ``wsal`` child per root; reuse it if wsal.engine made it first
-DATA_SAMPLERS = MMENGINE_DATA_SAMPLERS.children.get('wsal') or Registry(
-    'data sampler', parent=MMENGINE_DATA_SAMPLERS, scope='wsal')
+# (an empty Registry is falsy, hence the explicit membership test)
+if 'wsal' in MMENGINE_DATA_SAMPLERS.children:
+    DATA_SAMPLERS = MMENGINE_DATA_SAMPLERS.children['wsal']
+else:
+    DATA_SAMPLERS = Registry('data sampler', parent=MMENGINE_DATA_SAMPLERS, scope='wsal')
 
 
 def _video_labels(dataset) -> List[Sequence[int]]:
