@@ -39,3 +39,4 @@ train_dataloader = dict(
 
 optim_wrapper = dict(optimizer=dict(lr=1e-4, weight_decay=0.0))
 train_cfg = dict(max_iters=6000, val_interval=100)
+default_hooks = dict(checkpoint=dict(interval=100))

@@ -37,4 +37,4 @@ train_dataloader = dict(
     collate_fn=dict(type='wsal_sampled_collate', num_segments=750, mode='crop'))
 
 optim_wrapper = dict(optimizer=dict(lr=1e-4, weight_decay=5e-4))
-train_cfg = dict(max_iters=10000, val_interval=500)
+train_cfg = dict(max_iters=100000, val_interval=500)   # the authors' default

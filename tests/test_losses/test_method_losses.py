@@ -63,11 +63,16 @@ def test_coactivity_similarity_by_hand():
         return 1 - float(a @ b) / float(a.norm() * b.norm())
 
     assert d(h1, h2) == pytest.approx(0.4) and d(h1, l2) == pytest.approx(0.0)
-    expected = max(0, d(h1, h2) - d(h1, l2) + 0.5) + max(0, d(h1, h2) - d(l1, h2) + 0.5)  # 1.8
+    expected = 0.5 * (max(0, d(h1, h2) - d(h1, l2) + 0.5) + max(0, d(h1, h2) - d(l1, h2) + 0.5))
+    assert expected == pytest.approx(0.9)
     term = CoActivitySimilarityLoss(weight=1.0, margin=0.5)
     out = term({'embedding': x, 'cas_fg': cas}, labels, _mask(3, 2))
     assert out['loss_casl'].item() == pytest.approx(expected)
-    assert expected == pytest.approx(1.8)
+    # two classes shared by the pair: the mean over (pair, class) combinations;
+    # class 1 has equal activations -> H = L = (1/2, 1/2), d = 0 -> 0.5 (δ + δ) = δ
+    both = torch.tensor([[1.0, 1.0], [1.0, 1.0], [0.0, 0.0]])
+    out = term({'embedding': x, 'cas_fg': cas}, both, _mask(3, 2))
+    assert out['loss_casl'].item() == pytest.approx((0.9 + 0.5) / 2)
     # no pair sharing a class: zero, still differentiable
     lonely = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]])
     assert term({'embedding': x, 'cas_fg': cas}, lonely, _mask(3, 2))['loss_casl'].item() == 0.0

@@ -19,13 +19,14 @@ class CoActivitySimilarityLoss(LossTerm):
     activations ``â_t = softmax_t(A_tj)`` (over valid snippets) pools a
     high-attention feature ``H_m^j = Σ_t â_t X_t`` and a low-attention one
     ``L_m^j = Σ_t (1 - â_t) X_t / (T - 1)``. With ``d = 1 - cos``, every pair
-    ``(m, n)`` of videos both labelled ``j`` adds::
+    ``(m, n)`` of videos both labelled ``j`` contributes::
 
-        max(0, d(H_m, H_n) - d(H_m, L_n) + δ) + max(0, d(H_m, H_n) - d(L_m, H_n) + δ)
+        ½ max(0, d(H_m, H_n) - d(H_m, L_n) + δ) + ½ max(0, d(H_m, H_n) - d(L_m, H_n) + δ)
 
-    averaged over the pairs of class ``j`` and then over the classes with
-    at least one pair (0 when the batch has no pair: use a sampler that
-    puts videos of a shared class together, ``ClassPairSampler``).
+    and the loss is the mean over all such (pair, class) combinations (the
+    authors' normalisation; 0 when the batch has none: use a sampler that puts
+    videos of a shared class together, ``ClassPairSampler``). Every pair of
+    the batch is considered, not only consecutive ones.
 
     Args:
         weight: ``1 - λ`` of W-TALC's ``λ L_MIL + (1 - λ) L_CASL`` (0.5).
@@ -54,26 +55,18 @@ class CoActivitySimilarityLoss(LossTerm):
         high = torch.einsum('btc,btd->bcd', att, x)                          # [B, C, E]
         low = torch.einsum('btc,btd->bcd', (1 - att) * m.to(x.dtype), x) / (lengths - 1)[:, None, None]
         present = labels > 0                                                 # [B, C]
-        total, classes = x.new_zeros(()), 0
-        B = x.shape[0]
-        rows, cols = torch.triu_indices(B, B, offset=1, device=x.device)
-        if rows.numel() == 0:
-            return total
+        rows, cols = torch.triu_indices(x.shape[0], x.shape[0], offset=1, device=x.device)
         shared = present[rows] & present[cols]                               # [P, C]
         if not bool(shared.any()):
-            return total
-        hm, hn = high[rows], high[cols]
-        lm, ln = low[rows], low[cols]
+            return (x.sum() + cas.sum()) * 0.0  # no pair: zero, still in the graph
+        hm, hn, lm, ln = high[rows], high[cols], low[rows], low[cols]
         d_hh = 1 - F.cosine_similarity(hm, hn, dim=-1)                       # [P, C]
         d_hl = 1 - F.cosine_similarity(hm, ln, dim=-1)
         d_lh = 1 - F.cosine_similarity(lm, hn, dim=-1)
-        pair_loss = (torch.relu(d_hh - d_hl + self.margin)
-                     + torch.relu(d_hh - d_lh + self.margin))                # [P, C]
+        pair_loss = 0.5 * (torch.relu(d_hh - d_hl + self.margin)
+                           + torch.relu(d_hh - d_lh + self.margin))          # [P, C]
         w = shared.to(x.dtype)
-        pairs_per_class = w.sum(0)
-        per_class = (pair_loss * w).sum(0) / pairs_per_class.clamp(min=1)
-        classes = (pairs_per_class > 0).to(x.dtype)
-        return (per_class * classes).sum() / classes.sum()
+        return (pair_loss * w).sum() / w.sum()
 
     def extra_repr(self) -> str:
         return f'weight={self.weight}, margin={self.margin}'

@@ -36,10 +36,10 @@ class BaSNetHead(nn.Module):
         in_channels: Input dimension.
         num_classes: ``C``.
         attention: Filtering module (default ``MLPAttention``, 512 hidden).
-        embedding: Embedding of the CAS module (default ``ConvEmbedding``,
-            kernel 3, 2048 channels).
+        embedding: Embedding of the CAS module (default ``ConvEmbedding``:
+            two kernel-3 layers of 2048 channels, LeakyReLU).
         classifier: Classifier of the CAS module (default ``LinearClassifier``
-            with background, with bias, dropout 0.7).
+            with background, no bias, dropout 0.7).
         topk_ratio: ``r`` in ``k = floor(T / r)``.
     """
 
@@ -52,9 +52,10 @@ class BaSNetHead(nn.Module):
         attention = attention if attention is not None else dict(type='MLPAttention',
                                                                   hidden_channels=512)
         embedding = embedding if embedding is not None else dict(
-            type='ConvEmbedding', out_channels=2048, kernel_size=3)
+            type='ConvEmbedding', out_channels=2048, kernel_size=3, num_layers=2,
+            negative_slope=0.01)
         classifier = classifier if classifier is not None else dict(
-            type='LinearClassifier', bias=True, dropout=0.7)
+            type='LinearClassifier', bias=False, dropout=0.7)
         self.attention = build_component(attention, MODELS,
                                          default_args=dict(in_channels=in_channels))
         self.embedding = build_component(embedding, MODELS,

@@ -38,7 +38,7 @@ class UMHead(nn.Module):
         in_channels: Input dimension.
         num_classes: ``C``.
         embedding: Default ``ConvEmbedding`` (kernel 3, 2048 channels).
-        classifier: Default ``LinearClassifier`` (no background, bias, dropout 0.7).
+        classifier: Default ``LinearClassifier`` (no background, no bias, dropout 0.7).
         ratio_act: ``r_act`` (UM on THUMOS14: 9).
         ratio_bg: ``r_bg`` (4).
         drop: Fraction of snippets hidden from the ranking in training (0.7).
@@ -56,7 +56,7 @@ class UMHead(nn.Module):
         embedding = embedding if embedding is not None else dict(
             type='ConvEmbedding', out_channels=2048, kernel_size=3)
         classifier = classifier if classifier is not None else dict(
-            type='LinearClassifier', bias=True, dropout=0.7, background=False)
+            type='LinearClassifier', bias=False, dropout=0.7, background=False)
         self.embedding = build_component(embedding, MODELS,
                                          default_args=dict(in_channels=in_channels))
         self.classifier = build_component(classifier, MODELS, default_args=dict(
