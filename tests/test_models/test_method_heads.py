@@ -141,3 +141,25 @@ def test_head_localizer_checks_the_head_contract():
     with pytest.raises(ValueError, match='need 1 <= m < M'):
         CoLAHead(in_channels=D, num_classes=C, m=3, M=3)
     assert math.isfinite(UMHead(in_channels=D, num_classes=C, **SMALL).ratio_act)
+
+
+def test_head_localizer_late_fusion_has_a_head_per_stream():
+    torch.manual_seed(0)
+    model = build_model(dict(type='HeadLocalizer', num_classes=C, streams=dict(rgb=D, flow=4),
+                             fusion='late', stream_weights=dict(rgb=3.0, flow=1.0),
+                             head=dict(type='UMHead', **SMALL),
+                             losses=dict(cls=dict(type='VideoBCELoss'),
+                                         um=dict(type='FeatureMagnitudeLoss', margin=5.0)))).eval()
+    assert list(model.head) == ['rgb', 'flow'] and model.head['flow'].in_channels == 4
+    inputs = {'rgb': torch.randn(2, 9, D), 'flow': torch.randn(2, 9, 4)}
+    out = model.extract(inputs)
+    rgb, flow = out['streams']['rgb'], out['streams']['flow']
+    assert torch.allclose(out['video_scores'], 0.75 * rgb['video_scores'] + 0.25 * flow['video_scores'])
+    assert torch.allclose(out['attention'], (rgb['attention'] + flow['attention']) / 2)
+    labels = [{'label': torch.tensor([1.0, 0, 0])}, {'label': torch.tensor([0, 1.0, 1.0])}]
+    losses = model.loss(inputs, labels)
+    assert set(losses) == {'loss_cls', 'loss_um'}
+    # each term is summed over the two streams
+    one = model.losses['um'](rgb, torch.zeros(2, C), torch.ones(2, 9, dtype=torch.bool))
+    two = model.losses['um'](flow, torch.zeros(2, C), torch.ones(2, 9, dtype=torch.bool))
+    assert losses['loss_um'].item() == pytest.approx((one['loss_um'] + two['loss_um']).item())
