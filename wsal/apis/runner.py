@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import os.path as osp
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
@@ -19,6 +20,8 @@ from wsal.apis.inference import check_state_dict, load_config
 from wsal.engine.compat import (distributed_launcher, load_checkpoint_file,
                                 prepare_distributed, safe_checkpoint_loading, scope_collate_fns)
 from wsal.engine.detection_dump import CollectDetections, predictions_to_activitynet
+from wsal.engine.resume import resolve_resume
+from wsal.engine.workdir_lock import hold_work_dir
 
 __all__ = ['prepare_config', 'set_data_root', 'check_data_roots', 'build_runner', 'run_train',
            'run_test', 'EvalResult', 'LOADERS']
@@ -128,10 +131,18 @@ def run_train(cfg):
     (see :mod:`wsal.engine.compat`).
     """
     check_data_roots(cfg)
-    runner = build_runner(cfg)
-    with safe_checkpoint_loading():
-        runner.train()
+    # one run per work dir; --resume picks the newest readable checkpoint
+    with hold_work_dir(cfg.work_dir):
+        resolve_resume(cfg, log=_rank0_print)
+        runner = build_runner(cfg)
+        with safe_checkpoint_loading():
+            runner.train()
     return runner
+
+
+def _rank0_print(msg: str) -> None:
+    if int(os.environ.get('RANK', '0') or 0) == 0:
+        print(msg, file=sys.stderr)
 
 
 @dataclass
@@ -162,6 +173,11 @@ def run_test(cfg, checkpoint: PathLike) -> EvalResult:
     ckpt_path = os.fspath(checkpoint)
     state = load_checkpoint_file(ckpt_path)
     state = state.get('state_dict', state)
+    with hold_work_dir(cfg.work_dir):  # one run per work dir
+        return _run_test(cfg, ckpt_path, state)
+
+
+def _run_test(cfg, ckpt_path: str, state: dict) -> EvalResult:
     runner = build_runner(cfg)
     model = runner.model.module if hasattr(runner.model, 'module') else runner.model
     check_state_dict(model, {k[7:] if k.startswith('module.') else k: v for k, v in state.items()},

@@ -97,6 +97,12 @@ def _ensure_data(work_dir: str, preset: str, seed: int) -> str:
 
 
 def run(args) -> int:
+    from wsal.engine.workdir_lock import hold_work_dir
+    with hold_work_dir(args.work_dir):  # one demo per work dir
+        return _run(args)
+
+
+def _run(args) -> int:
     import time
 
     import torch

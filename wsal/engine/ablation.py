@@ -694,11 +694,13 @@ def run_ablation(*, work_dir: PathLike, preset: str = 'small', seeds: Sequence[i
     before = torch.get_num_threads()
     if threads is not None:
         torch.set_num_threads(int(threads))
+    from wsal.engine.workdir_lock import hold_work_dir
     try:
-        return _run_ablation(work_dir=work_dir, preset=preset, seeds=seeds, rows=rows,
-                             iters=iters, lr=lr, data_root=data_root,
-                             generator_options=generator_options, val_interval=val_interval,
-                             figure=figure, force=force, log_level=log_level, log=log)
+        with hold_work_dir(work_dir):  # one ablation per work dir
+            return _run_ablation(work_dir=work_dir, preset=preset, seeds=seeds, rows=rows,
+                                 iters=iters, lr=lr, data_root=data_root,
+                                 generator_options=generator_options, val_interval=val_interval,
+                                 figure=figure, force=force, log_level=log_level, log=log)
     finally:
         torch.set_num_threads(before)
 
