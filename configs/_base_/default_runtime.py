@@ -13,8 +13,10 @@ default_hooks = dict(
     # save_best='detection/mAP@0.5', rule='greater') also keeps the best one by
     # test mAP, the protocol of several published methods; `wsal test` labels
     # its numbers 'test-selected'.
+    # AtomicCheckpointHook: mmengine's CheckpointHook whose files are written to a
+    # temporary name, fsync'ed and renamed, so a killed run leaves readable checkpoints
     checkpoint=dict(
-        type='CheckpointHook', by_epoch=False, interval=500, save_last=True,
+        type='AtomicCheckpointHook', by_epoch=False, interval=500, save_last=True,
         save_best=None, max_keep_ckpts=2,
         save_optimizer=True, save_param_scheduler=True),
     sampler_seed=dict(type='DistSamplerSeedHook'),
@@ -30,7 +32,8 @@ custom_hooks = [
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    # nccl on GPUs; `wsal train` switches to gloo on CPU-only machines
+    # nccl on GPUs; `wsal train` switches to gloo on CPU-only machines. Without
+    # `timeout` (seconds) wsal uses WSAL_DIST_TIMEOUT or 600 (wsal.engine.dist_timeout)
     dist_cfg=dict(backend='nccl'),
 )
 

@@ -1,18 +1,11 @@
 """Two-process CPU training through torchrun (gloo), like a user would run it."""
 import json
 import os
-import socket
 import subprocess
 import sys
 
 from wsal.apis.runner import prepare_config, run_train
 from wsal_e2e_support import write_config
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 def _val_records(work_dir):
@@ -36,11 +29,14 @@ def test_torchrun_two_cpu_processes_match_single_process_format(tmp_path, tiny_r
                OMP_NUM_THREADS='1', CUDA_VISIBLE_DEVICES='')
     proc = subprocess.run(
         [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
-         f'--master_port={_free_port()}', '-m', 'wsal', 'train', str(cfg_file),
+         # --standalone: the rendezvous binds a free port itself, so two test
+         # runs at once cannot collide (a port probed and released could be taken)
+         '--standalone', '-m', 'wsal', 'train', str(cfg_file),
          '--work-dir', str(dist_dir)],
         env=env, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (dist_dir / 'iter_4.pth').is_file()
+    assert (dist_dir / '.wsal.lock').read_text() == ''  # rank 0 held the work dir, then let go
     log = next(dist_dir.rglob('*.log')).read_text()
     assert 'Distributed launcher: pytorch' in log and 'Distributed training: True' in log
     assert "'backend': 'gloo'" in log or "backend='gloo'" in log

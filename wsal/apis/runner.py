@@ -13,6 +13,7 @@ import copy
 import os
 import os.path as osp
 import uuid
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
@@ -21,6 +22,8 @@ from wsal.apis.inference import check_state_dict, load_config
 from wsal.engine.compat import (distributed_launcher, load_checkpoint_file,
                                 prepare_distributed, safe_checkpoint_loading, scope_collate_fns)
 from wsal.evaluation.detection_records import CollectDetections, predictions_to_activitynet
+from wsal.engine.resume import resolve_resume
+from wsal.engine.workdir_lock import hold_work_dir
 
 __all__ = ['prepare_config', 'set_data_root', 'check_data_roots', 'build_runner', 'run_train',
            'run_test', 'EvalResult', 'LOADERS', 'checkpoint_selection', 'TEST_SELECTED',
@@ -142,9 +145,12 @@ def run_train(cfg):
     (see :mod:`wsal.engine.compat`).
     """
     check_data_roots(cfg)
-    runner = build_runner(cfg)
-    with safe_checkpoint_loading():
-        runner.train()
+    # one run per work dir; --resume picks the newest readable checkpoint
+    with hold_work_dir(cfg.work_dir):
+        resolve_resume(cfg, log=_rank0_print)
+        runner = build_runner(cfg)
+        with safe_checkpoint_loading():
+            runner.train()
     return runner
 
 
@@ -162,6 +168,11 @@ def checkpoint_selection(checkpoint: PathLike) -> str:
     --select-on-test``). Any other checkpoint is a fixed iteration's.
     """
     return TEST_SELECTED if Path(os.fspath(checkpoint)).name.startswith('best_') else 'final'
+
+
+def _rank0_print(msg: str) -> None:
+    if int(os.environ.get('RANK', '0') or 0) == 0:
+        print(msg, file=sys.stderr)
 
 
 @dataclass
@@ -212,6 +223,11 @@ def run_test(cfg, checkpoint: PathLike) -> EvalResult:
     ckpt_path = os.fspath(checkpoint)
     state = load_checkpoint_file(ckpt_path)
     state = state.get('state_dict', state)
+    with hold_work_dir(cfg.work_dir):  # one run per work dir
+        return _run_test(cfg, ckpt_path, state)
+
+
+def _run_test(cfg, ckpt_path: str, state: dict) -> EvalResult:
     runner = build_runner(cfg)
     model = runner.model.module if hasattr(runner.model, 'module') else runner.model
     check_state_dict(model, {k[7:] if k.startswith('module.') else k: v for k, v in state.items()},

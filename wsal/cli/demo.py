@@ -29,7 +29,9 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    from wsal.engine.workdir_lock import hold_work_dir
     from wsal.experiments.demo import run_demo
-    run_demo(work_dir=args.work_dir, preset=args.preset, seed=args.seed, iters=args.iters,
-             lr=args.lr)
+    with hold_work_dir(args.work_dir):  # one demo per work dir
+        run_demo(work_dir=args.work_dir, preset=args.preset, seed=args.seed, iters=args.iters,
+                 lr=args.lr)
     return 0

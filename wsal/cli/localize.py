@@ -33,9 +33,17 @@ def run(args) -> int:
     from wsal.evaluation.detection_records import detection_records, predictions_to_activitynet
     from wsal.utils import atomic_write_json
 
+    from wsal.apis.validate_inputs import check_localize_inputs, config_stream_dims
+
+    # every input checked before a model is built or a video is localized
+    dims = config_stream_dims(args.config, args.cfg_options)
+    files = collect_feature_files(args.features, list(dims)) if dims else None
+    check_localize_inputs(files, dims, out=args.out, plot=args.plot)
     model = init_localizer(args.config, args.checkpoint, args.device, cfg_options=args.cfg_options)
     streams = list(model.input_streams)
-    files = collect_feature_files(args.features, streams)
+    if files is None:  # the config does not state its stream dims: check against the model's
+        files = collect_feature_files(args.features, streams)
+        check_localize_inputs(files, dict(model.input_streams))
     traces = trace_features(model, {vid: {s: files[vid][s] for s in streams} for vid in files},
                             seconds_per_segment=args.seconds_per_segment)
     classes = model.dataset_meta.get('classes') or tuple(

@@ -31,15 +31,23 @@ def metrics_path(pred_path: str) -> str:
 
 
 def run(args) -> int:
-    from wsal.apis.runner import prepare_config, run_test
+    from wsal.apis.runner import prepare_config
     from wsal.engine.compat import distributed_launcher
-    from wsal.utils import atomic_write_json
 
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
     work_dir = args.work_dir or osp.dirname(osp.abspath(args.checkpoint))
     cfg = prepare_config(args.config, work_dir=work_dir, data_root=args.data_root,
                          cfg_options=args.cfg_options, launcher=distributed_launcher())
+    from wsal.engine.workdir_lock import hold_work_dir
+    with hold_work_dir(work_dir):  # one run per work dir, outputs included
+        return _evaluate_and_write(args, cfg, work_dir)
+
+
+def _evaluate_and_write(args, cfg, work_dir: str) -> int:
+    from wsal.apis.runner import run_test
+    from wsal.utils import atomic_write_json
+
     result = run_test(cfg, args.checkpoint)
     if result.detection is None:  # not rank 0
         return 0

@@ -1,4 +1,5 @@
 """wsal.engine: Runner integration (hooks, mmengine/torch compatibility, config lookup)."""
+from .checkpoint_hook import AtomicCheckpointHook
 from .compat import (CHECKPOINT_SAFE_GLOBALS, distributed_launcher, load_checkpoint_file,
                      prepare_distributed, safe_checkpoint_loading)
 from .config_paths import packaged_config_dir, resolve_config
@@ -10,5 +11,5 @@ from .scopes import ENGINE_CHILDREN
 __all__ = [
     'CHECKPOINT_SAFE_GLOBALS', 'safe_checkpoint_loading', 'load_checkpoint_file',
     'prepare_distributed', 'distributed_launcher', 'packaged_config_dir', 'resolve_config',
-    'LocalizationHealthHook', 'LossCurveHook', 'RNGStateHook',
+    'AtomicCheckpointHook', 'LocalizationHealthHook', 'LossCurveHook', 'RNGStateHook',
 ]

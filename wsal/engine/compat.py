@@ -44,6 +44,8 @@ import torch
 import torch.distributed as torch_dist
 from mmengine.logging.history_buffer import HistoryBuffer
 
+from wsal.engine.dist_timeout import dist_timeout_seconds
+
 __all__ = ['CHECKPOINT_SAFE_GLOBALS', 'safe_checkpoint_loading', 'load_checkpoint_file',
            'prepare_distributed', 'distributed_launcher', 'scope_collate_fns']
 
@@ -163,6 +165,8 @@ def prepare_distributed(cfg, launcher: str) -> None:
         raise ValueError(f"wsal supports launcher 'none' or 'pytorch' (torchrun), got {launcher!r}")
     env_cfg = cfg.setdefault('env_cfg', {})
     dist_cfg = env_cfg.setdefault('dist_cfg', {})
+    # a finite timeout, so that a frozen rank ends the job (wsal.engine.dist_timeout)
+    dist_cfg['timeout'] = dist_timeout_seconds(dist_cfg.get('timeout'))
     use_cuda = torch.cuda.is_available()
     if not use_cuda:
         dist_cfg['backend'] = 'gloo'

@@ -31,6 +31,8 @@ import os.path as osp
 import time
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
+from wsal.engine.workdir_lock import hold_work_dir
+
 from .cell import finite, run_cell
 from .config import experiment_config
 from .data import ensure_synthetic_data, synthetic_data_dir
@@ -108,10 +110,12 @@ def run_ablation(*, work_dir: PathLike, preset: str = 'small', seeds: Sequence[i
     if threads is not None:
         torch.set_num_threads(int(threads))
     try:
-        return _Ablation(work_dir=os.fspath(work_dir), preset=preset, seeds=seeds, rows=selected,
-                         iters=iters, lr=lr, data_root=data_root,
-                         generator_options=generator_options, val_interval=val_interval,
-                         force=force, log_level=log_level, title=title, log=log).run(figure=figure)
+        with hold_work_dir(work_dir):  # one ablation per work dir
+            return _Ablation(work_dir=os.fspath(work_dir), preset=preset, seeds=seeds,
+                             rows=selected, iters=iters, lr=lr, data_root=data_root,
+                             generator_options=generator_options, val_interval=val_interval,
+                             force=force, log_level=log_level, title=title,
+                             log=log).run(figure=figure)
     finally:
         torch.set_num_threads(before)
 
