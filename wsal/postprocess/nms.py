@@ -25,10 +25,12 @@ from __future__ import annotations
 
 from typing import Optional, Tuple
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
 from ..registry import POSTPROCESSORS
+from .greedy_blocks import greedy_keep_sorted
 from .iou import intersection_union, iou_exceeds, threshold_fraction
 
 __all__ = ['temporal_nms', 'soft_nms', 'TemporalNMS', 'SoftNMS']
@@ -177,6 +179,36 @@ def _sparse_keep_distinct(seg: Tensor, rank: Tensor, group: Tensor, threshold: f
     return _resolve_greedy(n, src, dst, seg.device)
 
 
+def _priority_order_numpy(scores: Tensor) -> np.ndarray:
+    """:func:`_priority_order` computed in numpy (CPU tensors)."""
+    values = scores.detach().numpy()
+    if values.dtype.kind == 'f':
+        return np.argsort(-values, kind='stable')
+    if values.dtype.kind == 'b':
+        return np.argsort(~values, kind='stable')
+    if values.dtype.kind in 'iu' and values.size and abs(int(values.min())) < 2 ** 62:
+        return np.argsort(-values.astype(np.int64), kind='stable')
+    return _priority_order(scores).numpy()
+
+
+def _blocks_nms(segments: Tensor, scores: Tensor, iou_threshold: float,
+                labels: Optional[Tensor]) -> Tensor:
+    if segments.device.type != 'cpu':
+        raise ValueError(f"method='blocks' runs on the CPU, got segments on {segments.device}")
+    order = _priority_order_numpy(scores)
+    num, den = threshold_fraction(iou_threshold)
+    if num >= den:  # IoU > 1 never holds
+        return torch.from_numpy(order)
+    seg = segments.detach()
+    seg = seg.to(torch.float64 if seg.is_floating_point() else torch.int64).numpy()
+    if labels is None:
+        group = np.zeros(seg.shape[0], dtype=np.int64)
+    else:
+        group = labels.detach().to(torch.int64).numpy()[order]
+    keep = greedy_keep_sorted(seg[order, 0], seg[order, 1], group, num, den)
+    return torch.from_numpy(order[keep])
+
+
 def temporal_nms(segments: Tensor, scores: Tensor, iou_threshold: float = 0.5,
                  labels: Optional[Tensor] = None, *, method: str = 'auto') -> Tensor:
     """Greedy temporal non-maximum suppression, exact and loop-free over boxes.
@@ -193,8 +225,19 @@ def temporal_nms(segments: Tensor, scores: Tensor, iou_threshold: float = 0.5,
         labels: Optional ``[N]`` integer labels: boxes only suppress boxes of
             the same label (class-wise NMS; pass a ``video * C + class`` id to
             run many videos and classes in one call).
-        method: ``'auto'`` (dense matrix up to :data:`DENSE_LIMIT` boxes,
-            sparse pairs above), ``'dense'`` or ``'sparse'``; same result.
+        method: ``'auto'`` (CPU: ``'blocks'``; other devices: dense matrix
+            up to :data:`DENSE_LIMIT` boxes, sparse pairs above),
+            ``'blocks'`` (CPU only, see :mod:`wsal.postprocess.greedy_blocks`),
+            ``'dense'`` or ``'sparse'``; same result.
+
+    Worst case: ``'blocks'`` costs ``O(N log N + 64 N + sum over kept boxes of
+    their window)`` where a kept box's window holds the same-label boxes
+    starting within ``(1 - t) / t`` of its length before it or ``1 - t`` of
+    its length after it: at most ``O(N K)`` for ``K`` kept boxes, the cost of
+    the textbook loop, in a few vectorized calls per 64 decided boxes.
+    ``'sparse'`` costs ``O(N log N + P)`` per round for ``P`` overlapping
+    pairs and needs as many rounds as the longest chain of suppressions (at
+    most ``N``); ``'dense'`` costs ``O(N^2)`` per round.
 
     Returns:
         LongTensor: ``[K]`` indices of kept boxes, by decreasing score (equal
@@ -207,11 +250,15 @@ def temporal_nms(segments: Tensor, scores: Tensor, iou_threshold: float = 0.5,
     """
     _check_inputs(segments, scores, labels)
     threshold_fraction(iou_threshold)  # validates
-    if method not in ('auto', 'dense', 'sparse'):
-        raise ValueError(f"method must be 'auto', 'dense' or 'sparse', got {method!r}")
+    if method not in ('auto', 'blocks', 'dense', 'sparse'):
+        raise ValueError(f"method must be 'auto', 'blocks', 'dense' or 'sparse', got {method!r}")
     n = segments.shape[0]
     if n == 0:
         return torch.zeros(0, dtype=torch.long, device=segments.device)
+    if method == 'auto' and segments.device.type == 'cpu':
+        method = 'blocks'
+    if method == 'blocks':
+        return _blocks_nms(segments, scores, iou_threshold, labels)
     order = _priority_order(scores)
     if method == 'dense' or (method == 'auto' and n <= DENSE_LIMIT):
         lab = labels[order] if labels is not None else None
