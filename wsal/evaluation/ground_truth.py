@@ -178,6 +178,26 @@ def _check_segment(seg: Any, where: str) -> Tuple[float, float]:
     return s, e
 
 
+def _file_classes(data: Mapping, src: str) -> frozenset:
+    """Class names the file lists itself, including classes without instances.
+
+    ``"classes": [name, ...]`` (wsal's files) and the ``nodeName`` of every
+    ``"taxonomy"`` node (ActivityNet's files).
+    """
+    names = set()
+    listed = data.get('classes')
+    if listed is not None:
+        if not isinstance(listed, list) or not all(isinstance(c, str) for c in listed):
+            raise ValueError(f"{src}: 'classes' must be a list of class names (str), "
+                             f'got {str(listed)[:200]}')
+        names.update(listed)
+    taxonomy = data.get('taxonomy')
+    if isinstance(taxonomy, list):
+        names.update(str(node['nodeName']) for node in taxonomy
+                     if isinstance(node, Mapping) and 'nodeName' in node)
+    return frozenset(names)
+
+
 def load_ground_truth(source: Source, *, subset: Optional[str] = None,
                       video_list: Union[None, str, os.PathLike, Iterable[str]] = None,
                       classes: Optional[Sequence[str]] = None,
@@ -285,6 +305,7 @@ def load_ground_truth(source: Source, *, subset: Optional[str] = None,
         evaluated = sorted(set(labs))
         known_labels = frozenset(str(a.get('label')) for e in db.values()
                                  for a in (e.get('annotations') or []) if isinstance(a, Mapping))
+        known_labels |= _file_classes(data, src)
     if not labs:
         what = f"subset '{subset}'" if subset is not None else 'the database'
         raise ValueError(f'{src}: the {len(selected)} evaluated video(s) of {what} have no '
