@@ -20,7 +20,7 @@ import pytest
 import torch
 
 from wsal.postprocess import attention_proposals, temporal_nms
-from wsal.postprocess.scoring import WeightedTCAMScorer
+from wsal.postprocess.scoring import WeightedLogitScorer
 
 _HERE = Path(__file__).resolve().parent
 _spec = importlib.util.spec_from_file_location('_bench_postprocess_data', _HERE / 'bench_postprocess.py')
@@ -43,7 +43,7 @@ def _pool():
         props = attention_proposals(outputs['attention'], outputs['mask'])
         from wsal.postprocess import Proposals
         labelled = Proposals(props.video, props.start, props.end, torch.zeros_like(props.video))
-        scores = WeightedTCAMScorer()(outputs, labelled)
+        scores = WeightedLogitScorer()(outputs, labelled)
         _POOL['segments'] = torch.stack([props.start, props.end + 1], 1)
         _POOL['scores'] = scores
     return _POOL

@@ -30,10 +30,13 @@ import torch
 from torch import Tensor, nn
 
 from ..registry import POSTPROCESSORS
+from ..utils.ranges import check_number
 from .greedy_blocks import greedy_keep_sorted
 from .iou import intersection_union, iou_exceeds, threshold_fraction
+from .proposals import Proposals
 
-__all__ = ['temporal_nms', 'soft_nms', 'TemporalNMS', 'SoftNMS']
+__all__ = ['temporal_nms', 'soft_nms', 'shared_proposal_nms', 'classwise_nms', 'TemporalNMS',
+           'SoftNMS']
 
 #: Inputs up to this size use the dense ``N x N`` overlap matrix.
 DENSE_LIMIT = 256
@@ -363,8 +366,101 @@ def soft_nms(segments: Tensor, scores: Tensor, *, method: str = 'gaussian', sigm
     return keep[order], new_scores[order].to(scores.dtype)
 
 
+def shared_proposal_nms(proposals: Proposals, class_mask: Tensor, scores: Tensor,
+                          iou_threshold: float) -> Tensor:
+    """Greedy class-wise NMS of expanded class-agnostic proposals, overlaps found once per video.
+
+    Args:
+        proposals: Class-agnostic proposals (``video``, ``start``, ``end``
+            inclusive), ordered by video.
+        class_mask: ``BoolTensor[B, C]`` selected classes.
+        scores: ``[P']`` scores of the expanded proposals, laid out as
+            :func:`~wsal.postprocess.pipeline.expand_proposals` does (by
+            video, selected class, proposal).
+        iou_threshold: Suppress when ``IoU > iou_threshold``.
+
+
+    Class-agnostic proposals are shared by every selected class of their
+    video, so the pairs with ``IoU > threshold`` are found once on the
+    proposals and replicated to each class with the class's score order.
+    Same result as :func:`~wsal.postprocess.temporal_nms` with ``video * C +
+    class`` labels on the expanded proposals.
+
+    Returns:
+        LongTensor: kept indices into the expanded proposals, ascending.
+    """
+    device = scores.device
+    n_items = scores.shape[0]
+    n_videos = class_mask.shape[0]
+    start, stop = proposals.start, proposals.end + 1
+    perm, a, b = _overlap_candidates(start, stop, proposals.video)
+    a, b = perm[a], perm[b]
+    inter, union = intersection_union(start[a], stop[a], start[b], stop[b])
+    hit = iou_exceeds(inter, union, iou_threshold)
+    a, b = a[hit], b[hit]
+    # layout of expand_proposals: item = pair_first[pair] + (proposal - video_offset[video])
+    counts = torch.bincount(proposals.video, minlength=n_videos)
+    offsets = torch.cumsum(counts, 0) - counts
+    pair_video = torch.nonzero(class_mask, as_tuple=True)[0]
+    reps = counts[pair_video]
+    pair_first = torch.cumsum(reps, 0) - reps
+    pairs_per_video = class_mask.sum(dim=1)
+    video_first_pair = torch.cumsum(pairs_per_video, 0) - pairs_per_video
+    edge_video = proposals.video[a]
+    mult = pairs_per_video[edge_video]
+    total = int(mult.sum())
+    edge = torch.repeat_interleave(torch.arange(a.shape[0], device=device), mult,
+                                   output_size=total)
+    pair = (video_first_pair[edge_video[edge]] + torch.arange(total, device=device)
+            - (torch.cumsum(mult, 0) - mult)[edge])
+    base = pair_first[pair] - offsets[edge_video[edge]]
+    ia, ib = base + a[edge], base + b[edge]
+    sa, sb = scores[ia], scores[ib]
+    a_first = (sa > sb) | ((sa == sb) & (ia < ib))
+    keep = _resolve_greedy(n_items, torch.where(a_first, ia, ib), torch.where(a_first, ib, ia),
+                           device)
+    return torch.nonzero(keep, as_tuple=True)[0]
+
+
+def classwise_nms(nms, labelled, num_classes: int, scores: Tensor) -> Tuple[Tensor, Tensor]:
+    """Run any ``nms(segments, scores, groups)`` per (video, class) of labelled proposals.
+
+    Args:
+        nms: ``nms(segments [N, 2], scores [N], labels [N]) -> (keep, scores)``.
+        labelled: Labelled proposals (``video``, ``start``, ``end`` inclusive, ``label``).
+        num_classes: ``C``.
+        scores: ``[N]`` scores.
+
+    Returns:
+        tuple[LongTensor, Tensor]: kept indices and their scores, as ``nms`` returns them.
+    """
+    segments = torch.stack([labelled.start, labelled.end + 1], dim=1)
+    groups = labelled.video * max(num_classes, 1) + labelled.label
+    return nms(segments, scores, groups)
+
+
+class _ClasswiseSelection:
+    """``select_classwise``: the pipeline's NMS step on labelled proposals."""
+
+    def select_classwise(self, proposals, labelled, class_mask: Tensor,
+                         scores: Tensor) -> Tuple[Tensor, Tensor]:
+        """Class-wise NMS per (video, class) of the pipeline's proposals.
+
+        Args:
+            proposals: The proposals as generated (class-agnostic or labelled).
+            labelled: The same proposals expanded over the selected classes.
+            class_mask: ``BoolTensor[B, C]`` selected classes.
+            scores: ``[N]`` scores of ``labelled``.
+
+        Returns:
+            tuple[LongTensor, Tensor]: kept indices into ``labelled`` and their
+            (possibly decayed) scores, by decreasing score.
+        """
+        return classwise_nms(self, labelled, class_mask.shape[1], scores)
+
+
 @POSTPROCESSORS.register_module()
-class TemporalNMS(nn.Module):
+class TemporalNMS(_ClasswiseSelection, nn.Module):
     """Class-wise greedy NMS (paper section 4.2: IoU threshold 0.5).
 
     Args:
@@ -379,9 +475,19 @@ class TemporalNMS(nn.Module):
 
     def __init__(self, *, iou_threshold: float = 0.5) -> None:
         super().__init__()
-        threshold_fraction(iou_threshold)
-        self.iou_threshold = float(iou_threshold)
+        self.iou_threshold = check_number(iou_threshold, owner=type(self).__name__,
+                                          key='iou_threshold', low=0.0, high=1.0)
         self.duplicate_invariant = self.iou_threshold < 1.0
+
+    def select_classwise(self, proposals, labelled, class_mask: Tensor,
+                         scores: Tensor) -> Tuple[Tensor, Tensor]:
+        """See :meth:`_ClasswiseSelection.select_classwise`; class-agnostic proposals
+        share their overlaps across classes (:func:`shared_proposal_nms`)."""
+        if proposals.label is not None:
+            return super().select_classwise(proposals, labelled, class_mask, scores)
+        keep = shared_proposal_nms(proposals, class_mask, scores, self.iou_threshold)
+        keep = keep[torch.sort(scores[keep], descending=True, stable=True).indices]
+        return keep, scores[keep]
 
     def forward(self, segments: Tensor, scores: Tensor,
                 labels: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
@@ -393,7 +499,7 @@ class TemporalNMS(nn.Module):
 
 
 @POSTPROCESSORS.register_module()
-class SoftNMS(nn.Module):
+class SoftNMS(_ClasswiseSelection, nn.Module):
     """Class-wise soft-NMS (Gaussian or linear decay), see :func:`soft_nms`.
 
     Args:
@@ -411,14 +517,15 @@ class SoftNMS(nn.Module):
     def __init__(self, *, method: str = 'gaussian', sigma: float = 0.5,
                  iou_threshold: float = 0.5, score_threshold: Optional[float] = None) -> None:
         super().__init__()
+        owner = type(self).__name__
         if method not in ('gaussian', 'linear'):
-            raise ValueError(f"SoftNMS method must be 'gaussian' or 'linear', got {method!r}")
-        if method == 'gaussian' and not sigma > 0:
-            raise ValueError(f'SoftNMS sigma must be positive, got {sigma!r}')
-        threshold_fraction(iou_threshold)
-        self.method, self.sigma = method, float(sigma)
-        self.iou_threshold = float(iou_threshold)
-        self.score_threshold = None if score_threshold is None else float(score_threshold)
+            raise ValueError(f"{owner}: method must be 'gaussian' or 'linear', got {method!r}")
+        self.method = method
+        self.sigma = check_number(sigma, owner=owner, key='sigma', low=0.0, open_low=True)
+        self.iou_threshold = check_number(iou_threshold, owner=owner, key='iou_threshold',
+                                          low=0.0, high=1.0)
+        self.score_threshold = None if score_threshold is None else check_number(
+            score_threshold, owner=owner, key='score_threshold')
 
     def forward(self, segments: Tensor, scores: Tensor,
                 labels: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:

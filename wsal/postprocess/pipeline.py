@@ -25,13 +25,15 @@ import torch
 from torch import Tensor, nn
 
 from ..registry import POSTPROCESSORS, build_component
-from .iou import intersection_union, iou_exceeds
-from .nms import TemporalNMS, _overlap_candidates, _resolve_greedy
+from ..utils.ranges import check_number, check_positive_int
+from .nms import TemporalNMS, classwise_nms
 from .proposals import Proposals, attention_proposals
 from .scoring import interval_means, prefix_sums
+from .threads import op_threads
 
 __all__ = ['Detections', 'select_classes', 'unique_proposals', 'expand_proposals',
            'localize', 'localize_batch', 'DetectionPipeline']
+
 
 
 class Detections(NamedTuple):
@@ -141,52 +143,6 @@ def expand_proposals(proposals: Proposals, class_mask: Tensor) -> Proposals:
                      pair_class[pair])
 
 
-def _shared_classwise_nms(proposals: Proposals, class_mask: Tensor, scores: Tensor,
-                          iou_threshold: float) -> Tensor:
-    """Greedy class-wise NMS of :func:`expand_proposals`' output, overlaps found once per video.
-
-    Class-agnostic proposals are shared by every selected class of their
-    video, so the pairs with ``IoU > threshold`` are found once on the
-    proposals and replicated to each class with the class's score order.
-    Same result as :func:`~wsal.postprocess.temporal_nms` with ``video * C +
-    class`` labels on the expanded proposals.
-
-    Returns:
-        LongTensor: kept indices into the expanded proposals, ascending.
-    """
-    device = scores.device
-    n_items = scores.shape[0]
-    n_videos = class_mask.shape[0]
-    start, stop = proposals.start, proposals.end + 1
-    perm, a, b = _overlap_candidates(start, stop, proposals.video)
-    a, b = perm[a], perm[b]
-    inter, union = intersection_union(start[a], stop[a], start[b], stop[b])
-    hit = iou_exceeds(inter, union, iou_threshold)
-    a, b = a[hit], b[hit]
-    # layout of expand_proposals: item = pair_first[pair] + (proposal - video_offset[video])
-    counts = torch.bincount(proposals.video, minlength=n_videos)
-    offsets = torch.cumsum(counts, 0) - counts
-    pair_video = torch.nonzero(class_mask, as_tuple=True)[0]
-    reps = counts[pair_video]
-    pair_first = torch.cumsum(reps, 0) - reps
-    pairs_per_video = class_mask.sum(dim=1)
-    video_first_pair = torch.cumsum(pairs_per_video, 0) - pairs_per_video
-    edge_video = proposals.video[a]
-    mult = pairs_per_video[edge_video]
-    total = int(mult.sum())
-    edge = torch.repeat_interleave(torch.arange(a.shape[0], device=device), mult,
-                                   output_size=total)
-    pair = (video_first_pair[edge_video[edge]] + torch.arange(total, device=device)
-            - (torch.cumsum(mult, 0) - mult)[edge])
-    base = pair_first[pair] - offsets[edge_video[edge]]
-    ia, ib = base + a[edge], base + b[edge]
-    sa, sb = scores[ia], scores[ib]
-    a_first = (sa > sb) | ((sa == sb) & (ia < ib))
-    keep = _resolve_greedy(n_items, torch.where(a_first, ia, ib), torch.where(a_first, ib, ia),
-                           device)
-    return torch.nonzero(keep, as_tuple=True)[0]
-
-
 def localize(proposals: Proposals, class_mask: Tensor, score_fn: Callable[[Proposals], Tensor],
              nms: nn.Module, *, num_segments: int,
              seconds_per_segment: Optional[Tensor] = None, durations: Optional[Tensor] = None,
@@ -197,9 +153,11 @@ def localize(proposals: Proposals, class_mask: Tensor, score_fn: Callable[[Propo
         proposals: From a proposal generator (class-agnostic or labelled).
         class_mask: ``BoolTensor[B, C]`` selected classes.
         score_fn: Labelled :class:`Proposals` -> ``[P]`` scores.
-        nms: ``nms(segments, scores, labels) -> (keep, scores)`` (e.g.
-            :class:`TemporalNMS`); its ``duplicate_invariant`` attribute allows
-            dropping duplicate proposals first.
+        nms: An NMS module (:class:`TemporalNMS`, :class:`SoftNMS`, or any
+            ``nms(segments, scores, labels) -> (keep, scores)``); its
+            ``select_classwise`` method is used when present, and its
+            ``duplicate_invariant`` attribute allows dropping duplicate
+            proposals first.
         num_segments: ``T``.
         seconds_per_segment: ``[B]`` seconds per segment (None: segment units).
         durations: ``[B]`` durations in seconds to clip ends to (None: no clip).
@@ -214,14 +172,11 @@ def localize(proposals: Proposals, class_mask: Tensor, score_fn: Callable[[Propo
         proposals = Proposals(*(None if t is None else t[first] for t in proposals))
     labelled = expand_proposals(proposals, class_mask)
     scores = score_fn(labelled)
-    if isinstance(nms, TemporalNMS) and proposals.label is None:
-        keep = _shared_classwise_nms(proposals, class_mask, scores, nms.iou_threshold)
-        keep = keep[torch.sort(scores[keep], descending=True, stable=True).indices]
-        kept_scores = scores[keep]
+    select = getattr(nms, 'select_classwise', None)
+    if select is not None:
+        keep, kept_scores = select(proposals, labelled, class_mask, scores)
     else:
-        segments = torch.stack([labelled.start, labelled.end + 1], dim=1)
-        groups = labelled.video * max(n_classes, 1) + labelled.label
-        keep, kept_scores = nms(segments, scores, groups)
+        keep, kept_scores = classwise_nms(nms, labelled, n_classes, scores)
     video = labelled.video[keep]
     by_video = torch.sort(video, stable=True).indices
     keep, kept_scores, video = keep[by_video], kept_scores[by_video], video[by_video]
@@ -249,7 +204,7 @@ def localize_batch(attention: Tensor, score_map: Tensor, video_scores: Tensor, *
     Args:
         attention: ``[B, T]`` proposal source ``λ`` (mean of the streams).
         score_map: ``[B, T, C]`` per-segment class scores, e.g.
-            :func:`~wsal.postprocess.scoring.weighted_cas` (``θ λ w·x`` summed
+            :func:`~wsal.postprocess.scoring.attention_weighted_logits` (``θ λ w·x`` summed
             over streams); a proposal scores the mean over its segments.
         video_scores: ``[B, C]`` video-level class probabilities.
         mask: ``BoolTensor[B, T]``, False on padding (None: all valid).
@@ -269,6 +224,7 @@ def localize_batch(attention: Tensor, score_map: Tensor, video_scores: Tensor, *
     if video_scores.shape != (score_map.shape[0], score_map.shape[2]):
         raise ValueError(f'video_scores must have shape [B, C] = '
                          f'{(score_map.shape[0], score_map.shape[2])}, got {tuple(video_scores.shape)}')
+    check_number(class_threshold, owner='localize_batch', key='class_threshold', low=0.0, high=1.0)
     proposals = attention_proposals(attention, mask, thresholds)
     class_mask = select_classes(video_scores, class_threshold)
     prefix = prefix_sums(score_map)
@@ -296,10 +252,12 @@ class DetectionPipeline(nn.Module):
     Args:
         proposal: Proposal generator (config or module), e.g.
             ``dict(type='AttentionThresholdProposals')``.
-        scorer: Proposal scorer, e.g. ``dict(type='WeightedTCAMScorer')``.
+        scorer: Proposal scorer, e.g. ``dict(type='WeightedLogitScorer')``.
         nms: ``dict(type='TemporalNMS', iou_threshold=0.5)`` or ``SoftNMS``.
-        class_threshold: Video-level class probability threshold (0.1).
-        max_per_video: Optional cap on detections per video.
+        class_threshold: Video-level class probability threshold (0.1), in ``[0, 1]``.
+        max_per_video: Optional cap on detections per video (positive).
+        num_threads: torch CPU threads for the batch (None: chosen by work
+            size, see :func:`~wsal.postprocess.threads.op_threads`).
 
     Call: ``pipeline(outputs, data_samples)`` with the model's tensor-path
     dict (``streams``, ``stream_weights``, ``attention [B, T]``,
@@ -310,19 +268,21 @@ class DetectionPipeline(nn.Module):
     """
 
     def __init__(self, *, proposal=None, scorer=None, nms=None, class_threshold: float = 0.1,
-                 max_per_video: Optional[int] = None) -> None:
+                 max_per_video: Optional[int] = None, num_threads: Optional[int] = None) -> None:
         super().__init__()
         self.proposal = build_component(
             proposal if proposal is not None else dict(type='AttentionThresholdProposals'),
             POSTPROCESSORS)
         self.scorer = build_component(
-            scorer if scorer is not None else dict(type='WeightedTCAMScorer'), POSTPROCESSORS)
+            scorer if scorer is not None else dict(type='WeightedLogitScorer'), POSTPROCESSORS)
         self.nms = build_component(nms if nms is not None else dict(type='TemporalNMS'),
                                    POSTPROCESSORS)
-        self.class_threshold = float(class_threshold)
-        if max_per_video is not None and int(max_per_video) < 1:
-            raise ValueError(f'max_per_video must be positive, got {max_per_video!r}')
-        self.max_per_video = None if max_per_video is None else int(max_per_video)
+        owner = type(self).__name__
+        self.class_threshold = check_number(class_threshold, owner=owner, key='class_threshold',
+                                            low=0.0, high=1.0)
+        self.max_per_video = None if max_per_video is None else check_positive_int(
+            max_per_video, owner=owner, key='max_per_video')
+        self.num_threads = num_threads
 
     def detect(self, outputs: dict, data_samples: Optional[Sequence[dict]] = None) -> Detections:
         """Flat batched detections (float64), before the per-video split."""
@@ -342,11 +302,13 @@ class DetectionPipeline(nn.Module):
             if all(s.get('duration') is not None for s in data_samples):
                 durations = torch.tensor([float(s['duration']) for s in data_samples],
                                          dtype=torch.float64, device=device)
-        class_mask = select_classes(video_scores, self.class_threshold)
-        proposals = self.proposal(outputs, class_mask)
-        return localize(proposals, class_mask, lambda p: self.scorer(outputs, p), self.nms,
-                        num_segments=length, seconds_per_segment=sps, durations=durations,
-                        max_per_video=self.max_per_video)
+        work = outputs['attention'].numel() * max(1, video_scores.shape[1])
+        with op_threads(work, device=device, num_threads=self.num_threads):
+            class_mask = select_classes(video_scores, self.class_threshold)
+            proposals = self.proposal(outputs, class_mask)
+            return localize(proposals, class_mask, lambda p: self.scorer(outputs, p), self.nms,
+                            num_segments=length, seconds_per_segment=sps, durations=durations,
+                            max_per_video=self.max_per_video)
 
     def forward(self, outputs: dict, data_samples: Optional[Sequence[dict]] = None) -> List[dict]:
         dets = self.detect(outputs, data_samples)

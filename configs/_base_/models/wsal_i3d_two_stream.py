@@ -51,7 +51,7 @@ model = dict(
         type='DetectionPipeline',
         proposal=dict(type='AttentionThresholdProposals',
                       thresholds=[round(0.025 * i, 3) for i in range(21)]),
-        scorer=dict(type='WeightedTCAMScorer'),
+        scorer=dict(type='WeightedLogitScorer'),
         nms=dict(type='TemporalNMS', iou_threshold=0.5),
         class_threshold=0.1),
     data_preprocessor=None)
