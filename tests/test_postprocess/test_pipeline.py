@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pp_strategies import batches
 
-from wsal.postprocess import (DetectionPipeline, OuterInnerContrastScorer, WeightedTCAMScorer,
+from wsal.postprocess import (DetectionPipeline, OuterInnerContrastScorer, WeightedLogitScorer,
                               default_thresholds, localize_batch, save_activitynet,
                               select_classes, to_activitynet, weighted_cas, weighted_tcam)
 from wsal.registry import build_postprocessor
@@ -59,7 +59,7 @@ def test_pipeline_matches_loop_reference(batch):
     out = _outputs(batch)
     pipe = build_postprocessor(dict(type='DetectionPipeline', class_threshold=0.1,
                                     proposal=dict(type='AttentionThresholdProposals'),
-                                    scorer=dict(type='WeightedTCAMScorer'),
+                                    scorer=dict(type='WeightedLogitScorer'),
                                     nms=dict(type='TemporalNMS', iou_threshold=0.5)))
     dets = pipe(out, _samples(batch))
     assert len(dets) == len(batch['sps'])
@@ -130,7 +130,7 @@ def test_scorer_values_by_hand():
     p = Proposals(torch.tensor([0, 0]), torch.tensor([0, 1]), torch.tensor([1, 1]),
                   torch.tensor([0, 0]))
     # weighted map: [2, 2, 0]; means: [0..1] = 2, [1..1] = 2
-    assert WeightedTCAMScorer()(out, p).tolist() == [2.0, 2.0]
+    assert WeightedLogitScorer()(out, p).tolist() == [2.0, 2.0]
     # OIC, inflation 0.5: [0..1] m=1 -> outer {2}: 2 - 0; [1..1] m=1 -> outer {0, 2}: 2 - 1
     assert OuterInnerContrastScorer(inflation=0.5)(out, p).tolist() == [2.0, 1.0]
 
@@ -183,7 +183,7 @@ def test_every_registered_postprocessor_builds_with_defaults():
     POSTPROCESSORS.import_from_location()
     names = set(POSTPROCESSORS._module_dict)
     assert {'DetectionPipeline', 'AttentionThresholdProposals', 'TCAMThresholdProposals',
-            'WeightedTCAMScorer', 'OuterInnerContrastScorer', 'TemporalNMS', 'SoftNMS'} <= names
+            'WeightedLogitScorer', 'WeightedTCAMScorer', 'OuterInnerContrastScorer', 'TemporalNMS', 'SoftNMS'} <= names
     for name in names:
         assert build_postprocessor(dict(type=name)) is not None
 

@@ -296,7 +296,8 @@ class TCAMThresholdProposals(nn.Module):
                  activation: str = 'sigmoid', stream_weights: Optional[dict] = None) -> None:
         super().__init__()
         if activation not in ('sigmoid', 'softmax'):
-            raise ValueError(f"activation must be 'sigmoid' or 'softmax', got {activation!r}")
+            raise ValueError(f"{type(self).__name__}: activation must be 'sigmoid' or 'softmax', "
+                             f'got {activation!r}')
         self.thresholds = check_thresholds(thresholds, owner=type(self).__name__)
         self.activation = activation
         self.stream_weights = check_stream_weights(stream_weights, owner=type(self).__name__)
