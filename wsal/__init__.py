@@ -14,10 +14,18 @@ __all__ = [
 _FROM_REGISTRY = frozenset(__all__[1:])
 
 
+_SUBMODULES = frozenset(['apis', 'cli', 'datasets', 'engine', 'evaluation', 'experiments',
+                         'losses', 'models', 'postprocess', 'registry', 'utils',
+                         'visualization'])
+
+
 def __getattr__(name: str):
     if name in _FROM_REGISTRY:
         from . import registry
         return getattr(registry, name)
+    if name in _SUBMODULES:  # ``import wsal; wsal.registry`` as before
+        import importlib
+        return importlib.import_module(f'{__name__}.{name}')
     raise AttributeError(f"module 'wsal' has no attribute {name!r}")
 
 
