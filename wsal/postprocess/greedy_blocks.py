@@ -46,6 +46,17 @@ def _exceeds(s1, e1, s2, e2, num: int, den: int):
     return inter * den > union * num
 
 
+def _key_order(start: np.ndarray, end: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Stable order by (group, start, end): one integer key when it fits in int64."""
+    if start.dtype.kind == 'i' and start.size:
+        spans = [int(x.max()) - int(x.min()) + 1 for x in (group, start, end)]
+        if spans[0] * spans[1] * spans[2] < 2 ** 62:
+            key = (group - group.min()) * spans[1] + (start - start.min())
+            key = key * spans[2] + (end - end.min())
+            return np.argsort(key, kind='stable')
+    return np.lexsort((end, start, group))
+
+
 def _windows(start: np.ndarray, end: np.ndarray, group: np.ndarray, num: int, den: int):
     """Distinct boxes in (label, start) order and each box's ``[lo, hi)`` window in it.
 
@@ -56,7 +67,7 @@ def _windows(start: np.ndarray, end: np.ndarray, group: np.ndarray, num: int, de
     may lie in the box's window.
     """
     n = start.shape[0]
-    order = np.lexsort((end, start, group))  # stable: copies keep priority order
+    order = _key_order(start, end, group)  # stable: copies keep priority order
     s_o, e_o, g_o = start[order], end[order], group[order]
     new_group = np.ones(n, dtype=bool)
     new_group[1:] = g_o[1:] != g_o[:-1]
