@@ -75,24 +75,24 @@ def _windows(start: np.ndarray, end: np.ndarray, group: np.ndarray, num: int, de
     distinct[1:] |= (s_o[1:] != s_o[:-1]) | (e_o[1:] != e_o[:-1])
     # a copy of an empty box suppresses nothing and is never suppressed: keep it
     distinct |= e_o <= s_o
-    gid = np.cumsum(new_group) - 1
-    fs = s_o.astype(np.float64)
-    fl = e_o.astype(np.float64) - fs
+    gid = (np.cumsum(new_group) - 1)[distinct]
+    fs = s_o[distinct].astype(np.float64)
+    fl = e_o[distinct].astype(np.float64) - fs
     low, high = float(fs.min()), float(fs.max() + fl.max())
     t = num / den
     right = fl * (1.0 - t)
-    left = fl * ((1.0 - t) / t) if num > 0 else np.full(n, high - low + 1.0)
+    left = fl * ((1.0 - t) / t) if num > 0 else np.full(fs.shape[0], high - low + 1.0)
     span = (high - low) * (1.0 + 1.0 / max(t, 1e-12)) + 2.0 * float(fl.max()) + 1.0
-    key = gid * span + (fs - low)
+    key = gid * span + (fs - low)  # non-decreasing: the distinct boxes are in key order
     slack = 8.0 * np.spacing(max(abs(float(key[-1])), span)) + 1e-9 * span
-    key_distinct = key[distinct]
-    lo = np.empty(n, dtype=np.int64)
-    hi = np.empty(n, dtype=np.int64)
-    lo[order] = np.searchsorted(key_distinct, key - left - slack, side='left')
-    hi[order] = np.searchsorted(key_distinct, key + right + slack, side='right')
-    first = np.empty(n, dtype=bool)
-    first[order] = distinct
-    return order[distinct], first, lo, hi
+    by_key = order[distinct]
+    lo = np.zeros(n, dtype=np.int64)  # copies are never kept: their windows stay empty
+    hi = np.zeros(n, dtype=np.int64)
+    lo[by_key] = np.searchsorted(key, key - left - slack, side='left')
+    hi[by_key] = np.searchsorted(key, key + right + slack, side='right')
+    first = np.zeros(n, dtype=bool)
+    first[by_key] = True
+    return by_key, first, lo, hi
 
 
 def greedy_keep_sorted(start: np.ndarray, end: np.ndarray, group: np.ndarray, num: int,
@@ -123,10 +123,14 @@ def greedy_keep_sorted(start: np.ndarray, end: np.ndarray, group: np.ndarray, nu
     upper = np.triu(np.ones((BLOCK, BLOCK), dtype=bool), 1)
     pos = 0
     while pos < n:
-        block = np.flatnonzero(alive[pos:pos + 4 * BLOCK])[:BLOCK] + pos
+        reach = 4 * BLOCK
+        block = np.flatnonzero(alive[pos:pos + reach])
+        while block.shape[0] < BLOCK and pos + reach < n:  # look further, doubling
+            reach *= 4
+            block = np.flatnonzero(alive[pos:pos + reach])
         if block.shape[0] == 0:
-            pos += 4 * BLOCK
-            continue
+            break
+        block = block[:BLOCK] + pos
         last = int(block[-1])
         m = block.shape[0]
         bs, be, bg = start[block], end[block], group[block]

@@ -454,7 +454,8 @@ class _ClasswiseSelection:
 
         Returns:
             tuple[LongTensor, Tensor]: kept indices into ``labelled`` and their
-            (possibly decayed) scores, by decreasing score.
+            (possibly decayed) scores. The pipeline orders them by video and
+            decreasing score, keeping this order among equal scores.
         """
         return classwise_nms(self, labelled, class_mask.shape[1], scores)
 
@@ -482,11 +483,11 @@ class TemporalNMS(_ClasswiseSelection, nn.Module):
     def select_classwise(self, proposals, labelled, class_mask: Tensor,
                          scores: Tensor) -> Tuple[Tensor, Tensor]:
         """See :meth:`_ClasswiseSelection.select_classwise`; class-agnostic proposals
-        share their overlaps across classes (:func:`shared_proposal_nms`)."""
+        share their overlaps across classes (:func:`shared_proposal_nms`), and
+        the kept indices come in ascending order."""
         if proposals.label is not None:
             return super().select_classwise(proposals, labelled, class_mask, scores)
         keep = shared_proposal_nms(proposals, class_mask, scores, self.iou_threshold)
-        keep = keep[torch.sort(scores[keep], descending=True, stable=True).indices]
         return keep, scores[keep]
 
     def forward(self, segments: Tensor, scores: Tensor,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import Callable, List, NamedTuple, Optional, Sequence
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -143,6 +144,40 @@ def expand_proposals(proposals: Proposals, class_mask: Tensor) -> Proposals:
                      pair_class[pair])
 
 
+def video_score_order(video: Tensor, scores: Tensor, num_videos: int) -> Tensor:
+    """Permutation ordering detections by video, then by decreasing score.
+
+    Equal (video, score) keep their given order (stable). On the CPU each
+    video is sorted on its own (a short loop over videos: sorting many short
+    runs is about twice as fast as two global sorts); elsewhere two stable
+    global sorts.
+
+    Args:
+        video: ``LongTensor[N]`` video index.
+        scores: ``[N]`` floating scores (no NaN).
+        num_videos: ``B``.
+
+    Returns:
+        LongTensor: ``[N]`` permutation.
+    """
+    if video.device.type != 'cpu' or not scores.is_floating_point():
+        order = torch.sort(scores, descending=True, stable=True).indices
+        return order[torch.sort(video[order], stable=True).indices]
+    v = video.numpy()
+    grouped = v.shape[0] < 2 or bool((v[1:] >= v[:-1]).all())
+    by_video = np.arange(v.shape[0]) if grouped else np.argsort(v, kind='stable')
+    negated = -scores.detach().numpy().astype(np.float64, copy=False)[by_video]
+    counts = np.bincount(v, minlength=num_videos).tolist()
+    out = np.empty(v.shape[0], dtype=np.int64)
+    first = 0
+    for count in counts:  # one short sort per video
+        if count:
+            stop = first + count
+            out[first:stop] = np.argsort(negated[first:stop], kind='stable') + first
+            first = stop
+    return torch.from_numpy(by_video[out])
+
+
 def localize(proposals: Proposals, class_mask: Tensor, score_fn: Callable[[Proposals], Tensor],
              nms: nn.Module, *, num_segments: int,
              seconds_per_segment: Optional[Tensor] = None, durations: Optional[Tensor] = None,
@@ -178,8 +213,8 @@ def localize(proposals: Proposals, class_mask: Tensor, score_fn: Callable[[Propo
     else:
         keep, kept_scores = classwise_nms(nms, labelled, n_classes, scores)
     video = labelled.video[keep]
-    by_video = torch.sort(video, stable=True).indices
-    keep, kept_scores, video = keep[by_video], kept_scores[by_video], video[by_video]
+    order = video_score_order(video, kept_scores, class_mask.shape[0])
+    keep, kept_scores, video = keep[order], kept_scores[order], video[order]
     if max_per_video is not None:
         counts = torch.bincount(video, minlength=class_mask.shape[0])
         rank = torch.arange(video.shape[0], device=video.device) - (torch.cumsum(counts, 0)
