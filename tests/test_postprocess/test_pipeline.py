@@ -204,3 +204,45 @@ def test_pipeline_cuda_matches_cpu():
         assert torch.equal(x['segments'], y['segments'].cpu())
         assert torch.equal(x['labels'], y['labels'].cpu())
         assert torch.allclose(x['scores'], y['scores'].cpu())
+
+
+def test_shared_overlaps_and_per_video_order_equal_the_generic_path_bit_for_bit():
+    """The fast path (overlaps shared across classes, per-video sorts on the CPU) gives
+    exactly what class-wise ``temporal_nms`` on the expanded proposals plus two global
+    stable sorts give, on a batch with many classes, ties and padding."""
+    import importlib.util
+    from pathlib import Path
+
+    from wsal.postprocess import (attention_proposals, interval_means, localize, prefix_sums,
+                                  select_classes, temporal_nms)
+    from wsal.postprocess.pipeline import video_score_order
+    bench = Path(__file__).resolve().parents[2] / 'benchmarks' / 'bench_postprocess.py'
+    spec = importlib.util.spec_from_file_location('_bench_pp_data', bench)
+    data = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(data)
+    outputs, _ = data.make_batch([300, 120, 257, 64, 300], num_classes=6, seed=4)
+    score_map = WeightedLogitScorer().score_map(outputs)
+    score_map = torch.round(score_map * 4) / 4  # many equal scores
+    prefix = prefix_sums(score_map)
+
+    def score_fn(p):
+        return interval_means(prefix, p.video, p.label, p.start, p.end)
+
+    class PlainNMS(torch.nn.Module):  # no select_classwise: the generic path
+        duplicate_invariant = True
+
+        def forward(self, segments, scores, labels):
+            keep = temporal_nms(segments, scores, 0.5, labels, method='sparse')
+            return keep, scores[keep]
+
+    props = attention_proposals(outputs['attention'], outputs['mask'])
+    mask = select_classes(outputs['video_scores'], 0.0)
+    kw = dict(num_segments=300, max_per_video=None)
+    fast = localize(props, mask, score_fn, build_postprocessor(dict(type='TemporalNMS')), **kw)
+    plain = localize(props, mask, score_fn, PlainNMS(), **kw)
+    for a, b in zip(fast, plain):
+        assert torch.equal(a, b)
+    assert fast.video.shape[0] > 500
+    v = torch.tensor([2, 0, 2, 1, 0, 2])
+    s = torch.tensor([0.5, 0.1, 0.5, 0.3, 0.9, 0.7], dtype=torch.float64)
+    assert video_score_order(v, s, 3).tolist() == [4, 1, 3, 5, 0, 2]
