@@ -10,13 +10,15 @@ file, video and field.
 """
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import math
 import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -30,6 +32,18 @@ __all__ = ['GroundTruth', 'load_ground_truth', 'read_video_list', 'load_json_sou
 Source = Union[str, os.PathLike, Mapping]
 
 
+@contextlib.contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector (JSON trees hold no cycles)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def load_json_source(source: Source, what: str) -> Tuple[Any, str]:
     """Return ``(parsed JSON, display name)`` for a path or an already parsed dict."""
     if isinstance(source, Mapping):
@@ -40,17 +54,18 @@ def load_json_source(source: Source, what: str) -> Tuple[Any, str]:
     if not path.is_file():
         raise FileNotFoundError(f'{what} file not found: {path}')
     raw = path.read_bytes()
-    if _orjson is not None:
+    with _no_cyclic_gc():  # a million new containers would trigger it again and again
+        if _orjson is not None:
+            try:
+                return _orjson.loads(raw), str(path)
+            except _orjson.JSONDecodeError:
+                pass  # the standard parser decides (it also reads NaN / Infinity literals)
         try:
-            return _orjson.loads(raw), str(path)
-        except _orjson.JSONDecodeError:
-            pass  # the standard parser decides (it also reads NaN / Infinity literals)
-    try:
-        return json.loads(raw.decode('utf-8')), str(path)
-    except UnicodeDecodeError as exc:
-        raise ValueError(f'{path}: not UTF-8 text ({exc})') from None
-    except json.JSONDecodeError as exc:
-        raise ValueError(f'{path}: not valid JSON ({exc})') from None
+            return json.loads(raw.decode('utf-8')), str(path)
+        except UnicodeDecodeError as exc:
+            raise ValueError(f'{path}: not UTF-8 text ({exc})') from None
+        except json.JSONDecodeError as exc:
+            raise ValueError(f'{path}: not valid JSON ({exc})') from None
 
 
 def read_video_list(source: Union[str, os.PathLike, Iterable[str]]) -> Tuple[List[str], str]:
