@@ -173,7 +173,12 @@ def video_score_order(video: Tensor, scores: Tensor, num_videos: int) -> Tensor:
     for count in counts:  # one short sort per video
         if count:
             stop = first + count
-            out[first:stop] = np.argsort(negated[first:stop], kind='stable') + first
+            part = negated[first:stop]
+            order = np.argsort(part, kind='quicksort')  # SIMD sort; stable unless ties
+            ranked = part[order]
+            if count > 1 and bool((ranked[1:] == ranked[:-1]).any()):
+                order = np.argsort(part, kind='stable')
+            out[first:stop] = order + first
             first = stop
     return torch.from_numpy(by_video[out])
 
