@@ -4,7 +4,10 @@ Both follow the IoU convention of :mod:`wsal.postprocess.iou` (suppress when
 ``IoU > threshold``, exact fraction test) and order boxes by score, highest
 first, equal scores by lower index first (a stable sort).
 
-Greedy NMS is computed without a Python loop over boxes. Let ``i -> j`` be an
+On the CPU, greedy NMS runs the exact blocked algorithm of
+:mod:`wsal.postprocess.greedy_blocks` in numpy (fast on every proposal
+distribution, and single-threaded, so unaffected by a busy machine). On
+other devices it is computed without a Python loop over boxes. Let ``i -> j`` be an
 edge when ``i`` comes before ``j`` in that order, both have the same label and
 ``IoU(i, j) > threshold``. Greedy NMS keeps ``j`` exactly when no kept ``i``
 has an edge to ``j``; since edges only point forward, that rule has a unique
