@@ -80,7 +80,16 @@ def _env_flag(name: str) -> bool:
 
 
 class PluginError(RuntimeError):
-    """Raised for a broken plugin when ``WSAL_PLUGINS_STRICT`` is set."""
+    """Raised for a broken plugin when ``WSAL_PLUGINS_STRICT`` is set.
+
+    Its message is one line naming the entry point, its distribution and the
+    plugin's own exception (type and message); the ``wsal`` command prints
+    it as its error line and exits with status 2.
+    """
+
+
+def _one_line(text: str) -> str:
+    return ' '.join(str(text).split())
 
 
 def load_plugins(*, force: bool = False) -> List[PluginRecord]:
@@ -129,14 +138,18 @@ def load_plugins(*, force: bool = False) -> List[PluginRecord]:
                     if callable(obj) and not isinstance(obj, type(sys)):
                         obj()
                 except Exception as exc:  # noqa: BLE001 - report any failure
-                    rec.error = f'{type(exc).__name__}: {exc}'
-                    msg = (f"wsal plugin '{ep.name}' ({ep.value}) from distribution "
-                           f"'{dist}' failed to load and was skipped: {rec.error}")
+                    rec.error = _one_line(f'{type(exc).__name__}: {exc}')
+                    where = (f"wsal plugin '{ep.name}' ({ep.value}) from distribution "
+                             f"'{dist}'")
                     if _env_flag(ENV_STRICT):
                         records.append(rec)
                         _PLUGINS.records = records
-                        raise PluginError(msg) from exc
-                    warnings.warn(msg, RuntimeWarning, stacklevel=2)
+                        raise PluginError(
+                            f'{where} failed to load: {rec.error} ({ENV_STRICT} is set, so a '
+                            'broken plugin is fatal; unset it to skip the plugin with a '
+                            'warning)') from None
+                    warnings.warn(f'{where} failed to load and was skipped: {rec.error}',
+                                  RuntimeWarning, stacklevel=2)
                 for rname, reg in _ALL.items():
                     rec.registered += [f'{rname}.{k}' for k in reg._module_dict
                                        if k not in before[rname]]
@@ -198,17 +211,17 @@ class WsalRegistry(Registry):
         return msg
 
     def build(self, cfg, *args, **kwargs):  # noqa: D102
+        key = cfg.get('type') if isinstance(cfg, dict) else None
+        if isinstance(key, str) and not self._is_known(key):
+            raise RegistryKeyError(self.explain_missing(key))
+        return super().build(cfg, *args, **kwargs)
+
+    def _is_known(self, key: str) -> bool:
+        """Whether ``key`` resolves in this registry (scoped names and ancestors included)."""
         try:
-            return super().build(cfg, *args, **kwargs)
-        except RegistryKeyError:
-            raise
-        except KeyError as exc:
-            text = str(exc)
-            if 'is not in the' in text and isinstance(cfg, dict) and isinstance(cfg.get('type'), str):
-                key = cfg['type']
-                if f'{key} is not in the' in text:
-                    raise RegistryKeyError(self.explain_missing(key)) from None
-            raise
+            return self.get(key) is not None
+        except KeyError:  # mmengine raises for an unknown scope prefix
+            return False
 
 
 MODELS = WsalRegistry('model', parent=MMENGINE_MODELS, scope='wsal',
@@ -324,7 +337,12 @@ def registered(registry_name: Optional[str] = None) -> Dict[str, Dict[str, str]]
     """What is registered, per registry: ``{registry: {name: providing package}}``.
 
     Loads wsal's own modules and the plugins first.
+
+    Raises:
+        ValueError: ``registry_name`` is not one of wsal's registries.
     """
+    if registry_name is not None and registry_name.upper() not in _ALL:
+        raise ValueError(f"unknown registry '{registry_name}'; choose from {', '.join(_ALL)}")
     load_plugins()
     out: Dict[str, Dict[str, str]] = {}
     for rname, reg in _ALL.items():

@@ -7,7 +7,7 @@ of the class, and the detections of the class. It is used by the
 ``wsal demo`` (STPN and background-aware model side by side).
 
 The input of every function is a *trace*: a mapping describing one video under
-one model (see :func:`wsal.apis.inference.trace_videos`)::
+one model (see :func:`trace_videos`)::
 
     {'video_id': str,
      'seconds_per_segment': float, 'duration': float,
@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import io
 import os
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, List, Mapping, Optional, Sequence
 
 import numpy as np
 
 from wsal.utils import atomic_write
 
-__all__ = ['plot_localization', 'save_localization_figure', 'pick_class', 'pick_figure_video']
+__all__ = ['plot_localization', 'save_localization_figure', 'pick_class', 'pick_figure_video',
+           'trace_videos']
 
 _STREAM_COLORS = {'rgb': '#d62728', 'flow': '#1f77b4', 'fused': '#9467bd'}
 _FALLBACK_COLORS = ['#ff7f0e', '#2ca02c', '#8c564b', '#e377c2', '#17becf']
@@ -224,3 +225,39 @@ def save_localization_figure(path: str | os.PathLike, traces: Sequence[Mapping[s
     with atomic_write(path, 'wb') as fh:
         fh.write(buf.getvalue())
     return str(path)
+
+
+def trace_videos(model, data_batch: Mapping[str, Any],
+                 predictions: Optional[Sequence[dict]] = None) -> List[dict]:
+    """Everything a Figure-4 plot needs, per video of a collated batch.
+
+    Args:
+        model: The (unwrapped) localizer.
+        data_batch: A ``wsal_collate`` batch.
+        predictions: The model's ``predict`` output for the batch (computed
+            when None).
+
+    Returns:
+        list[dict]: per video, the prediction plus ``tcam`` (``{stream: [T, C+1]}``)
+        and ``stream_weights`` (the trace format above).
+    """
+    import torch
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            data = model.data_preprocessor(data_batch, False)
+            ext = model.extract(data['inputs'])
+            if predictions is None:
+                predictions = model.predict(data['inputs'], data['data_samples'])
+    finally:
+        model.train(was_training)
+    traces = []
+    for i, pred in enumerate(predictions):
+        n = len(pred['attention'])
+        trace = dict(pred)
+        trace['tcam'] = {name: s['tcam'][i, :n].detach().cpu()
+                         for name, s in ext['streams'].items()}
+        trace['stream_weights'] = dict(ext['stream_weights'])
+        traces.append(trace)
+    return traces

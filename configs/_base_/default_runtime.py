@@ -7,12 +7,15 @@ default_hooks = dict(
     # one line every `interval` iterations with each loss term (loss_fg, loss_bg, ...)
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    # `interval` should equal train_cfg.val_interval so the best model is saved
-    # when it is measured; `save_best` names a key of the validation metrics
-    # (THUMOS14's headline number: detection mAP at tIoU 0.5).
+    # Checkpoints at fixed iterations; the final one is the model to report.
+    # Validation runs on the test split, for learning curves only: no
+    # checkpoint is chosen by it. `wsal train --select-on-test` (or
+    # save_best='detection/mAP@0.5', rule='greater') also keeps the best one by
+    # test mAP, the protocol of several published methods; `wsal test` labels
+    # its numbers 'test-selected'.
     checkpoint=dict(
         type='CheckpointHook', by_epoch=False, interval=500, save_last=True,
-        save_best='detection/mAP@0.5', rule='greater', max_keep_ckpts=2,
+        save_best=None, max_keep_ckpts=2,
         save_optimizer=True, save_param_scheduler=True),
     sampler_seed=dict(type='DistSamplerSeedHook'),
 )

@@ -57,3 +57,43 @@ def test_bad_features_and_mismatched_weights(trained):
     state['extra.weight'] = torch.zeros(1)
     with pytest.raises(ValueError, match='missing keys: .*unexpected keys: extra.weight'):
         check_state_dict(model, state, checkpoint='c.pth', config='x.py')
+
+
+def test_run_test_leaves_the_config_and_labels_the_checkpoint(trained, tmp_path):
+    import shutil
+    cfg_path, ckpt = trained
+    cfg = prepare_config(str(cfg_path), work_dir=ckpt.parent)
+    before = cfg.pretty_text
+    final = run_test(cfg, ckpt)
+    assert cfg.pretty_text == before  # tested on a copy: the same config can be reused
+    assert final.selection == 'final' and 'experiment_name' not in cfg
+    best = tmp_path / 'best_detection_mAP@0.5_iter_2.pth'
+    shutil.copy(ckpt, best)
+    selected = run_test(cfg, best)
+    assert selected.selection == 'test-selected'
+    assert np.allclose(selected.detection.mAP, final.detection.mAP)
+
+
+def test_default_keeps_no_test_selected_checkpoint():
+    from wsal.apis.runner import SELECT_ON_TEST_METRIC
+    cfg = prepare_config('configs/bm/bm_i3d_thumos14.py', work_dir='unused')
+    assert cfg.default_hooks.checkpoint.save_best is None
+    cfg = prepare_config('configs/bm/bm_i3d_thumos14.py', work_dir='unused', select_on_test=True)
+    assert cfg.default_hooks.checkpoint.save_best == SELECT_ON_TEST_METRIC
+
+
+def test_localize_builds_the_dataset_item(trained, tiny_root):
+    """New videos go through the same item path as the test split."""
+    from wsal.apis import video_items
+    from wsal.registry import build_dataset
+    cfg, ckpt = trained
+    model = init_localizer(str(cfg), ckpt)
+    dataset = build_dataset(model.cfg.test_dataloader.dataset)
+    ref = dataset[0]
+    vid = ref['data_sample']['video_id']
+    feats = {s: np.load(tiny_root / 'features' / s / f'{vid}.npy') for s in ('rgb', 'flow')}
+    item = video_items(model, {vid: feats})[0]
+    for s in ('rgb', 'flow'):
+        assert torch.equal(item['inputs'][s], ref['inputs'][s])
+    for key in ('video_id', 'num_segments', 'seconds_per_segment'):
+        assert item['data_sample'][key] == ref['data_sample'][key]

@@ -25,7 +25,7 @@ def test_config_builds_trains_and_predicts(path):
     cfg = Config.fromfile(str(path))
     torch.manual_seed(0)
     model = wsal.build_model(cfg)
-    assert isinstance(model, wsal.models.WeaklySupervisedLocalizer)
+    assert isinstance(model, wsal.models.StreamLocalizer)
     B, T = 2, 9
     inputs = {name: torch.randn(B, T, dim) for name, dim in model.input_streams.items()}
     inputs['mask'] = torch.tensor([[True] * T, [True] * 6 + [False] * 3])

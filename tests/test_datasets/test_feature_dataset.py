@@ -152,19 +152,24 @@ def test_missing_and_unreadable_feature_files(simple_root):
         _ds(simple_root)
 
 
-def test_nan_inf_checked_on_load_or_at_init(simple_root):
+def test_nan_inf_checked_at_init_on_load_or_off(simple_root):
     x = np.load(simple_root / 'features/rgb/v3.npy')
     x[4, 2] = np.nan
     x[6, 0] = np.inf
     np.save(simple_root / 'features/rgb/v3.npy', x)
-    ds = _ds(simple_root)  # default: checked when read
+    nan_msg = (r"v3.npy \(video 'v3', rgb\): field features: 1 NaN and 1 Inf value\(s\), "
+               r'first at segment 4')
+    for kwargs in ({}, dict(check_finite=True), dict(check_finite='init'), dict(cache=True)):
+        with pytest.raises(ValueError, match=r'1 of 3 video\(s\) are invalid:\n  .*' + nan_msg):
+            _ds(simple_root, **kwargs)
+    ds = _ds(simple_root, check_finite='load')  # checked when read
     ds[0]
-    with pytest.raises(ValueError, match=r"v3.npy \(video 'v3', rgb\): field features: 1 NaN and "
-                                         r'1 Inf value\(s\), first at segment 4'):
+    with pytest.raises(ValueError, match=nan_msg):
         ds[2]
-    with pytest.raises(ValueError, match=r"1 of 3 video\(s\) are invalid:\n.*v3.npy.*NaN"):
-        _ds(simple_root, check_finite='init')
-    assert torch.isnan(_ds(simple_root, check_finite='off')[2]['inputs']['rgb']).any()
+    for off in (False, 'off'):
+        assert torch.isnan(_ds(simple_root, check_finite=off)[2]['inputs']['rgb']).any()
+    with pytest.raises(ValueError, match=r"check_finite must be True, False or one of .*got 'yes'"):
+        _ds(simple_root, check_finite='yes')
 
 
 @pytest.mark.parametrize('t', [0, 1])
@@ -180,7 +185,7 @@ def test_dim_mismatches(simple_root):
         _ds(simple_root, feature_dims=1024)
     np.save(simple_root / 'features/flow/v2.npy', np.zeros((12, 5), np.float32))
     with pytest.raises(ValueError, match=r"v2.npy \(video 'v2', flow\): feature dim D=5 differs from "
-                                         r"D=8 set by video 'v1'"):
+                                         r"D=8 set by the majority of the split \(2 of 3 videos\)"):
         _ds(simple_root)
     np.save(simple_root / 'features/flow/v2.npy', np.zeros((9, 8), np.float32))
     with pytest.raises(ValueError, match=r"video 'v2': stream lengths differ"):

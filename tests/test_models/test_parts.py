@@ -52,6 +52,30 @@ def _run_localizer(module):
     return sum(losses.values())
 
 
+def _run_embedding(module):
+    x, mask = _inputs()
+    h = module(x.requires_grad_(), mask)
+    assert h.shape == (2, 5, module.out_channels) and (h[1, 3:] == 0).all()
+    return h.sum()
+
+
+def _run_head(module):
+    x, mask = _inputs()
+    out = module(x, mask)
+    assert out['attention'].shape == (2, 5) and (out['attention'][1, 3:] == 0).all()
+    assert out['cas'].shape == out['tcam'].shape == (2, 5, C + 1)
+    assert out['video_scores'].shape == (2, C) and out['class_scores'].shape == (2, 5, C)
+    return sum(v.float().sum() for v in out.values() if torch.is_tensor(v) and v.requires_grad)
+
+
+def _run_head_localizer(module):
+    x, mask = _inputs()
+    return _run_localizer(module)
+
+
+HEAD_ARGS = dict(in_channels=D, num_classes=C,
+                 embedding=dict(type='ConvEmbedding', out_channels=8, kernel_size=3))
+
 # kind -> (default args, runner). Every MODELS entry of wsal.models must map to one.
 RECIPES = {
     'attention': (dict(in_channels=D), _run_attention),
@@ -59,10 +83,18 @@ RECIPES = {
     'classifier': (dict(in_channels=D, num_classes=C), _run_classifier),
     'cluster': (dict(in_channels=D), _run_cluster),
     'localizer': (dict(num_classes=C, streams=dict(rgb=D, flow=4)), _run_localizer),
+    'embedding': (dict(in_channels=D, out_channels=7), _run_embedding),
+    'head': (HEAD_ARGS, _run_head),
+    'head_localizer': (dict(num_classes=C, streams=dict(rgb=D, flow=4),
+                            head=dict(type='BaSNetHead', embedding=dict(type='ConvEmbedding',
+                                                                        out_channels=8)),
+                            losses=dict(cls=dict(type='VideoBCELoss'))), _run_head_localizer),
 }
 KIND = {'MLPAttention': 'attention', 'AttentionAvgPool': 'pooling', 'TopKPool': 'pooling',
         'LinearClassifier': 'classifier', 'ClusterHead': 'cluster',
-        'WeaklySupervisedLocalizer': 'localizer'}
+        'WeaklySupervisedLocalizer': 'localizer', 'ConvEmbedding': 'embedding',
+        'WTALCHead': 'head', 'BaSNetHead': 'head', 'UMHead': 'head', 'CoLAHead': 'head',
+        'HeadLocalizer': 'head_localizer'}
 
 MODELS.import_from_location()
 NAMES = sorted(n for n, cls in MODELS.module_dict.items() if cls.__module__.startswith('wsal.models'))

@@ -106,3 +106,14 @@ def test_op_threads_sets_and_restores(monkeypatch):
         with op_threads(10, num_threads=before + 1):
             raise RuntimeError('boom')
     assert torch.get_num_threads() == before
+
+
+@pytest.mark.parametrize('cfg,key', [
+    (dict(type='ClassScoreThresholdProposals', thresholds=[0.1, NAN]), 'thresholds[1]'),
+    (dict(type='ClassScoreThresholdProposals', thresholds=[1.5], relative=True), 'thresholds[0]'),
+    (dict(type='ClassScoreContrastScorer', video_score_weight=-1), 'video_score_weight'),
+])
+def test_class_score_settings_checked(cfg, key):
+    with pytest.raises(ValueError) as info:
+        build_postprocessor(cfg)
+    assert key in str(info.value) and cfg['type'] in str(info.value)

@@ -103,8 +103,48 @@ def test_unknown_type_names_close_matches_and_failed_plugins(plugin_env):
 
 def test_strict_mode_makes_a_broken_plugin_fatal(plugin_env, monkeypatch):
     monkeypatch.setenv(reg.ENV_STRICT, '1')
-    with pytest.raises(reg.PluginError, match='broken'):
+    with pytest.raises(reg.PluginError) as info:
         reg.load_plugins(force=True)
+    text = str(info.value)
+    assert text == ("wsal plugin 'broken' (wsal_brokenplugin) from distribution 'wsal_brokenplugin' "
+                    "failed to load: ImportError: needs the package 'unobtainium' which is not "
+                    'installed (WSAL_PLUGINS_STRICT is set, so a broken plugin is fatal; unset it '
+                    'to skip the plugin with a warning)')
+    assert 'skipped' not in text.split('(WSAL')[0]
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def test_strict_mode_names_a_failing_register_function(tmp_path, monkeypatch):
+    _write_dist(tmp_path, 'wsal_badhook', 'wsal_badhook',
+                'def register():\n    raise TypeError("bad\\nmulti-line   message")\n',
+                'hook = wsal_badhook:register')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv(reg.ENV_STRICT, '1')
+    monkeypatch.delenv(reg.ENV_DISABLE, raising=False)
+    saved_records = list(reg._PLUGINS.records)
+    try:
+        with pytest.raises(reg.PluginError, match=r"^wsal plugin 'hook' \(wsal_badhook:register\) "
+                                                  r"from distribution 'wsal_badhook' failed to load: "
+                                                  r'TypeError: bad multi-line message \('):
+            reg.load_plugins(force=True)
+    finally:
+        sys.modules.pop('wsal_badhook', None)
+        reg._PLUGINS.records = saved_records
+
+
+def test_strict_mode_through_the_cli_is_one_line(plugin_env):
+    env = dict(os.environ, PYTHONPATH=str(plugin_env) + os.pathsep + os.environ.get('PYTHONPATH', ''))
+    env[reg.ENV_STRICT] = '1'
+    env.pop(reg.ENV_DISABLE, None)
+    env.pop('WSAL_DEBUG', None)
+    out = subprocess.run([sys.executable, '-m', 'wsal', 'list', 'LOSSES'], capture_output=True,
+                         text=True, env=env, timeout=120)
+    assert out.returncode == 2
+    lines = [ln for ln in out.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, out.stderr
+    assert lines[0].startswith("wsal list: error: wsal plugin 'broken' (wsal_brokenplugin) from "
+                               "distribution 'wsal_brokenplugin' failed to load: ImportError: "
+                               "needs the package 'unobtainium'")
 
 
 def test_disable_env_var_skips_plugins(plugin_env, monkeypatch):

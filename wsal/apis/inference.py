@@ -2,7 +2,7 @@
 
 Example:
     >>> from wsal.apis import init_localizer, localize
-    >>> model = init_localizer('configs/bm/bm_i3d_thumos14.py', 'work_dirs/bm/best.pth')
+    >>> model = init_localizer('configs/bm/bm_i3d_thumos14.py', 'work_dirs/bm/iter_10000.pth')
     >>> pred = localize(model, {'rgb': rgb_feats, 'flow': flow_feats})   # [T, D] each
     >>> pred['detections']['segments']       # FloatTensor[N, 2], seconds
 """
@@ -16,8 +16,10 @@ import numpy as np
 import torch
 
 from wsal.engine.compat import load_checkpoint_file
+from wsal.visualization import trace_videos
 
-__all__ = ['load_config', 'init_localizer', 'localize', 'trace_videos',
+__all__ = ['load_config', 'init_localizer', 'localize', 'video_items', 'trace_videos',
+           'trace_features',
            'check_state_dict', 'dataset_cfg_of', 'feature_time_scale']
 
 PathLike = Union[str, os.PathLike]
@@ -159,10 +161,26 @@ def _as_tensor(x: Any, where: str) -> torch.Tensor:
     return t
 
 
-def _video_items(model, features: Any, video_ids: Optional[Sequence[str]],
-                 seconds_per_segment: Optional[float]) -> List[dict]:
-    """Dataset-like items for ``features`` (see :func:`localize`)."""
-    from wsal.datasets.resample import resample_features
+def video_items(model, features: Any, *, video_ids: Optional[Sequence[str]] = None,
+                seconds_per_segment: Optional[float] = None) -> List[dict]:
+    """Model inputs for ``features``, built like a dataset's items.
+
+    Args:
+        model: A localizer from :func:`init_localizer` (its streams, config
+            and ``dataset_meta`` give the streams and the time scale).
+        features: See :func:`localize`.
+        video_ids: See :func:`localize`.
+        seconds_per_segment: See :func:`localize`.
+
+    Returns:
+        list[dict]: one :func:`wsal.datasets.base.video_item` per video.
+
+    Raises:
+        ValueError: a stream is missing, not ``[T, D]``, not finite, or the
+            streams' lengths differ by more than one segment (the message
+            names the video).
+    """
+    from wsal.datasets.base import video_item
     streams = list(getattr(model, 'input_streams', {}) or ())
     meta = getattr(model, 'dataset_meta', None) or {}
     cfg = getattr(model, 'cfg', None)
@@ -192,18 +210,11 @@ def _video_items(model, features: Any, video_ids: Optional[Sequence[str]],
                              f'{streams}, got {sorted(feats)}')
         inputs = {s: _as_tensor(feats[s], f"video '{vid}' stream '{s}'") for s in streams}
         lengths = {s: x.shape[0] for s, x in inputs.items()}
-        t = min(lengths.values())
-        if max(lengths.values()) - t > 1:
+        if max(lengths.values()) - min(lengths.values()) > 1:
             raise ValueError(f"video '{vid}': streams have different lengths {lengths}")
-        inputs = {s: x[:t] for s, x in inputs.items()}  # I3D: one extra RGB segment is common
-        n, v_sps = t, sps
-        if scale.get('num_segments'):
-            n = int(scale['num_segments'])
-            inputs = {s: resample_features(x, n, mode=scale['resample']) for s, x in inputs.items()}
-            v_sps = t * sps / n
-        items.append({'inputs': inputs,
-                      'data_sample': {'video_id': vid, 'num_segments': n,
-                                      'duration': t * sps, 'seconds_per_segment': v_sps}})
+        items.append(video_item(inputs, video_id=vid, seconds_per_segment=sps,
+                                num_segments=scale.get('num_segments'),
+                                resample=scale.get('resample', 'interpolate')))
     return items
 
 
@@ -230,7 +241,8 @@ def localize(model, features: Any, *, video_ids: Optional[Sequence[str]] = None,
     from wsal.datasets.collate import wsal_collate
     single = isinstance(features, Mapping) and not all(
         isinstance(v, Mapping) for v in features.values())
-    items = _video_items(model, features, video_ids, seconds_per_segment)
+    items = video_items(model, features, video_ids=video_ids,
+                        seconds_per_segment=seconds_per_segment)
     was_training = model.training
     model.eval()
     out: List[dict] = []
@@ -242,36 +254,20 @@ def localize(model, features: Any, *, video_ids: Optional[Sequence[str]] = None,
     return out[0] if single else out
 
 
-@torch.no_grad()
-def trace_videos(model, data_batch: Mapping[str, Any],
-                 predictions: Optional[Sequence[dict]] = None) -> List[dict]:
-    """Everything a Figure-4 plot needs, per video of a collated batch.
+def trace_features(model, features: Any, *, video_ids: Optional[Sequence[str]] = None,
+                   seconds_per_segment: Optional[float] = None) -> List[dict]:
+    """:func:`localize` plus what a Figure-4 plot needs, one video at a time.
 
     Args:
-        model: The (unwrapped) localizer.
-        data_batch: A ``wsal_collate`` batch.
-        predictions: The model's ``predict`` output for the batch (computed
-            when None).
+        model, features, video_ids, seconds_per_segment: As for :func:`localize`.
 
     Returns:
-        list[dict]: per video, the prediction plus ``tcam`` (``{stream: [T, C+1]}``)
-        and ``stream_weights`` (see :mod:`wsal.visualization`).
+        list[dict]: per video, the ``predict`` output plus ``tcam`` and
+        ``stream_weights`` (:func:`wsal.visualization.trace_videos`).
     """
-    was_training = model.training
-    model.eval()
-    try:
-        data = model.data_preprocessor(data_batch, False)
-        ext = model.extract(data['inputs'])
-        if predictions is None:
-            predictions = model.predict(data['inputs'], data['data_samples'])
-    finally:
-        model.train(was_training)
-    traces = []
-    for i, pred in enumerate(predictions):
-        n = len(pred['attention'])
-        trace = dict(pred)
-        trace['tcam'] = {name: s['tcam'][i, :n].detach().cpu()
-                         for name, s in ext['streams'].items()}
-        trace['stream_weights'] = dict(ext['stream_weights'])
-        traces.append(trace)
+    from wsal.datasets.collate import wsal_collate
+    traces: List[dict] = []
+    for item in video_items(model, features, video_ids=video_ids,
+                            seconds_per_segment=seconds_per_segment):
+        traces += trace_videos(model, wsal_collate([item]))
     return traces

@@ -9,8 +9,10 @@ Example:
 """
 from __future__ import annotations
 
+import copy
 import os
 import os.path as osp
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
@@ -18,13 +20,16 @@ from typing import Any, Dict, List, Optional, Union
 from wsal.apis.inference import check_state_dict, load_config
 from wsal.engine.compat import (distributed_launcher, load_checkpoint_file,
                                 prepare_distributed, safe_checkpoint_loading, scope_collate_fns)
-from wsal.engine.detection_dump import CollectDetections, predictions_to_activitynet
+from wsal.evaluation.detection_records import CollectDetections, predictions_to_activitynet
 
 __all__ = ['prepare_config', 'set_data_root', 'check_data_roots', 'build_runner', 'run_train',
-           'run_test', 'EvalResult', 'LOADERS']
+           'run_test', 'EvalResult', 'LOADERS', 'checkpoint_selection', 'TEST_SELECTED',
+           'SELECT_ON_TEST_METRIC']
 
 PathLike = Union[str, os.PathLike]
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+#: Validation metric that ``select_on_test`` keeps the best checkpoint by.
+SELECT_ON_TEST_METRIC = 'detection/mAP@0.5'
 
 
 def _datasets(loader_cfg) -> List[dict]:
@@ -61,7 +66,7 @@ def check_data_roots(cfg, loaders=LOADERS) -> None:
 def prepare_config(config: Any, *, work_dir: Optional[PathLike] = None,
                    data_root: Optional[PathLike] = None, cfg_options: Optional[dict] = None,
                    seed: Optional[int] = None, resume: Union[bool, str, None] = None,
-                   launcher: Optional[str] = None):
+                   launcher: Optional[str] = None, select_on_test: bool = False):
     """Load ``config`` and apply the command-line style overrides.
 
     Args:
@@ -74,6 +79,11 @@ def prepare_config(config: Any, *, work_dir: Optional[PathLike] = None,
             work dir; a path: resume from it; None/False: train from scratch.
         launcher: ``'none'`` or ``'pytorch'``; default: ``'pytorch'`` under
             torchrun, else ``'none'``.
+        select_on_test: Keep the checkpoint with the best validation
+            ``detection/mAP@0.5`` as ``best_*.pth`` (the configs validate on
+            the test split: the protocol of several published methods, which
+            overstates accuracy). Default: only fixed-iteration checkpoints;
+            the final one is the model to report.
 
     Returns:
         mmengine.Config: ready for :func:`build_runner`.
@@ -95,30 +105,34 @@ def prepare_config(config: Any, *, work_dir: Optional[PathLike] = None,
             raise FileNotFoundError(f'checkpoint to resume from not found: {resume}')
         cfg.resume = True
         cfg.load_from = os.fspath(resume)
+    if select_on_test:
+        cfg.merge_from_dict({'default_hooks.checkpoint.save_best': SELECT_ON_TEST_METRIC,
+                             'default_hooks.checkpoint.rule': 'greater'})
     scope_collate_fns(cfg)
     prepare_distributed(cfg, launcher or distributed_launcher())
     return cfg
-
-
-_RUNNERS_BUILT = [0]
 
 
 def build_runner(cfg):
     """``Runner.from_cfg`` with wsal's scope and hooks importable.
 
     mmengine keys its logger, message hub and visualizer singletons by
-    experiment name (config name + timestamp to the second); a second runner
-    built in the same process (``wsal demo``, the API, tests) gets a distinct
-    name so it never shares the first one's logged state.
+    experiment name (config name + timestamp to the second). Unless the
+    config names the experiment, each runner gets a name of its own (config
+    name plus a random tag), so runners built in one process (``wsal demo``,
+    the API, tests) never share logged state. ``cfg`` is left as it was.
     """
     import wsal.engine  # noqa: F401 - registers hooks
     from mmengine.runner import Runner
     cfg.setdefault('default_scope', 'wsal')
-    _RUNNERS_BUILT[0] += 1
-    if _RUNNERS_BUILT[0] > 1 and cfg.get('experiment_name') is None:
-        stem = Path(cfg.filename).stem if getattr(cfg, 'filename', None) else 'wsal'
-        cfg.experiment_name = f'{stem}_run{_RUNNERS_BUILT[0]}'
-    return Runner.from_cfg(cfg)
+    if cfg.get('experiment_name') is not None:
+        return Runner.from_cfg(cfg)
+    stem = Path(cfg.filename).stem if getattr(cfg, 'filename', None) else 'wsal'
+    cfg.experiment_name = f'{stem}_{uuid.uuid4().hex[:8]}'
+    try:
+        return Runner.from_cfg(cfg)
+    finally:
+        cfg.pop('experiment_name', None)
 
 
 def run_train(cfg):
@@ -134,9 +148,25 @@ def run_train(cfg):
     return runner
 
 
+#: Label of numbers measured on a checkpoint that was picked by its score on the
+#: test split (the protocol of several published methods; not an unbiased estimate).
+TEST_SELECTED = 'test-selected'
+
+
+def checkpoint_selection(checkpoint: PathLike) -> str:
+    """How ``checkpoint`` was chosen: ``'test-selected'`` or ``'final'``.
+
+    mmengine's ``CheckpointHook(save_best=...)`` names the checkpoint it keeps
+    ``best_<metric>_<iter>.pth``; wsal configs validate on the test split, so
+    such a checkpoint was selected on the test split (``wsal train
+    --select-on-test``). Any other checkpoint is a fixed iteration's.
+    """
+    return TEST_SELECTED if Path(os.fspath(checkpoint)).name.startswith('best_') else 'final'
+
+
 @dataclass
 class EvalResult:
-    """Output of :func:`test`: metrics and predictions (ActivityNet format)."""
+    """Output of :func:`run_test`: metrics and predictions (ActivityNet format)."""
 
     metrics: Dict[str, Any]
     predictions: Dict[str, Any] = field(default_factory=dict)
@@ -144,21 +174,41 @@ class EvalResult:
     #: ``wsal.evaluation.DetectionResult`` of the predictions against the test
     #: split's ground truth (the numbers ``wsal eval`` would print); rank 0 only.
     detection: Any = None
+    #: ``'final'`` or ``'test-selected'`` (see :func:`checkpoint_selection`).
+    selection: str = 'final'
+
+
+def _with_collector(evaluator) -> list:
+    """The test evaluator config as a list, plus a ``CollectDetections`` metric."""
+    if evaluator is None:
+        metrics = []
+    elif isinstance(evaluator, dict) and 'metrics' in evaluator:  # an Evaluator config
+        metrics = list(evaluator['metrics'] or [])
+    elif isinstance(evaluator, (list, tuple)):
+        metrics = list(evaluator)
+    else:
+        metrics = [evaluator]
+    return metrics + [dict(type='CollectDetections')]
 
 
 def run_test(cfg, checkpoint: PathLike) -> EvalResult:
     """Post-process and evaluate ``checkpoint`` on the config's test split.
+
+    ``cfg`` itself is not changed (the test runs on a copy without the
+    training and validation parts).
 
     Raises:
         FileNotFoundError: checkpoint or data missing.
         ValueError: the checkpoint does not fit the config (one line).
     """
     check_data_roots(cfg, ('test_dataloader',))
+    cfg = copy.deepcopy(cfg)
     cfg.load_from = None
     cfg.resume = False
     for key in ('train_dataloader', 'train_cfg', 'optim_wrapper', 'param_scheduler',
                 'val_dataloader', 'val_cfg', 'val_evaluator'):
         cfg.pop(key, None)  # testing needs none of them (nor their data)
+    cfg.test_evaluator = _with_collector(cfg.get('test_evaluator'))
     ckpt_path = os.fspath(checkpoint)
     state = load_checkpoint_file(ckpt_path)
     state = state.get('state_dict', state)
@@ -168,13 +218,11 @@ def run_test(cfg, checkpoint: PathLike) -> EvalResult:
                      checkpoint=ckpt_path, config=cfg.filename or '<config>')
     with safe_checkpoint_loading():
         runner.load_checkpoint(ckpt_path, map_location='cpu', strict=True)
-    collector = CollectDetections()
-    loop = runner.build_test_loop(runner._test_loop)
-    loop.evaluator.metrics.append(collector)
-    runner._test_loop = loop
     metrics = runner.test()
-    classes = tuple(loop.dataloader.dataset.metainfo.get('classes', ()))
+    loop = runner.test_loop
+    collector = next(m for m in loop.evaluator.metrics if isinstance(m, CollectDetections))
     dataset = loop.dataloader.dataset
+    classes = tuple(dataset.metainfo.get('classes', ()))
     preds = predictions_to_activitynet(collector.collected, classes)
     detection = None
     if runner.rank == 0 and getattr(dataset, 'ann_file', None) is not None:
@@ -185,4 +233,4 @@ def run_test(cfg, checkpoint: PathLike) -> EvalResult:
             subset=subsets[0] if subsets and len(subsets) == 1 else None,
             video_list=list(dataset.video_ids))
     return EvalResult(metrics=dict(metrics), predictions=preds, classes=classes,
-                      detection=detection)
+                      detection=detection, selection=checkpoint_selection(ckpt_path))

@@ -5,7 +5,13 @@ STPN) on the same synthetic data for each seed, and prints the table in the
 paper's layout (loss check marks, AP at tIoU 0.1-0.9, average) as mean ± std
 over seeds, with the attention health and training time of every row.
 Seed k generates the data with generator seed k and trains with seed k.
-Re-running the same command resumes: finished (row, seed) cells are skipped.
+Every number is measured on the final checkpoint of each run. Re-running the
+same command resumes: finished (row, seed) cells are skipped.
+
+Sweep mode (--settings and/or --settings-file): the ablation for each of
+several generator settings (a name plus overrides of the synthetic
+generator's fields) x seeds, one table per setting, a summary with failure
+flags per cell (inverted, collapsed, saturated, not-converged).
 """
 from __future__ import annotations
 
@@ -34,6 +40,13 @@ def register(subparsers) -> None:
     p.add_argument('--generator-options', nargs='+', default=[], metavar='KEY=VALUE',
                    help='synthetic generator overrides (SyntheticConfig fields, values as JSON), '
                    'e.g. context_rgb=0.3 actionness_flow=0.6')
+    p.add_argument('--settings', nargs='+', default=[], metavar='NAME[:K=V,K=V]',
+                   help='sweep mode: generator settings, e.g. base flow_cue:actionness_flow=0.8,'
+                   'actionness_rgb=0.2 (values as JSON); one ablation per setting under '
+                   '<work dir>/<NAME>/ plus sweep.md / sweep.json')
+    p.add_argument('--settings-file', metavar='FILE', default=None,
+                   help='sweep mode: settings from a JSON file {name: {option: value}} or a '
+                   'Python file defining SETTINGS = {...}')
     p.add_argument('--val-interval', type=int, default=None, metavar='N',
                    help='also validate every N iterations (test split; learning curves only, '
                    'never used to pick a checkpoint)')
@@ -41,20 +54,29 @@ def register(subparsers) -> None:
     p.add_argument('--log-level', default='WARNING',
                    help="the Runner's log level (INFO shows every logged iteration; default WARNING)")
     p.add_argument('--threads', type=int, default=1,
-                   help='torch CPU threads (default 1: faster than 2 on a shared 2-core machine)')
+                   help='torch CPU threads (default 1: these small models train fastest on one)')
     p.add_argument('--force', action='store_true', help='re-run cells that already have results')
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from wsal.cli.make_synthetic import parse_options
-    from wsal.engine.ablation import run_ablation
     work_dir = args.work_dir or f'work_dirs/ablation_{args.preset}'
     if args.generator_options and args.data_root:
         raise ValueError('--generator-options applies to generated data, not to --data-root')
-    run_ablation(work_dir=work_dir, preset=args.preset, seeds=args.seeds, rows=args.configs,
-                 iters=args.iters, lr=args.lr, data_root=args.data_root,
-                 generator_options=parse_options(args.generator_options),
-                 val_interval=args.val_interval, figure=not args.no_figure, force=args.force,
-                 log_level=args.log_level, threads=args.threads)
+    common = dict(work_dir=work_dir, preset=args.preset, seeds=args.seeds, rows=args.configs,
+                  iters=args.iters, lr=args.lr, val_interval=args.val_interval, force=args.force,
+                  log_level=args.log_level, threads=args.threads)
+    if args.settings or args.settings_file:
+        from wsal.experiments.sweep import load_settings, parse_setting, run_sweep
+        if args.data_root or args.generator_options:
+            raise ValueError('--settings / --settings-file set the generator per setting; '
+                             'they do not combine with --data-root or --generator-options')
+        settings = load_settings(args.settings_file) if args.settings_file else []
+        settings += [parse_setting(text) for text in args.settings]
+        run_sweep(settings=settings, **common)
+        return 0
+    from wsal.experiments.ablation import run_ablation
+    run_ablation(data_root=args.data_root, generator_options=parse_options(args.generator_options),
+                 figure=not args.no_figure, **common)
     return 0

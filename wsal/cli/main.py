@@ -42,6 +42,13 @@ def one_line(exc: BaseException, limit: int = 2000) -> str:
     return text if len(text) <= limit else text[:limit - 3] + '...'
 
 
+def _is_plugin_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is a strict-mode plugin failure (without importing the
+    registry: it has been imported if one was raised)."""
+    registry = sys.modules.get('wsal.registry')
+    return registry is not None and isinstance(exc, registry.PluginError)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from wsal import __version__
     parser = argparse.ArgumentParser(
@@ -66,6 +73,11 @@ def main(argv: Optional[List[str]] = None) -> int:
             ValueError, KeyError) as exc:
         # library errors are written to be read: show the message, not the stack
         if os.environ.get(DEBUG_ENV, '').strip() not in ('', '0'):
+            raise
+        print(f'wsal {args.command}: error: {one_line(exc)}', file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - only a plugin error is turned into one line
+        if not _is_plugin_error(exc) or os.environ.get(DEBUG_ENV, '').strip() not in ('', '0'):
             raise
         print(f'wsal {args.command}: error: {one_line(exc)}', file=sys.stderr)
         return 2

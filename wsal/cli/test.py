@@ -47,8 +47,11 @@ def run(args) -> int:
     met_path = args.metrics_out or metrics_path(pred_path)
     atomic_write_json(pred_path, result.predictions)
     payload = result.detection.to_dict()
+    payload['checkpoint_selection'] = result.selection
     atomic_write_json(met_path, payload)
     from wsal.evaluation import format_map_table
-    print(format_map_table(result.detection, title=f'Detection mAP of {osp.basename(args.checkpoint)}'))
+    label = f' ({result.selection})' if result.selection != 'final' else ''
+    print(format_map_table(result.detection,
+                           title=f'Detection mAP of {osp.basename(args.checkpoint)}{label}'))
     print(f'predictions: {pred_path}\nmetrics: {met_path}')
     return 0

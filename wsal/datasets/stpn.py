@@ -28,6 +28,7 @@ from wsal.utils.io import atomic_directory
 
 from .annotations import (VideoRecord, load_video_list, parse_annotations, resolve_classes)
 from .base import FeatureDatasetBase, resolve_path
+from .validation import nonfinite_summary
 
 __all__ = ['STPNFeatureDataset', 'load_stpn_layout', 'convert_stpn']
 
@@ -217,6 +218,9 @@ class STPNFeatureDataset(FeatureDatasetBase):
 
     def _read(self, record: VideoRecord, modality: str) -> np.ndarray:
         return self._block(record, modality)
+
+    def _scan(self, record: VideoRecord, modality: str) -> Optional[str]:
+        return nonfinite_summary(self._block(record, modality))
 
 
 def convert_stpn(src: PathLike, out: PathLike, *, feature_file: Optional[PathLike] = None,

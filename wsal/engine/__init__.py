@@ -2,13 +2,13 @@
 from .compat import (CHECKPOINT_SAFE_GLOBALS, distributed_launcher, load_checkpoint_file,
                      prepare_distributed, safe_checkpoint_loading)
 from .config_paths import packaged_config_dir, resolve_config
-from .detection_dump import CollectDetections, predictions_to_activitynet
 from .health_hook import LocalizationHealthHook
+from .loss_curve_hook import LossCurveHook
 from .rng_hook import RNGStateHook
 from .scopes import ENGINE_CHILDREN
 
 __all__ = [
     'CHECKPOINT_SAFE_GLOBALS', 'safe_checkpoint_loading', 'load_checkpoint_file',
     'prepare_distributed', 'distributed_launcher', 'packaged_config_dir', 'resolve_config',
-    'LocalizationHealthHook', 'RNGStateHook', 'CollectDetections', 'predictions_to_activitynet',
+    'LocalizationHealthHook', 'LossCurveHook', 'RNGStateHook',
 ]

@@ -94,7 +94,7 @@ class LocalizationHealthHook(Hook):
         wanted = [i for i, out in enumerate(outputs) if self._wanted(str(out['video_id']))]
         if not wanted:
             return
-        from wsal.apis.inference import trace_videos
+        from wsal.visualization import trace_videos
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         traces = trace_videos(model, data_batch, outputs)
         self._traces += [traces[i] for i in wanted]

@@ -9,13 +9,14 @@ Functional API (ActivityNet-format files or dicts)::
     res.ap, res.mAP, res.averages         # [T, C], [T], {'0.1-0.7': ..., '0.1-0.9': ...}
 
 mmengine metrics (registered in ``wsal.registry.METRICS``): ``DetectionMAP``,
-``ClassificationMAP``, ``AttentionHealth``. They are imported on first access
-(or by the registry), so that ``wsal eval`` and the functional API above
-need neither torch nor mmengine.
+``ClassificationMAP``, ``AttentionHealth``, ``CollectDetections``. They (and the
+helpers of their modules) are imported on first access or by the registry, so
+that ``wsal eval`` and the functional API above need neither torch nor mmengine.
 """
 import importlib
 
 from .average_precision import interpolated_ap, ranked_ap
+from .convergence import loss_still_falling
 from .detection import DetectionResult, compute_detection_ap, evaluate_detection
 from .ground_truth import GroundTruth, load_ground_truth, read_video_list
 from .matching import greedy_match
@@ -25,7 +26,8 @@ from .report import describe_protocol, format_map_comparison, format_map_table
 from .tiou import paired_tiou, segment_tiou
 
 __all__ = [
-    'AttentionHealth', 'attention_health', 'frames_in_segments',
+    'AttentionHealth', 'attention_health', 'frame_auc', 'frames_in_segments',
+    'loss_still_falling', 'CollectDetections', 'detection_records', 'predictions_to_activitynet',
     'interpolated_ap', 'ranked_ap', 'ClassificationMAP', 'classification_map',
     'DetectionResult', 'compute_detection_ap', 'evaluate_detection', 'DetectionMAP',
     'GroundTruth', 'load_ground_truth', 'read_video_list', 'greedy_match',
@@ -37,9 +39,11 @@ __all__ = [
 #: Names served lazily: ``{name: module}`` (these modules import mmengine).
 _LAZY = {
     'AttentionHealth': 'attention_health', 'attention_health': 'attention_health',
-    'frames_in_segments': 'attention_health',
+    'frame_auc': 'attention_health', 'frames_in_segments': 'attention_health',
     'ClassificationMAP': 'classification_metric', 'classification_map': 'classification_metric',
     'DetectionMAP': 'detection_metric',
+    'CollectDetections': 'detection_records', 'detection_records': 'detection_records',
+    'predictions_to_activitynet': 'detection_records',
 }
 
 

@@ -19,7 +19,7 @@ from wsal.utils.ranges import check_number
 
 from .metric_utils import get_field, to_numpy
 
-__all__ = ['AttentionHealth', 'attention_health', 'frames_in_segments']
+__all__ = ['AttentionHealth', 'attention_health', 'frame_auc', 'frames_in_segments']
 
 
 def frames_in_segments(num_frames: int, seconds_per_segment: float,
@@ -30,6 +30,29 @@ def frames_in_segments(num_frames: int, seconds_per_segment: float,
     if segs.shape[0] == 0:
         return np.zeros(num_frames, dtype=bool)
     return ((centres[:, None] >= segs[None, :, 0]) & (centres[:, None] <= segs[None, :, 1])).any(1)
+
+
+def frame_auc(scores: np.ndarray, positive: np.ndarray) -> float:
+    """Area under the ROC curve of ``scores [N]`` for the bool labels ``positive [N]``.
+
+    Ties count half. Threshold-free: 1 when every frame inside the ground
+    truth scores above every frame outside, 0.5 for an uninformative λ, 0 for
+    an inverted one. NaN without both kinds of frames.
+    """
+    scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+    positive = np.asarray(positive, dtype=bool).reshape(-1)
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float('nan')
+    # average ranks (1-based) with ties sharing the mean rank
+    order = np.argsort(scores, kind='mergesort')
+    sorted_scores = scores[order]
+    ranks = np.empty(scores.size, dtype=np.float64)
+    starts = np.flatnonzero(np.r_[True, sorted_scores[1:] != sorted_scores[:-1]])
+    ends = np.r_[starts[1:], scores.size]
+    mean_rank = (starts + ends + 1) / 2.0
+    ranks[order] = np.repeat(mean_rank, ends - starts)
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
 def attention_health(attentions: Sequence[np.ndarray], inside: Sequence[np.ndarray], *,
@@ -50,8 +73,9 @@ def attention_health(attentions: Sequence[np.ndarray], inside: Sequence[np.ndarr
         dict: ``lambda_in``/``lambda_out`` (mean λ inside/outside ground
         truth, NaN without such frames), ``in_out_ratio``, ``lambda_min``,
         ``lambda_max``, ``lambda_mean``, ``lambda_p05`` .. ``lambda_p95``,
-        ``frac_above_0.5``, ``frac_videos_collapsed``, ``collapsed`` and
-        ``saturated`` (0/1), ``num_frames``.
+        ``frac_above_0.5``, ``auc`` (frame-level ROC AUC of λ against the
+        ground truth, :func:`frame_auc`), ``frac_videos_collapsed``,
+        ``collapsed`` and ``saturated`` (0/1), ``num_frames``.
     """
     if not attentions:
         raise ValueError('attention_health: no videos')
@@ -79,6 +103,7 @@ def attention_health(attentions: Sequence[np.ndarray], inside: Sequence[np.ndarr
         'lambda_p05': float(pct[0]), 'lambda_p25': float(pct[1]), 'lambda_p50': float(pct[2]),
         'lambda_p75': float(pct[3]), 'lambda_p95': float(pct[4]),
         'frac_above_0.5': float((lam > 0.5).mean()),
+        'auc': frame_auc(lam, ins),
         'frac_videos_collapsed': float((video_max < collapse_below).mean()),
         'collapsed': float(lam.max() < collapse_below),
         'saturated': float(pct[0] > saturate_above),
@@ -93,7 +118,7 @@ class AttentionHealth(BaseMetric):
 
     Keys (prefix ``health``): ``lambda_in``, ``lambda_out``, ``in_out_ratio``,
     ``lambda_min``/``max``/``mean``, ``lambda_p05``..``p95``,
-    ``frac_above_0.5``, ``frac_videos_collapsed``, ``collapsed``,
+    ``frac_above_0.5``, ``auc``, ``frac_videos_collapsed``, ``collapsed``,
     ``saturated``, ``num_frames``. A collapsed or saturated λ is logged as a
     warning: detections derived from it are worthless.
 
@@ -157,7 +182,7 @@ class AttentionHealth(BaseMetric):
 
     #: per-stream keys reported beside the stream mean's
     STREAM_KEYS = ('lambda_in', 'lambda_out', 'lambda_min', 'lambda_max', 'frac_above_0.5',
-                   'collapsed', 'saturated')
+                   'auc', 'collapsed', 'saturated')
 
     def _summarise(self, what: str, attentions, inside) -> Dict[str, float]:
         res = attention_health(attentions, inside, collapse_below=self.collapse_below,

@@ -19,9 +19,13 @@ class SelfGuideLoss(LossTerm):
         λ̂fg_t = G(σ) * max_{c ∈ y} p_t[c]          (eq. 6; max over present
                                                       classes, footnote 1)
         λ̂bg_t = G(σ) * (1 - p_t[0])                 (eq. 7)
-        L_guide = 1/T Σ_t |λ_t - λ̂fg_t| + |λ_t - λ̂bg_t|
+        L_guide = 1/T Σ_t d(λ_t, λ̂fg_t) + d(λ_t, λ̂bg_t)
 
-    over each video's valid segments, then the mean over videos. A video
+    with ``d`` the L1 distance ``|λ - λ̂|`` printed in the paper
+    (``distance='l1'``, the default here) or the binary cross-entropy
+    ``-λ̂ log λ - (1 - λ̂) log(1 - λ)`` against the same soft targets
+    (``distance='bce'``, what every shipped config uses: see ``distance``
+    below), over each video's valid segments, then the mean over videos. A video
     without labels has ``λ̂fg = 0``. The smoothing is mask-aware
     (:func:`masked_gaussian_smooth`): padding does not leak in and the kernel
     is renormalised at the video's ends.

@@ -1,9 +1,12 @@
-"""wsal.models: the localizer and its swappable parts (registered in MODELS)."""
+"""wsal.models: localizers and their swappable parts (registered in MODELS)."""
 from .attention import MLPAttention
 from .classifier import LinearClassifier
 from .cluster_head import ClusterHead
-from .localizer import WeaklySupervisedLocalizer
+from .embedding import ConvEmbedding
+from .localizers import (BaSNetHead, CoLAHead, HeadLocalizer, StreamLocalizer, UMHead,
+                         WeaklySupervisedLocalizer, WTALCHead)
 from .pooling import AttentionAvgPool, TopKPool
 
-__all__ = ['WeaklySupervisedLocalizer', 'MLPAttention', 'AttentionAvgPool', 'TopKPool',
-           'LinearClassifier', 'ClusterHead']
+__all__ = ['StreamLocalizer', 'WeaklySupervisedLocalizer', 'HeadLocalizer', 'MLPAttention',
+           'AttentionAvgPool', 'TopKPool', 'LinearClassifier', 'ClusterHead', 'ConvEmbedding',
+           'WTALCHead', 'BaSNetHead', 'UMHead', 'CoLAHead']

@@ -23,10 +23,13 @@ class LinearClassifier(nn.Module):
             ``w · x_fg = Σ_t a_t (w · x_t)``, which is what the weighted-T-CAM
             proposal scoring of section 3.2 relies on.
         dropout: Dropout on the input (0 disables it).
+        background: Add the background logit at index 0 (``C + 1`` outputs).
+            False gives ``C`` foreground logits only, for methods without a
+            background class (W-TALC, UM, CoLA).
     """
 
     def __init__(self, *, in_channels: int, num_classes: int, bias: bool = False,
-                 dropout: float = 0.0) -> None:
+                 dropout: float = 0.0, background: bool = True) -> None:
         super().__init__()
         if num_classes <= 0:
             raise ValueError(f'LinearClassifier: num_classes (foreground classes C) must be '
@@ -34,7 +37,8 @@ class LinearClassifier(nn.Module):
         self.in_channels = int(in_channels)
         self.num_classes = int(num_classes)
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
-        self.fc = nn.Linear(in_channels, num_classes + 1, bias=bias)
+        self.background = bool(background)
+        self.fc = nn.Linear(in_channels, num_classes + int(self.background), bias=bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits.
@@ -43,7 +47,8 @@ class LinearClassifier(nn.Module):
             x: Features ``[..., D]``.
 
         Returns:
-            Tensor ``[..., C + 1]``; index 0 is background.
+            Tensor ``[..., C + 1]`` (index 0 is background), or ``[..., C]``
+            with ``background=False``.
         """
         if x.shape[-1] != self.in_channels:
             raise ValueError(f'LinearClassifier: expected D={self.in_channels}, '

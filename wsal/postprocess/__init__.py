@@ -11,6 +11,7 @@ Public API (see docs/design.md, "Post-processing" and "IoU convention"):
 * :func:`localize_batch`: the whole procedure for a batch on plain tensors;
 * :func:`to_activitynet` / :func:`save_activitynet`: ActivityNet result format.
 """
+from .class_scores import ClassScoreContrastScorer, ClassScoreThresholdProposals, class_score_map
 from .formats import save_activitynet, to_activitynet
 from .iou import (intersection_union, iou_exceeds, pairwise_segment_iou, segment_iou,
                   threshold_fraction)
@@ -39,4 +40,5 @@ __all__ = [
     'to_activitynet', 'save_activitynet',
     'threshold_fraction', 'intersection_union', 'iou_exceeds', 'segment_iou',
     'pairwise_segment_iou',
+    'class_score_map', 'ClassScoreThresholdProposals', 'ClassScoreContrastScorer',
 ]

@@ -22,7 +22,7 @@ _common = dict(
     num_segments=num_segments,
     resample=resample,
     out_of_range='clip',      # a few official segments end slightly after the video
-    check_finite='load',
+    check_finite=True,
     cache=False)              # ~20k videos: rely on the OS page cache
 
 train_dataloader = dict(

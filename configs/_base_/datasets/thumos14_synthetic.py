@@ -23,7 +23,7 @@ _common = dict(
     stride=16,
     default_fps=25.0,
     out_of_range='keep',      # inherited from the real ground truth
-    check_finite='load',
+    check_finite=True,
     cache=True)
 
 train_dataloader = dict(

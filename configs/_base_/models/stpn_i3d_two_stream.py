@@ -26,5 +26,5 @@ model = dict(
         proposal=dict(
             _delete_=True,
             type='TCAMThresholdProposals',
-            thresholds=[round(0.025 * i, 3) for i in range(21)],
+            thresholds={{_base_.proposal_thresholds}},
             activation='sigmoid')))

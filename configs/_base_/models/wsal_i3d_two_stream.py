@@ -22,6 +22,11 @@
 #   vs 0.09 outside actions, mAP@0.5 21.7 at 2k iterations (same data, seed).
 #   distance='l1' restores the printed form.
 # * Guide targets are detached (λ̂ supervises λ, never the reverse).
+# The paper's proposal thresholds, 0 to 0.5 in steps of 0.025 (the same list as
+# wsal.postprocess.default_thresholds(), the generators' default); the STPN base
+# reuses this variable.
+proposal_thresholds = [round(0.025 * i, 3) for i in range(21)]
+
 model = dict(
     type='WeaklySupervisedLocalizer',
     num_classes=20,                                  # THUMOS14
@@ -49,8 +54,7 @@ model = dict(
     # weighted-T-CAM scores, class-wise NMS at IoU 0.5.
     test_cfg=dict(
         type='DetectionPipeline',
-        proposal=dict(type='AttentionThresholdProposals',
-                      thresholds=[round(0.025 * i, 3) for i in range(21)]),
+        proposal=dict(type='AttentionThresholdProposals', thresholds=proposal_thresholds),
         scorer=dict(type='WeightedLogitScorer'),
         nms=dict(type='TemporalNMS', iou_threshold=0.5),
         class_threshold=0.1),

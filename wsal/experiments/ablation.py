@@ -1,0 +1,218 @@
+"""The paper's Table 1 ablation on synthetic THUMOS14-structured data (``wsal ablate``).
+
+For every seed ``k`` the ablation
+
+1. generates the synthetic THUMOS14-structured feature set with generator
+   seed ``k`` (or uses ``data_root``, where a ``{seed}`` placeholder selects
+   one folder per seed), written once under ``<work_dir>/data/``;
+2. trains every Table 1 row config (``configs/ablation/r1..r8``; r2 is STPN,
+   ``L_fg + L_sparse``) on that data with training seed ``k`` and the same
+   schedule for every row, then post-processes and evaluates the final
+   checkpoint on the test split;
+3. stores the cell ``(row, seed)`` as ``<work_dir>/seed<k>/<row>/result.json``
+   (:func:`~.cell.run_cell`). An interrupted ablation re-run skips every cell
+   whose ``result.json`` exists with the same settings.
+
+Finally it aggregates mean ± std over seeds into ``ablation.json`` and
+``ablation.md`` (:mod:`.report`) and draws a Figure-4-style plot of λ against
+the ground truth for one test video.
+
+Example:
+    >>> from wsal.experiments import run_ablation
+    >>> summary = run_ablation(work_dir='work_dirs/ablation_tiny', preset='tiny',
+    ...                        seeds=[0], rows=['r1', 'r8'], iters=20)
+    >>> summary['rows']['r8']['mAP']['mean']      # [9] fractions, tIoU 0.1..0.9
+"""
+from __future__ import annotations
+
+import json
+import os
+import os.path as osp
+import time
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
+
+from .cell import finite, run_cell
+from .config import experiment_config
+from .data import ensure_synthetic_data, synthetic_data_dir
+from .figure import save_models_figure
+from .report import format_markdown, summarize
+from .table1 import AblationRow, select_rows
+
+__all__ = ['PRESET_DEFAULTS', 'run_ablation']
+
+PathLike = Union[str, os.PathLike]
+
+#: Per synthetic preset: default training iterations (one video each, shared
+#: by all rows) and the generator options the ablation adds (Table 1 uses no
+#: micro-videos, so none are generated; the per-video features of the
+#: THUMOS14 videos do not depend on it).
+PRESET_DEFAULTS: Dict[str, Dict[str, Any]] = {
+    'tiny': dict(iters=30, generator_options=dict(num_micro_videos=0)),
+    'small': dict(iters=1500, generator_options=dict(num_micro_videos=0)),
+    'full': dict(iters=2000, generator_options=dict(num_micro_videos=0)),
+}
+
+
+def run_ablation(*, work_dir: PathLike, preset: str = 'small', seeds: Sequence[int] = (0, 1, 2),
+                 rows: Optional[Sequence[str]] = None, iters: Optional[int] = None,
+                 lr: Optional[float] = None, data_root: Optional[str] = None,
+                 generator_options: Optional[Mapping[str, Any]] = None,
+                 val_interval: Optional[int] = None, figure: bool = True, force: bool = False,
+                 log_level: Optional[str] = 'WARNING', threads: Optional[int] = 1,
+                 title: Optional[str] = None,
+                 log: Callable[[str], None] = print) -> Dict[str, Any]:
+    """Run (or resume) the ablation; write ``ablation.json`` / ``ablation.md``; return the summary.
+
+    Args:
+        work_dir: Everything goes here: ``data/``, ``seed<k>/<row>/``, the tables.
+        preset: Synthetic preset (``tiny``, ``small``, ``full``); sets the
+            default ``iters`` (:data:`PRESET_DEFAULTS`).
+        seeds: Each seed k generates its own data (generator seed k) and
+            trains every row with training seed k.
+        rows: Row keys / config names (default: all of Table 1).
+        iters: Training iterations per model, shared by every row.
+        lr: Adam learning rate for every row (None: the configs' 1e-4).
+        data_root: Use this canonical-layout data instead of generating it;
+            ``{seed}`` in it is replaced by the seed (else all seeds share it
+            and only the training seed varies).
+        generator_options: Overrides of the synthetic generator's config
+            fields for generated data, added to the preset's ablation options.
+        val_interval: Validate (synthetic test split, curves only) this often.
+        figure: Write ``figure4_seed<k>.png`` for the first seed.
+        force: Re-run cells even when their result exists.
+        log_level: The Runner's log level (its log file in each cell folder
+            too); None keeps the config's ``INFO``.
+        threads: ``torch.set_num_threads`` for the run (None: torch's
+            default). Small models on a few busy cores train faster with one
+            thread (an Adam step of this model was ~14x slower with two
+            threads on two loaded cores).
+        title: Heading of the Markdown table.
+        log: Progress printer.
+    """
+    import torch
+    if preset not in PRESET_DEFAULTS:
+        raise ValueError(f"unknown preset '{preset}'; choose from {sorted(PRESET_DEFAULTS)}")
+    seeds = [int(s) for s in seeds]
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f'seeds must be distinct and non-empty, got {seeds}')
+    iters = int(iters or PRESET_DEFAULTS[preset]['iters'])
+    if iters < 1:
+        raise ValueError(f'iters must be >= 1, got {iters}')
+    selected = select_rows(rows)
+    if data_root is not None:  # every folder exists before any training starts
+        for seed in seeds:
+            root = os.fspath(data_root).replace('{seed}', str(seed))
+            if not osp.isdir(root):
+                raise FileNotFoundError(f'data root not found: {root} (--data-root)')
+    before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(int(threads))
+    try:
+        return _Ablation(work_dir=os.fspath(work_dir), preset=preset, seeds=seeds, rows=selected,
+                         iters=iters, lr=lr, data_root=data_root,
+                         generator_options=generator_options, val_interval=val_interval,
+                         force=force, log_level=log_level, title=title, log=log).run(figure=figure)
+    finally:
+        torch.set_num_threads(before)
+
+
+class _Ablation:
+    """The state of one ablation run: cells done so far and where the tables go."""
+
+    def __init__(self, *, work_dir: str, preset: str, seeds: List[int], rows: List[AblationRow],
+                 iters: int, lr: Optional[float], data_root: Optional[str],
+                 generator_options: Optional[Mapping[str, Any]], val_interval: Optional[int],
+                 force: bool, log_level: Optional[str], title: Optional[str],
+                 log: Callable[[str], None]) -> None:
+        self.work_dir, self.preset, self.seeds, self.rows = work_dir, preset, seeds, rows
+        self.iters, self.lr, self.data_root, self.val_interval = iters, lr, data_root, val_interval
+        self.force, self.log_level, self.log = force, log_level, log
+        self.opts = dict(PRESET_DEFAULTS[preset]['generator_options'])
+        self.opts.update(generator_options or {})
+        self.title = title or ('Table 1 ablation on synthetic THUMOS14-structured data'
+                               if data_root is None else 'Table 1 ablation')
+        self.cells: Dict[str, Dict[int, Dict[str, Any]]] = {r.key: {} for r in rows}
+        self.roots: Dict[int, str] = {}
+        self.figures: List[str] = []
+
+    def run(self, *, figure: bool) -> Dict[str, Any]:
+        from wsal.datasets.data_info import read_data_info
+        os.makedirs(self.work_dir, exist_ok=True)
+        start = time.time()
+        for seed in self.seeds:
+            if self.data_root is not None:
+                root = os.fspath(self.data_root).replace('{seed}', str(seed))
+            else:
+                root = ensure_synthetic_data(
+                    synthetic_data_dir(self.work_dir, self.preset, seed, self.opts),
+                    preset=self.preset, seed=seed, generator_options=self.opts, log=self.log)
+            self.roots[seed] = root
+            info = read_data_info(root)
+            for row in self.rows:
+                self.cells[row.key][seed] = run_cell(
+                    row, seed=seed, data_root=root,
+                    cell_dir=osp.join(self.work_dir, f'seed{seed}', row.key), iters=self.iters,
+                    preset=None if self.data_root is not None else self.preset, lr=self.lr,
+                    val_interval=self.val_interval,
+                    generator_options={} if self.data_root is not None else self.opts,
+                    data_info=info, force=self.force, log_level=self.log_level, log=self.log)
+                self.log(f'  ({time.time() - start:.0f}s elapsed)')
+                self.write(final=False)
+            if figure and seed == self.seeds[0]:
+                self._figure(seed, info)
+        summary = self.write(final=True)
+        self.log('')
+        self.log(summary['markdown'])
+        self.log(f'wrote {osp.join(self.work_dir, "ablation.json")} and '
+                 f'{osp.join(self.work_dir, "ablation.md")} ({time.time() - start:.0f}s)')
+        return summary
+
+    def _figure(self, seed: int, info: Mapping[str, Any]) -> None:
+        from wsal.apis.inference import init_localizer
+        path = osp.join(self.work_dir, f'figure4_seed{seed}.png')
+        try:
+            models, dataset_cfg = [], None
+            for row in self.rows:
+                cell = self.cells[row.key].get(seed)
+                if not cell or not osp.isfile(cell['checkpoint']):
+                    continue
+                cfg = experiment_config(row.config, data_root=self.roots[seed],
+                                        work_dir=osp.dirname(cell['checkpoint']), seed=seed,
+                                        iters=self.iters, lr=self.lr, data_info=info)
+                dataset_cfg = dataset_cfg or cfg.test_dataloader.dataset
+                models.append((f'{row.key} {row.name}', init_localizer(cfg, cell['checkpoint'])))
+            if save_models_figure(path, models, dataset_cfg=dataset_cfg):
+                self.figures.append(path)
+                self.log(f'figure: {path}')
+        except Exception as exc:  # noqa: BLE001 - the figure must not lose the table
+            self.log(f'warning: figure not written: {type(exc).__name__}: {exc}')
+
+    def write(self, *, final: bool) -> Dict[str, Any]:
+        """Write ``ablation.json`` and ``ablation.md`` (atomically) from the cells so far."""
+        from wsal.utils import atomic_write_json, atomic_write_text
+        done = {k: v for k, v in self.cells.items() if v}
+        summary = summarize(done)
+        n_test = {c['num_test_videos'] for v in done.values() for c in v.values()}
+        if self.data_root is not None:
+            desc = f'user data {self.data_root}'
+        else:
+            desc = (f'synthetic THUMOS14-structured, preset {self.preset}, generator options '
+                    f'{json.dumps(self.opts, sort_keys=True)}')
+        summary['meta'] = {
+            'preset': self.preset if self.data_root is None else None, 'seeds': list(self.seeds),
+            'iters': self.iters, 'lr': self.lr, 'data_desc': desc,
+            'data_roots': {str(k): v for k, v in self.roots.items()},
+            'generator_options': self.opts if self.data_root is None else None,
+            'num_test_videos': sorted(n_test)[0] if len(n_test) == 1 else sorted(n_test),
+            'complete': final and all(len(v) == len(self.seeds) for v in self.cells.values()),
+            'rows_run': [r.key for r in self.rows], 'figures': list(self.figures),
+            'seed_policy': 'seed k: synthetic data generated with seed k, training seed k',
+            'std': 'sample standard deviation over seeds (ddof=1); 0 with one seed',
+            'checkpoint': 'final checkpoint of every run (no selection on the test split)',
+        }
+        md = format_markdown(summary, title=self.title)
+        summary['markdown'] = md
+        summary = finite(summary)
+        atomic_write_json(osp.join(self.work_dir, 'ablation.json'), summary)
+        atomic_write_text(osp.join(self.work_dir, 'ablation.md'), md)
+        return summary

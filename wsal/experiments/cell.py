@@ -1,0 +1,236 @@
+"""Train and test one config on one data root: the step every experiment repeats.
+
+:func:`train_and_test` trains a prepared config, records the loss curve and
+tests the final checkpoint; :func:`run_cell` does that for one ``(row, seed)``
+cell of an ablation and stores the cell as ``result.json`` (reused when its
+settings are unchanged); :func:`cell_flags` names what went wrong in a cell.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import math
+import os
+import os.path as osp
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Mapping, Optional
+
+from .config import experiment_config
+from .table1 import AblationRow, loss_marks
+
+__all__ = ['CellRun', 'train_and_test', 'run_cell', 'cell_flags', 'config_digest',
+           'RESULT_FILE', 'FLAGS']
+
+RESULT_FILE = 'result.json'
+#: Settings that only add monitoring (validation curves): a finished cell is
+#: reused whatever they were.
+MONITOR_ONLY = ('val_interval',)
+FORMAT_VERSION = 3
+#: Failure flags a cell can carry (see :func:`cell_flags`).
+FLAGS = ('inverted', 'collapsed', 'saturated', 'not-converged')
+
+
+@dataclass
+class CellRun:
+    """What :func:`train_and_test` measured."""
+
+    #: ``wsal.apis.EvalResult`` of the final checkpoint on the test split.
+    result: Any
+    #: The trained model (unwrapped).
+    model: Any
+    checkpoint: str
+    train_seconds: float
+    test_seconds: float
+    #: ``{'train': [{'iter', 'loss', 'loss_<term>', ...}], 'val': [...]}``.
+    curves: Dict[str, List[Dict[str, float]]]
+    #: Total training loss of every iteration.
+    losses: List[float]
+
+
+def train_and_test(cfg) -> CellRun:
+    """Train ``cfg`` (from :func:`experiment_config`), then test its final checkpoint.
+
+    ``cfg`` is used as built: the test runs on a copy.
+
+    Raises:
+        FileNotFoundError: data missing, or training wrote no final checkpoint.
+    """
+    from wsal.apis.runner import build_runner, check_data_roots, run_test
+    from wsal.engine.compat import safe_checkpoint_loading
+    from wsal.engine.loss_curve_hook import LossCurveHook
+    check_data_roots(cfg)
+    iters = int(cfg.train_cfg.max_iters)
+    runner = build_runner(copy.deepcopy(cfg))
+    curves = LossCurveHook()
+    runner.register_hook(curves)
+    start = time.perf_counter()
+    with safe_checkpoint_loading():
+        runner.train()
+    train_s = time.perf_counter() - start
+    ckpt = osp.join(runner.work_dir, f'iter_{iters}.pth')
+    if not osp.isfile(ckpt):
+        raise FileNotFoundError(f'training of {cfg.filename} did not write {ckpt}')
+    start = time.perf_counter()
+    res = run_test(cfg, ckpt)
+    test_s = time.perf_counter() - start
+    model = runner.model.module if hasattr(runner.model, 'module') else runner.model
+    return CellRun(result=res, model=model, checkpoint=os.path.abspath(ckpt),
+                   train_seconds=train_s, test_seconds=test_s,
+                   curves={'train': curves.train, 'val': curves.val}, losses=list(curves.total))
+
+
+def cell_flags(health: Mapping[str, Any], losses: Optional[List[float]] = None) -> List[str]:
+    """What went wrong in a cell, from its attention health and its training loss.
+
+    * ``inverted``: a stream's (or the stream mean's) λ is lower inside the
+      ground truth than outside (``<stream>/lambda_in < <stream>/lambda_out``);
+    * ``collapsed`` / ``saturated``: :class:`~wsal.evaluation.AttentionHealth`
+      flags λ of the stream mean or of a stream;
+    * ``not-converged``: the total training loss was still falling
+      (:func:`wsal.evaluation.loss_still_falling`).
+
+    Args:
+        health: The ``health/`` metrics without prefix (``lambda_in``,
+            ``rgb/lambda_in``, ...).
+        losses: Total training loss per iteration (None: not checked).
+
+    Returns:
+        list[str]: flags of :data:`FLAGS` with the streams concerned, e.g.
+        ``['inverted:flow', 'not-converged']``; empty when healthy.
+    """
+    from wsal.evaluation.convergence import loss_still_falling
+    prefixes = [''] + sorted({k.split('/')[0] + '/' for k in health if '/' in k})
+    out = []
+    for flag, test in (('inverted', lambda p: _num(health, p + 'lambda_in') is not None
+                        and _num(health, p + 'lambda_out') is not None
+                        and _num(health, p + 'lambda_in') < _num(health, p + 'lambda_out')),
+                       ('collapsed', lambda p: bool(_num(health, p + 'collapsed'))),
+                       ('saturated', lambda p: bool(_num(health, p + 'saturated')))):
+        where = [p.rstrip('/') or 'mean' for p in prefixes if test(p)]
+        if where:
+            out.append(f'{flag}:{",".join(where)}')
+    if losses is not None and loss_still_falling(losses):
+        out.append('not-converged')
+    return out
+
+
+def _num(d: Mapping[str, Any], key: str) -> Optional[float]:
+    v = d.get(key)
+    return float(v) if isinstance(v, (int, float)) and math.isfinite(v) else None
+
+
+def config_digest(config: str) -> str:
+    """SHA-256 of a config's resolved ``model`` (``_base_`` chain included).
+
+    A finished cell is reused only while this digest is unchanged, so editing
+    a config (or a base it inherits) re-runs the rows it affects.
+    """
+    from mmengine.config import Config
+
+    from wsal.engine.config_paths import resolve_config
+    cfg = Config.fromfile(str(resolve_config(config)))
+    text = json.dumps(cfg.to_dict().get('model'), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode('utf-8')).hexdigest()
+
+
+def finite(x: Any) -> Any:
+    """JSON-safe: NaN/inf become None (recursively through dicts and lists)."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, dict):
+        return {k: finite(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [finite(v) for v in x]
+    return x
+
+
+def _settings(*, row: AblationRow, preset: Optional[str], seed: int, iters: int,
+              lr: Optional[float], val_interval: Optional[int], data_root: str,
+              generator_options: Mapping[str, Any]) -> Dict[str, Any]:
+    return {'format': FORMAT_VERSION, 'row': row.key, 'config': row.config,
+            'config_sha256': config_digest(row.config), 'preset': preset,
+            'data_seed': seed, 'train_seed': seed, 'iters': int(iters),
+            'lr': None if lr is None else float(lr), 'val_interval': val_interval,
+            'data_root': os.path.abspath(data_root),
+            'generator_options': json.loads(json.dumps(dict(generator_options)))}
+
+
+def _stream_attention(health: Mapping[str, Any]) -> Dict[str, Dict[str, Any]]:
+    """``{stream or 'mean': {lambda_in, lambda_out, lambda_max, auc}}`` from health metrics."""
+    keys = ('lambda_in', 'lambda_out', 'lambda_max', 'auc')
+    out = {'mean': {k: health.get(k) for k in keys}}
+    for stream in sorted({k.split('/')[0] for k in health if '/' in k}):
+        out[stream] = {k: health.get(f'{stream}/{k}') for k in keys}
+    return out
+
+
+def run_cell(row: AblationRow, *, seed: int, data_root: str, cell_dir: str, iters: int,
+             preset: Optional[str] = None, lr: Optional[float] = None,
+             val_interval: Optional[int] = None,
+             generator_options: Optional[Mapping[str, Any]] = None,
+             data_info: Optional[Mapping[str, Any]] = None, force: bool = False,
+             log_level: Optional[str] = None,
+             log: Callable[[str], None] = print) -> Dict[str, Any]:
+    """Train and test one ``(row, seed)`` cell; reuse its ``result.json`` if complete.
+
+    Returns:
+        dict: the cell result (``result.json``): ``settings``, ``row``,
+        ``marks``, ``detection`` (``DetectionResult.to_dict()``, fractions),
+        ``checkpoint_selection`` (``'final'``), ``health`` (AttentionHealth,
+        stream mean and ``<stream>/...``), ``attention`` (per stream),
+        ``flags`` (:func:`cell_flags`), ``classification_mAP``,
+        ``train_seconds``, ``test_seconds``, ``seconds_per_iter``, ``curves``
+        (training loss, total and each term, at every logging interval) and
+        ``checkpoint``.
+    """
+    from wsal.utils import atomic_write_json
+    settings = _settings(row=row, preset=preset, seed=seed, iters=iters, lr=lr,
+                         val_interval=val_interval, data_root=data_root,
+                         generator_options=generator_options or {})
+    result_file = osp.join(cell_dir, RESULT_FILE)
+    if osp.isfile(result_file) and not force:
+        with open(result_file, encoding='utf-8') as fh:
+            old = json.load(fh)
+        same = {k: v for k, v in (old.get('settings') or {}).items() if k not in MONITOR_ONLY}
+        if same == {k: v for k, v in settings.items() if k not in MONITOR_ONLY}:
+            log(f'[{row.key} seed {seed}] done before: {result_file}')
+            return old
+        log(f'[{row.key} seed {seed}] {result_file} has other settings; running again')
+
+    cfg = experiment_config(row.config, data_root=data_root, work_dir=cell_dir, seed=seed,
+                            iters=iters, lr=lr, val_interval=val_interval, data_info=data_info,
+                            log_level=log_level)
+    log(f'[{row.key} seed {seed}] training {row.name} ({row.config}), {iters} iterations ...')
+    run = train_and_test(cfg)
+    res = run.result
+    if res.detection is None:
+        raise ValueError(f'{row.config}: the test split gave no detection result')
+    health = {k[len('health/'):]: finite(float(v)) for k, v in res.metrics.items()
+              if k.startswith('health/') and isinstance(v, (int, float))}
+    result = {
+        'settings': settings,
+        'row': {'key': row.key, 'name': row.name, 'config': row.config},
+        'marks': loss_marks(cfg),
+        'detection': res.detection.to_dict(),
+        'checkpoint_selection': res.selection,
+        'health': health,
+        'attention': _stream_attention(health),
+        'flags': cell_flags(health, run.losses),
+        'classification_mAP': finite(float(res.metrics.get('classification/mAP', float('nan')))),
+        'train_seconds': run.train_seconds,
+        'test_seconds': run.test_seconds,
+        'seconds_per_iter': run.train_seconds / max(1, iters),
+        'curves': run.curves,
+        'checkpoint': run.checkpoint,
+        'num_test_videos': res.detection.protocol.get('num_videos'),
+    }
+    result = finite(result)
+    atomic_write_json(result_file, result)
+    d = result['detection']
+    log(f'[{row.key} seed {seed}] mAP@0.5 {100 * d["mAP"][4]:.1f}, avg {100 * d["average_mAP"]:.1f}; '
+        f'λ in/out {health.get("lambda_in") or float("nan"):.3f}/'
+        f'{health.get("lambda_out") or float("nan"):.3f}; flags {result["flags"] or "none"}; '
+        f'train {run.train_seconds:.0f}s')
+    return result

@@ -1,0 +1,88 @@
+"""One config preparation for every experiment: a method config on a data root."""
+from __future__ import annotations
+
+from typing import Any, Mapping, Optional
+
+__all__ = ['SYNTHETIC_BASE', 'experiment_config']
+
+#: The dataset / evaluator base that experiments swap into a method config.
+SYNTHETIC_BASE = '_base_/datasets/thumos14_synthetic.py'
+
+
+def experiment_config(config: str, *, data_root: str, work_dir: str, seed: int, iters: int,
+                      lr: Optional[float] = None, val_interval: Optional[int] = None,
+                      data_info: Optional[Mapping[str, Any]] = None,
+                      log_level: Optional[str] = None):
+    """A method config (relative to ``configs/``) on ``data_root``, ready for the Runner.
+
+    The method's model, losses and post-processing are kept; the dataloaders
+    and evaluators come from :data:`SYNTHETIC_BASE` (the canonical layout:
+    ``gt.json`` and ``features/<stream>/<video>.npy``); the model's class
+    count, the datasets' classes and the feature dims follow the data
+    (:func:`wsal.datasets.data_info.read_data_info`). Training runs ``iters``
+    iterations; only the final checkpoint is kept and evaluated (no model
+    selection on the test split). Validation (on the test split, for learning
+    curves only) runs every ``val_interval`` iterations when given, else never.
+
+    Args:
+        config: Method config, e.g. ``'bm/bm_i3d_thumos14.py'``.
+        data_root: Canonical-layout data.
+        work_dir: The run's folder.
+        seed: Training seed.
+        iters: Training iterations (one video each).
+        lr: Adam learning rate (None: the config's).
+        val_interval: Validate this often (None: never).
+        data_info: ``read_data_info(data_root)`` when already read.
+        log_level: The Runner's log level (None: the config's).
+
+    Returns:
+        mmengine.Config
+    """
+    from mmengine.config import Config
+
+    from wsal.apis.runner import prepare_config
+    from wsal.datasets.data_info import read_data_info
+    from wsal.engine.config_paths import packaged_config_dir
+    cfg_dir = packaged_config_dir()
+    cfg = Config.fromfile(str(cfg_dir / config))
+    base = Config.fromfile(str(cfg_dir / SYNTHETIC_BASE))
+    for key, value in base.to_dict().items():
+        if key == 'model':
+            cfg.merge_from_dict({'model': value})
+        else:  # dataloaders, evaluators: replaced whole
+            cfg[key] = value
+    info = dict(data_info or read_data_info(data_root))
+    iters = int(iters)
+    if iters < 1:
+        raise ValueError(f'iters must be >= 1, got {iters}')
+    log_every = max(10, min(200, iters // 10 or 1))
+    options = {
+        'model.num_classes': len(info['classes']),
+        'model.streams': dict(info['dims']),
+        'train_cfg.max_iters': iters,
+        'train_cfg.val_interval': int(val_interval or iters),
+        'default_hooks.checkpoint.interval': iters,
+        'default_hooks.checkpoint.save_best': None,
+        'default_hooks.checkpoint.max_keep_ckpts': 1,
+        'default_hooks.checkpoint.save_optimizer': False,
+        'default_hooks.checkpoint.save_param_scheduler': False,
+        'default_hooks.logger.interval': log_every,
+        'log_processor.window_size': log_every,
+    }
+    if lr is not None:
+        options['optim_wrapper.optimizer.lr'] = float(lr)
+    cfg.merge_from_dict(options)
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        if cfg.get(key) is not None:
+            cfg[key]['dataset']['classes'] = list(info['classes'])
+    for hook in cfg.get('custom_hooks') or []:  # one Figure-4 PNG per evaluation
+        if hook.get('type') == 'LocalizationHealthHook':
+            hook['num_videos'] = 1
+    if log_level is not None:
+        cfg.log_level = log_level
+    if not val_interval:
+        cfg.val_dataloader = None
+        cfg.val_cfg = None
+        cfg.val_evaluator = None
+    return prepare_config(cfg, work_dir=work_dir, data_root=data_root, seed=seed,
+                          launcher='none')

@@ -1,0 +1,174 @@
+"""Ablation tables: mean ± std over seeds (JSON summary and Markdown)."""
+from __future__ import annotations
+
+from typing import Any, Dict, Mapping, Optional, Sequence
+
+import numpy as np
+
+from .cell import finite
+from .table1 import LOSS_COLUMNS
+
+__all__ = ['HEALTH_KEYS', 'ATTENTION_KEYS', 'summarize', 'best_row', 'format_markdown']
+
+HEALTH_KEYS = ('lambda_in', 'lambda_out', 'in_out_ratio', 'auc', 'lambda_min', 'lambda_max',
+               'lambda_mean', 'lambda_p05', 'lambda_p95', 'frac_above_0.5',
+               'frac_videos_collapsed', 'collapsed', 'saturated')
+ATTENTION_KEYS = ('lambda_in', 'lambda_out', 'lambda_max', 'auc')
+
+
+def _mean_std(values: Sequence[Optional[float]]) -> Dict[str, Any]:
+    arr = np.asarray([np.nan if v is None else v for v in values], dtype=np.float64)
+    ok = arr[np.isfinite(arr)]
+    mean = float(ok.mean()) if ok.size else None
+    std = float(ok.std(ddof=1)) if ok.size > 1 else (0.0 if ok.size else None)
+    return {'mean': mean, 'std': std, 'values': [finite(float(v)) for v in arr]}
+
+
+def summarize(cells: Mapping[str, Mapping[int, Mapping[str, Any]]]) -> Dict[str, Any]:
+    """Mean ± sample std (ddof 1) over seeds, per row.
+
+    Args:
+        cells: ``{row_key: {seed: cell result}}`` (see :func:`~.cell.run_cell`).
+
+    Returns:
+        dict: ``{'tiou': [...], 'rows': {key: {...}}}`` with per row ``marks``,
+        ``mAP`` (``{'mean': [T], 'std': [T], 'values': [[T] per seed]}``),
+        ``average_mAP`` and ``averages`` (each ``{'mean', 'std', 'values'}``),
+        ``health``, ``attention`` (per stream), ``flags`` (``{seed: [...]}``),
+        ``classification_mAP``, ``train_seconds``, ``seconds_per_iter``,
+        ``checkpoint_selection`` and ``seeds``.
+    """
+    tiou = None
+    rows: Dict[str, Any] = {}
+    for key, by_seed in cells.items():
+        if not by_seed:
+            continue
+        seeds = sorted(by_seed)
+        res = [by_seed[s] for s in seeds]
+        t = res[0]['detection']['tiou']
+        if tiou is None:
+            tiou = t
+        elif list(t) != list(tiou):
+            raise ValueError(f'row {key}: tIoU thresholds differ between cells')
+        maps = np.asarray([r['detection']['mAP'] for r in res], dtype=np.float64)
+        ranges = sorted({k for r in res for k in r['detection'].get('averages', {})})
+        rows[key] = {
+            'name': res[0]['row']['name'], 'config': res[0]['row']['config'],
+            'marks': res[0]['marks'], 'seeds': seeds,
+            'checkpoint_selection': sorted({r.get('checkpoint_selection', 'final') for r in res}),
+            'mAP': {'mean': maps.mean(0).tolist(),
+                    'std': (maps.std(0, ddof=1) if len(seeds) > 1 else np.zeros(maps.shape[1])).tolist(),
+                    'values': maps.tolist()},
+            'average_mAP': _mean_std([r['detection']['average_mAP'] for r in res]),
+            'averages': {k: _mean_std([r['detection']['averages'].get(k) for r in res])
+                         for k in ranges},
+            'health': {k: _mean_std([r['health'].get(k) for r in res]) for k in HEALTH_KEYS},
+            'attention': {st: {k: _mean_std([(r.get('attention', {}).get(st) or {}).get(k)
+                                             for r in res]) for k in ATTENTION_KEYS}
+                          for st in res[0].get('attention', {})},
+            'flags': {str(s): list(r.get('flags', [])) for s, r in zip(seeds, res)},
+            'classification_mAP': _mean_std([r.get('classification_mAP') for r in res]),
+            'train_seconds': _mean_std([r['train_seconds'] for r in res]),
+            'seconds_per_iter': _mean_std([r['seconds_per_iter'] for r in res]),
+        }
+    return {'tiou': list(tiou or []), 'rows': rows}
+
+
+def _at(summary: Mapping[str, Any], key: str, tiou: float) -> Optional[float]:
+    row = summary['rows'].get(key)
+    if row is None:
+        return None
+    idx = [i for i, t in enumerate(summary['tiou']) if abs(t - tiou) < 1e-9]
+    return row['mAP']['mean'][idx[0]] if idx else None
+
+
+def best_row(summary: Mapping[str, Any], *, tiou: float = 0.5) -> Optional[str]:
+    """Key of the row with the highest mean mAP at ``tiou`` (None without rows)."""
+    scored = [(v, k) for k in summary['rows'] if (v := _at(summary, k, tiou)) is not None]
+    return max(scored)[1] if scored else None
+
+
+def _pm(stat: Mapping[str, Any], scale: float = 100.0, digits: int = 1) -> str:
+    if stat.get('mean') is None:
+        return 'n/a'
+    if len(stat.get('values', [])) <= 1:
+        return f'{scale * stat["mean"]:.{digits}f}'
+    return f'{scale * stat["mean"]:.{digits}f} ± {scale * stat["std"]:.{digits}f}'
+
+
+def format_markdown(summary: Mapping[str, Any], *, title: str = 'Table 1 ablation') -> str:
+    """Markdown tables: detection AP (paper layout), attention health and time, flags."""
+    tiou = summary['tiou']
+    meta = summary.get('meta', {})
+    seeds = meta.get('seeds')
+    lines = [f'### {title}', '']
+    selections = sorted({s for row in summary['rows'].values()
+                         for s in row.get('checkpoint_selection', ['final'])})
+    ckpt = 'final checkpoint' if selections == ['final'] else \
+        'checkpoint: ' + ', '.join(selections)
+    if meta:
+        lines += [f'Data: {meta.get("data_desc", "")}; seeds {seeds} (data seed = training seed); '
+                  f'{meta.get("iters")} iterations per model (Adam, lr '
+                  f'{meta.get("lr") or "1e-4 (config)"}, one video per iteration), {ckpt}; '
+                  f'test split {meta.get("num_test_videos")} videos. '
+                  f'AP in percent, mean ± sample std over {len(seeds or [])} seed(s).', '']
+    avg_key = '0.1-0.9'
+    head = [c for _, c in LOSS_COLUMNS] + [f'{t:g}' for t in tiou] + [f'avg {avg_key}', 'avg 0.1-0.7']
+    lines.append('| row | ' + ' | '.join(head) + ' |')
+    n_marks = len(LOSS_COLUMNS)
+    lines.append('|---|' + '|'.join([':-:'] * n_marks + ['--:'] * (len(head) - n_marks)) + '|')
+    for key, row in summary['rows'].items():
+        marks = ['✓' if row['marks'].get(n) else '–' for n, _ in LOSS_COLUMNS]
+        n = len(row['seeds'])
+        aps = [f'{100 * m:.1f}' + (f' ± {100 * s:.1f}' if n > 1 else '')
+               for m, s in zip(row['mAP']['mean'], row['mAP']['std'])]
+        avgs = [_pm(row['averages'].get(avg_key, row['average_mAP'])),
+                _pm(row['averages'].get('0.1-0.7', {'mean': None}))]
+        lines.append(f'| {key} {row["name"]} | ' + ' | '.join(marks + aps + avgs) + ' |')
+    best = best_row(summary)
+    if best is not None:
+        lines += ['', f'Highest mean mAP@0.5: {best} {summary["rows"][best]["name"]} '
+                  f'({100 * _at(summary, best, 0.5):.1f}).']
+    lines += ['', 'Attention health on the test split (λ = stream mean; mean over seeds), '
+              'classification mAP and training time:', '',
+              '| row | λ in GT | λ outside | in/out | frame AUC | λ min | λ max | frac λ>0.5 | '
+              'collapsed / saturated (seeds) | cls mAP | train s | ms/iter |',
+              '|---|--:|--:|--:|--:|--:|--:|--:|:-:|--:|--:|--:|']
+    for key, row in summary['rows'].items():
+        h = row['health']
+
+        def g(k, d=3):
+            m = h[k]['mean']
+            return 'n/a' if m is None else f'{m:.{d}f}'
+
+        n_col = sum(int(v or 0) for v in h['collapsed']['values'])
+        n_sat = sum(int(v or 0) for v in h['saturated']['values'])
+        lines.append(
+            f'| {key} {row["name"]} | {g("lambda_in")} | {g("lambda_out")} | {g("in_out_ratio", 2)} | '
+            f'{g("auc")} | {g("lambda_min")} | {g("lambda_max")} | {g("frac_above_0.5", 2)} | '
+            f'{n_col} / {n_sat} of {len(row["seeds"])} | {_pm(row["classification_mAP"])} | '
+            f'{_pm(row["train_seconds"], 1.0, 0)} | {_pm(row["seconds_per_iter"], 1000.0, 1)} |')
+    streams = [st for st in ('rgb', 'flow', 'mean') if any(
+        st in row.get('attention', {}) for row in summary['rows'].values())]
+    if streams:
+        lines += ['', 'λ per stream on the test split (mean over seeds): inside GT / outside / '
+                  'max / frame AUC:', '',
+                  '| row | ' + ' | '.join(streams) + ' |', '|---|' + '--|' * len(streams)]
+        for key, row in summary['rows'].items():
+            cells = []
+            for st in streams:
+                a = row.get('attention', {}).get(st)
+                vals = [a[k]['mean'] for k in ATTENTION_KEYS] if a else []
+                cells.append(' / '.join('n/a' if v is None else f'{v:.3f}' for v in vals) or 'n/a')
+            lines.append(f'| {key} {row["name"]} | ' + ' | '.join(cells) + ' |')
+    lines += ['', 'Failure flags per cell (inverted: λ lower inside GT than outside; '
+              'collapsed / saturated: AttentionHealth; not-converged: training loss still '
+              'falling over the last tenth of the iterations):', '',
+              '| row | ' + ' | '.join(f'seed {s}' for s in (seeds or [])) + ' |',
+              '|---|' + '--|' * len(seeds or [])]
+    for key, row in summary['rows'].items():
+        flags = row.get('flags', {})
+        cells = [', '.join(flags[str(s)]) or 'ok' if str(s) in flags else 'n/a'
+                 for s in (seeds or [])]
+        lines.append(f'| {key} {row["name"]} | ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines) + '\n'

@@ -1,0 +1,194 @@
+"""The ablation over several synthetic-generator settings × seeds (``wsal ablate --settings``).
+
+A *setting* is a name plus overrides of the synthetic generator's config
+fields (:mod:`wsal.datasets.synthetic`), e.g. ``flow_cue:actionness_rgb=0.2,
+actionness_flow=0.8``. For every setting the sweep runs the ablation
+(:func:`~.ablation.run_ablation`) in ``<work_dir>/<name>/`` — resumable cell by
+cell — and then writes ``sweep.json`` and ``sweep.md``: one table per setting
+and a summary of mAP@0.5 and failure flags per row and setting.
+"""
+from __future__ import annotations
+
+import json
+import os
+import os.path as osp
+import re
+import runpy
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
+
+from .ablation import run_ablation
+from .cell import finite
+
+__all__ = ['Setting', 'parse_setting', 'load_settings', 'run_sweep', 'format_sweep_markdown']
+
+PathLike = Union[str, os.PathLike]
+_NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]*$')
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A named set of synthetic-generator overrides."""
+
+    name: str
+    options: Dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not _NAME.match(self.name):
+            raise ValueError(f"setting name '{self.name}' must be letters, digits, '_', '.' "
+                             "or '-' (it names a folder)")
+        if not isinstance(self.options, Mapping):
+            raise ValueError(f"setting '{self.name}': options must be a mapping, "
+                             f'got {type(self.options).__name__}')
+
+
+def _value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def parse_setting(text: str) -> Setting:
+    """``'NAME'`` or ``'NAME:key=value,key=value'`` (values as JSON, else strings).
+
+    Raises:
+        ValueError: a malformed ``key=value`` (the message quotes the setting).
+    """
+    name, _, rest = text.partition(':')
+    options: Dict[str, Any] = {}
+    for part in filter(None, (p.strip() for p in rest.split(','))):
+        key, eq, value = part.partition('=')
+        if not eq or not key.strip():
+            raise ValueError(f"setting '{text}': expected key=value, got '{part}'")
+        options[key.strip()] = _value(value.strip())
+    return Setting(name.strip(), options)
+
+
+def load_settings(path: PathLike) -> List[Setting]:
+    """Settings from a JSON file (``{name: {key: value}}``) or a Python file (``SETTINGS = {...}``).
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: the file holds no mapping of names to option mappings
+            (the message names the file).
+    """
+    path = os.fspath(path)
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'settings file not found: {path}')
+    if path.endswith('.py'):
+        data = runpy.run_path(path).get('SETTINGS')
+    else:
+        with open(path, encoding='utf-8') as fh:
+            try:
+                data = json.load(fh)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f'settings file {path}: not valid JSON ({exc})') from None
+    if not isinstance(data, Mapping) or not all(isinstance(v, Mapping) for v in data.values()):
+        raise ValueError(f'settings file {path}: expected a mapping {{name: {{option: value}}}}'
+                         + (' in SETTINGS' if path.endswith('.py') else ''))
+    return [Setting(str(k), dict(v)) for k, v in data.items()]
+
+
+def _check_options(settings: Sequence[Setting]) -> None:
+    """Every option must be a field of the generator's config (before any training)."""
+    import dataclasses
+
+    from wsal.datasets.synthetic import SyntheticConfig
+    known = {f.name for f in dataclasses.fields(SyntheticConfig)}
+    for s in settings:
+        unknown = sorted(set(s.options) - known)
+        if unknown:
+            raise ValueError(f"setting '{s.name}': unknown generator option(s) {unknown}; "
+                             f'known: {", ".join(sorted(known))}')
+
+
+def run_sweep(*, work_dir: PathLike, settings: Sequence[Setting], preset: str = 'small',
+              seeds: Sequence[int] = (0, 1, 2), rows: Optional[Sequence[str]] = None,
+              iters: Optional[int] = None, lr: Optional[float] = None,
+              val_interval: Optional[int] = None, force: bool = False,
+              log_level: Optional[str] = 'WARNING', threads: Optional[int] = 1,
+              log: Callable[[str], None] = print) -> Dict[str, Any]:
+    """Run (or resume) the ablation for every setting; write ``sweep.json`` / ``sweep.md``.
+
+    Args:
+        work_dir: ``<work_dir>/<setting>/`` holds each setting's ablation.
+        settings: The generator settings (distinct names).
+        preset, seeds, rows, iters, lr, val_interval, force, log_level, threads:
+            As for :func:`~.ablation.run_ablation` (the same for every setting).
+        log: Progress printer.
+
+    Returns:
+        dict: ``{'settings': {name: {'options', 'summary'}}, 'overview': {row:
+        {setting: {'mAP@0.5', 'flagged_cells'}}}, 'meta', 'markdown'}``.
+    """
+    from wsal.utils import atomic_write_json, atomic_write_text
+    settings = list(settings)
+    if not settings:
+        raise ValueError('a sweep needs at least one setting')
+    names = [s.name for s in settings]
+    if len(set(names)) != len(names):
+        raise ValueError(f'setting names must be distinct, got {names}')
+    _check_options(settings)
+    work_dir = os.fspath(work_dir)
+    os.makedirs(work_dir, exist_ok=True)
+    out: Dict[str, Any] = {'settings': {}}
+    for s in settings:
+        log(f'=== setting {s.name}: {json.dumps(s.options, sort_keys=True)}')
+        summary = run_ablation(work_dir=osp.join(work_dir, s.name), preset=preset, seeds=seeds,
+                               rows=rows, iters=iters, lr=lr, generator_options=s.options,
+                               val_interval=val_interval, figure=False, force=force,
+                               log_level=log_level, threads=threads,
+                               title=f'Setting {s.name}: {json.dumps(s.options, sort_keys=True)}',
+                               log=log)
+        out['settings'][s.name] = {'options': dict(s.options), 'summary': summary}
+    out['overview'] = _overview(out['settings'])
+    out['meta'] = {'preset': preset, 'seeds': [int(x) for x in seeds], 'rows': list(rows or []),
+                   'iters': iters, 'lr': lr,
+                   'checkpoint': 'final checkpoint of every run (no selection on the test split)'}
+    out['markdown'] = format_sweep_markdown(out)
+    out = finite(out)
+    atomic_write_json(osp.join(work_dir, 'sweep.json'), out)
+    atomic_write_text(osp.join(work_dir, 'sweep.md'), out['markdown'])
+    log(out['markdown'])
+    log(f'wrote {osp.join(work_dir, "sweep.json")} and {osp.join(work_dir, "sweep.md")}')
+    return out
+
+
+def _overview(results: Mapping[str, Mapping[str, Any]]) -> Dict[str, Dict[str, Any]]:
+    over: Dict[str, Dict[str, Any]] = {}
+    for name, res in results.items():
+        summary = res['summary']
+        idx = [i for i, t in enumerate(summary['tiou']) if abs(t - 0.5) < 1e-9]
+        for key, row in summary['rows'].items():
+            flagged = sum(1 for f in row.get('flags', {}).values() if f)
+            over.setdefault(key, {'name': row['name']})[name] = {
+                'mAP@0.5': row['mAP']['mean'][idx[0]] if idx else None,
+                'mAP@0.5_std': row['mAP']['std'][idx[0]] if idx else None,
+                'flagged_cells': flagged, 'cells': len(row['seeds'])}
+    return over
+
+
+def format_sweep_markdown(sweep: Mapping[str, Any]) -> str:
+    """The summary table (mAP@0.5 and flagged cells per row and setting), then each setting's tables."""
+    names = list(sweep['settings'])
+    lines = ['## Sweep over generator settings', '',
+             'mAP@0.5 in percent, mean ± std over seeds (final checkpoints); in brackets the '
+             'cells with a failure flag out of all cells.', '',
+             '| row | ' + ' | '.join(names) + ' |', '|---|' + '--:|' * len(names)]
+    for key, row in sweep['overview'].items():
+        cells = []
+        for n in names:
+            c = row.get(n)
+            if not c or c['mAP@0.5'] is None:
+                cells.append('n/a')
+                continue
+            std = f' ± {100 * c["mAP@0.5_std"]:.1f}' if c['cells'] > 1 else ''
+            cells.append(f'{100 * c["mAP@0.5"]:.1f}{std} ({c["flagged_cells"]}/{c["cells"]})')
+        lines.append(f'| {key} {row["name"]} | ' + ' | '.join(cells) + ' |')
+    lines += ['', 'Settings:', '']
+    for n in names:
+        lines.append(f'- `{n}`: {json.dumps(sweep["settings"][n]["options"], sort_keys=True)}')
+    for n in names:
+        lines += ['', sweep['settings'][n]['summary']['markdown'].rstrip()]
+    return '\n'.join(lines) + '\n'

@@ -1,0 +1,119 @@
+"""STPN and the background-modeling localizer: attention + pooling + classifier (+ clustering)."""
+from __future__ import annotations
+
+from typing import Any, Mapping, Optional
+
+import torch
+
+from wsal.registry import MODELS
+
+from .base import StreamLocalizer
+
+__all__ = ['WeaklySupervisedLocalizer']
+
+
+def _default_losses() -> dict:
+    """Eq. 11 with α = β = γ = 0.1 (the paper's full model)."""
+    return dict(fg=dict(type='ForegroundLoss', weight=1.0),
+                bg=dict(type='BackgroundLoss', weight=0.1),
+                guide=dict(type='SelfGuideLoss', weight=0.1),
+                cluster=dict(type='ClusterLoss', weight=0.1),
+                sparsity=None)
+
+
+@MODELS.register_module()
+class WeaklySupervisedLocalizer(StreamLocalizer):
+    """Background-modeling localizer (Nguyen et al., ICCV 2019) and STPN, by config.
+
+    Each model stream has its own attention head Ω, pooling, classifier ``w``
+    (C+1 classes, background at index 0) and clustering head ``u``. The
+    proposal attention is the plain mean of the streams' λ and the video
+    scores the θ-weighted mean of their foreground probabilities (section
+    3.2). STPN is the same model with ``L_fg + β L_sparsity``.
+
+    Sub-components (``attention``, ``pooling``, ``classifier``,
+    ``cluster_head``) are each a config dict (built once per stream, with
+    ``in_channels`` and, for classifiers, ``num_classes`` filled in), a built
+    ``nn.Module`` (single-stream models only), or a dict mapping every stream
+    name to a config or module.
+
+    Args:
+        num_classes: Number of foreground classes ``C``.
+        streams: ``{name: in_channels}`` of the input streams (default
+            ``dict(rgb=1024, flow=1024)``).
+        fusion: ``'late'`` (a model per stream) or ``'early'`` (stream ``'fused'``).
+        stream_weights: θ per model stream; None gives equal weights.
+        attention: Attention head (default ``MLPAttention``).
+        pooling: Pooling scheme (default ``AttentionAvgPool``).
+        classifier: Classifier (default ``LinearClassifier``).
+        cluster_head: Clustering head (default ``ClusterHead``). Built only
+            when a loss term may read cluster logits (a term without
+            ``required_keys``, or one listing ``cluster_*`` keys), so that no
+            parameter goes without gradient (DDP requires that).
+        losses: ``{name: loss config | built module | None}``; None: eq. 11
+            with α = β = γ = 0.1.
+        test_cfg: Post-processor config or object used by :meth:`predict`.
+        data_preprocessor: mmengine data preprocessor.
+        init_cfg: mmengine initialisation config.
+
+    Example:
+        >>> model = WeaklySupervisedLocalizer(num_classes=3, streams=dict(rgb=8, flow=8))
+        >>> out = model.extract({'rgb': torch.randn(2, 6, 8), 'flow': torch.randn(2, 6, 8)})
+        >>> out['streams']['rgb']['tcam'].shape
+        torch.Size([2, 6, 4])
+    """
+
+    def __init__(self, *, num_classes: int, streams: Optional[Mapping[str, int]] = None,
+                 fusion: str = 'late', stream_weights: Optional[Mapping[str, float]] = None,
+                 attention: Any = None, pooling: Any = None, classifier: Any = None,
+                 cluster_head: Any = None, losses: Optional[Mapping[str, Any]] = None,
+                 test_cfg: Any = None, data_preprocessor: Any = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(num_classes=num_classes, streams=streams, fusion=fusion,
+                         stream_weights=stream_weights,
+                         losses=_default_losses() if losses is None else losses,
+                         test_cfg=test_cfg, data_preprocessor=data_preprocessor,
+                         init_cfg=init_cfg)
+        attention = dict(type='MLPAttention') if attention is None else attention
+        pooling = dict(type='AttentionAvgPool') if pooling is None else pooling
+        classifier = dict(type='LinearClassifier') if classifier is None else classifier
+        cluster_head = dict(type='ClusterHead') if cluster_head is None else cluster_head
+        self.attention = self.build_per_stream(attention, 'attention', with_dim=True)
+        self.pooling = self.build_per_stream(pooling, 'pooling', with_dim=False)
+        self.classifier = self.build_per_stream(classifier, 'classifier', with_dim=True,
+                                                extra=dict(num_classes=num_classes))
+        # Parameters that never receive a gradient break DDP, so the clustering
+        # head exists only when some loss term may read its logits: terms that
+        # declare ``required_keys`` without them (fg, bg, guide, sparsity) don't.
+        needs_cluster = any(
+            getattr(term, 'required_keys', None) is None
+            or any(k.startswith('cluster_') for k in term.required_keys)
+            for term in self.losses.values())
+        self.cluster_head = (self.build_per_stream(cluster_head, 'cluster_head', with_dim=True)
+                             if needs_cluster else None)
+
+    def run_stream(self, name: str, x: torch.Tensor, mask: torch.Tensor) -> dict:
+        """Attention, T-CAM, pooled fg/bg features and their logits of one stream.
+
+        Returns:
+            dict: ``attention [B, T]``, ``cas``/``tcam [B, T, C+1]``,
+            ``fg_feature``/``bg_feature [B, D]``, ``fg_logits``/``bg_logits
+            [B, C+1]`` and, with a clustering head, ``cluster_fg_logits``/
+            ``cluster_bg_logits [B, 2]``.
+        """
+        classifier = self.classifier[name]
+        lam = self.attention[name](x, mask)
+        lam = lam * mask.to(lam.dtype)
+        cas = classifier(x)
+        fg, bg = self.pooling[name](x, lam, mask)
+        out = {'attention': lam, 'cas': cas, 'tcam': torch.softmax(cas, dim=-1),
+               'fg_feature': fg, 'bg_feature': bg,
+               'fg_logits': classifier(fg), 'bg_logits': classifier(bg)}
+        if self.cluster_head is not None:
+            out['cluster_fg_logits'] = self.cluster_head[name](fg)
+            out['cluster_bg_logits'] = self.cluster_head[name](bg)
+        return out
+
+    def stream_video_scores(self, stream_out: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """``softmax(fg_logits)[:, 1:]``: the foreground classes' probabilities ``[B, C]``."""
+        return torch.softmax(stream_out['fg_logits'], -1)[:, 1:]

@@ -1,0 +1,357 @@
+"""What every localizer shares: input streams, fusion, the loss dict, predict.
+
+A method is a :class:`StreamLocalizer` subclass that says how one stream's
+features become that stream's outputs (:meth:`StreamLocalizer.run_stream`)
+and its video-level class probabilities
+(:meth:`StreamLocalizer.stream_video_scores`); everything else (input
+checks, early/late fusion, θ-weighting of the streams, applying every named
+loss term to every stream, post-processing) lives here once.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Mapping, Optional, Sequence
+
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModel
+
+from wsal.registry import LOSSES, MODELS, POSTPROCESSORS, build_component
+
+from .._utils import as_mask
+
+FUSED = 'fused'
+PASS_THROUGH = ('label', 'gt_segments', 'gt_labels', 'duration', 'seconds_per_segment')
+
+__all__ = ['StreamLocalizer', 'FUSED', 'PASS_THROUGH', 'sample_get']
+
+
+def sample_get(sample: Any, key: str, default: Any = None) -> Any:
+    """``sample[key]`` for dicts, ``sample.key`` for data-sample objects."""
+    if isinstance(sample, Mapping):
+        return sample.get(key, default)
+    return getattr(sample, key, default)
+
+
+class StreamLocalizer(BaseModel):
+    """Base of the weakly-supervised localizers: streams, losses, predict.
+
+    Each model stream (every input stream with ``fusion='late'``, or one
+    stream ``'fused'`` over the concatenated features with ``fusion='early'``)
+    is run by :meth:`run_stream`; the proposal attention is the plain mean of
+    the streams' ``attention`` and the video scores the θ-weighted mean of the
+    streams' :meth:`stream_video_scores`. Every loss term is called once per
+    stream, ``term(stream_out, labels [B, C], mask [B, T])``, and the results
+    are summed over streams.
+
+    Args:
+        num_classes: Number of foreground classes ``C``.
+        streams: ``{name: in_channels}`` of the input streams, in the order
+            they are concatenated for early fusion (default two-stream I3D).
+        fusion: ``'late'`` (a model per stream) or ``'early'``.
+        stream_weights: θ per model stream (normalised to sum 1); None: equal.
+        losses: ``{name: loss config | built module | None}``; None entries
+            are switched off; at least one must remain.
+        test_cfg: Post-processor (``POSTPROCESSORS``) used by :meth:`predict`.
+        data_preprocessor: mmengine data preprocessor.
+        init_cfg: mmengine initialisation config.
+    """
+
+    def __init__(self, *, num_classes: int, streams: Optional[Mapping[str, int]] = None,
+                 fusion: str = 'late', stream_weights: Optional[Mapping[str, float]] = None,
+                 losses: Mapping[str, Any], test_cfg: Any = None, data_preprocessor: Any = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        who = type(self).__name__
+        if not isinstance(num_classes, int) or num_classes <= 0:
+            raise ValueError(f'{who}: num_classes must be a positive int, got {num_classes!r}')
+        self.num_classes = num_classes
+        streams = dict(rgb=1024, flow=1024) if streams is None else dict(streams)
+        if not streams:
+            raise ValueError(f'{who}: streams must name at least one input stream, e.g. '
+                             'dict(rgb=1024, flow=1024)')
+        for name, dim in streams.items():
+            if not isinstance(dim, int) or dim <= 0:
+                raise ValueError(f"{who}: streams['{name}'] must be a positive int (its feature "
+                                 f'dimension), got {dim!r}')
+            if name in (FUSED, 'mask'):
+                raise ValueError(f"{who}: '{name}' is reserved and cannot name an input stream")
+        if fusion not in ('late', 'early'):
+            raise ValueError(f"{who}: fusion must be 'late' or 'early', got '{fusion}'")
+        self.fusion = fusion
+        self.input_streams: Dict[str, int] = streams
+        if fusion == 'early':
+            self.model_streams: Dict[str, int] = {FUSED: sum(streams.values())}
+        else:
+            self.model_streams = dict(streams)
+        self.stream_weights = self._normalise_weights(stream_weights)
+
+        self.losses = nn.ModuleDict()
+        for name, cfg in dict(losses).items():
+            term = build_component(cfg, LOSSES)
+            if term is None:
+                continue
+            if not callable(term):
+                raise TypeError(f"{who}: losses['{name}'] must be a loss config dict, a built "
+                                f'loss module or None, got {type(term).__name__}')
+            self.losses[name] = term
+        if len(self.losses) == 0:
+            raise ValueError(f'{who}: every loss term is switched off; enable at least one, '
+                             "e.g. losses=dict(fg=dict(type='ForegroundLoss'))")
+        self.test_cfg = test_cfg
+        self.postprocessor = build_component(test_cfg, POSTPROCESSORS)
+
+    # ------------------------------------------------------------------ build
+    def _normalise_weights(self, weights: Optional[Mapping[str, float]]) -> Dict[str, float]:
+        names = list(self.model_streams)
+        who = type(self).__name__
+        if weights is None:
+            return {n: 1.0 / len(names) for n in names}
+        weights = dict(weights)
+        if set(weights) != set(names):
+            hint = (" (early fusion has the single stream 'fused'; set stream_weights=None)"
+                    if self.fusion == 'early' else '')
+            raise ValueError(f'{who}: stream_weights keys {sorted(weights)} must match the '
+                             f'model streams {names}{hint}')
+        if any(float(w) < 0 for w in weights.values()) or sum(weights.values()) <= 0:
+            raise ValueError(f'{who}: stream_weights must be non-negative with a positive sum, '
+                             f'got {weights}')
+        total = float(sum(weights.values()))
+        return {n: float(weights[n]) / total for n in names}
+
+    def build_per_stream(self, spec: Any, what: str, *, with_dim: bool,
+                         extra: Optional[dict] = None) -> nn.ModuleDict:
+        """One module per model stream from a config, a built module or a per-stream dict.
+
+        Args:
+            spec: A config dict with ``type`` (built once per stream), a built
+                ``nn.Module`` (single-stream models only) or ``{stream: config
+                or module}`` naming every model stream.
+            what: The part's name, for error messages.
+            with_dim: Fill in ``in_channels`` with the stream's dimension.
+            extra: Further default arguments (e.g. ``num_classes``).
+
+        Returns:
+            nn.ModuleDict: ``{stream: module}`` in model-stream order.
+        """
+        names = list(self.model_streams)
+        who = type(self).__name__
+        is_cfg = isinstance(spec, Mapping) and 'type' in spec
+        if isinstance(spec, Mapping) and not is_cfg:
+            if set(spec) != set(names):
+                raise ValueError(f'{who}: {what} is a per-stream dict with keys {sorted(spec)}, '
+                                 f'expected exactly the model streams {names} (or give one '
+                                 'config with a "type" key)')
+            per_stream = dict(spec)
+        elif isinstance(spec, nn.Module):
+            if len(names) != 1:
+                raise ValueError(f'{who}: {what} is a built module but the model has '
+                                 f'{len(names)} streams {names}; pass a config dict (built per '
+                                 'stream) or a dict {stream: module}')
+            per_stream = {names[0]: spec}
+        elif is_cfg:
+            per_stream = {n: spec for n in names}
+        else:
+            raise TypeError(f"{who}: {what} must be a config dict with a 'type' key, a built "
+                            f'nn.Module or a per-stream dict, got {type(spec).__name__}')
+        out = nn.ModuleDict()
+        for name, item in per_stream.items():
+            defaults = dict(extra or {})
+            if with_dim:
+                defaults['in_channels'] = self.model_streams[name]
+            module = build_component(item, MODELS, default_args=defaults or None)
+            if not isinstance(module, nn.Module):
+                raise TypeError(f"{who}: {what} for stream '{name}' must build an nn.Module, "
+                                f'got {type(module).__name__}')
+            dim = getattr(module, 'in_channels', None)
+            if with_dim and dim is not None and dim != self.model_streams[name]:
+                raise ValueError(f"{who}: {what} for stream '{name}' has in_channels={dim} but "
+                                 f'the stream has {self.model_streams[name]} channels')
+            out[name] = module
+        return out
+
+    # ---------------------------------------------------------- per method
+    def run_stream(self, name: str, x: torch.Tensor, mask: torch.Tensor) -> dict:
+        """One stream's outputs (subclasses implement).
+
+        Args:
+            name: The model stream.
+            x: Its features ``[B, T, D]``.
+            mask: BoolTensor ``[B, T]``.
+
+        Returns:
+            dict: at least ``attention [B, T]`` (0 on padding) and ``cas
+            [B, T, C+1]`` (index 0 = background), see docs/design.md.
+        """
+        raise NotImplementedError
+
+    def stream_video_scores(self, stream_out: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """Video-level foreground class probabilities ``[B, C]`` of one stream."""
+        raise NotImplementedError
+
+    # ----------------------------------------------------------------- tensor
+    def _stream_inputs(self, inputs: Mapping[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        who = type(self).__name__
+        if not isinstance(inputs, Mapping):
+            raise TypeError(f"{who}: inputs must be a dict {{stream: [B, T, D], 'mask': "
+                            f'[B, T]}}, got {type(inputs).__name__}')
+        feats = {}
+        for name, dim in self.input_streams.items():
+            if name not in inputs:
+                raise KeyError(f"{who}: input stream '{name}' is missing; inputs have keys "
+                               f'{sorted(inputs)}')
+            x = inputs[name]
+            if not torch.is_tensor(x) or x.dim() != 3:
+                shape = tuple(x.shape) if torch.is_tensor(x) else type(x).__name__
+                raise ValueError(f"{who}: stream '{name}' must be a [B, T, D] tensor, "
+                                 f'got {shape}')
+            if x.shape[-1] != dim:
+                raise ValueError(f"{who}: stream '{name}' expected feature dim {dim}, got "
+                                 f'{x.shape[-1]} (input shape {tuple(x.shape)})')
+            feats[name] = x
+        shapes = {n: tuple(x.shape[:2]) for n, x in feats.items()}
+        if len(set(shapes.values())) > 1:
+            raise ValueError(f'{who}: streams disagree on [B, T]: {shapes}')
+        if self.fusion == 'early':
+            feats = {FUSED: torch.cat([feats[n] for n in self.input_streams], dim=-1)}
+        return feats
+
+    def extract(self, inputs: Mapping[str, torch.Tensor]) -> dict:
+        """Tensor path: per-stream outputs, fused attention and video scores.
+
+        Args:
+            inputs: ``{stream: FloatTensor[B, T, D_stream], 'mask': BoolTensor[B, T]}``
+                (``mask`` optional: all segments valid).
+
+        Returns:
+            dict: ``streams`` (per stream, see :meth:`run_stream`),
+            ``stream_weights``, ``attention [B, T]`` (mean of the streams'),
+            ``video_scores [B, C]`` (θ-weighted) and ``mask [B, T]``.
+        """
+        feats = self._stream_inputs(inputs)
+        first = next(iter(feats.values()))
+        mask = as_mask(inputs.get('mask'), first)
+        streams = {name: self.run_stream(name, x, mask) for name, x in feats.items()}
+        attention = torch.stack([s['attention'] for s in streams.values()]).mean(0)
+        video_scores = sum(self.stream_weights[n] * self.stream_video_scores(s)
+                           for n, s in streams.items())
+        return {'streams': streams, 'stream_weights': dict(self.stream_weights),
+                'attention': attention, 'video_scores': video_scores, 'mask': mask}
+
+    def forward(self, inputs: Mapping[str, torch.Tensor], data_samples: Optional[list] = None,
+                mode: str = 'tensor'):
+        """mmengine adapter: ``'tensor'`` -> :meth:`extract`, ``'loss'`` -> :meth:`loss`,
+        ``'predict'`` -> :meth:`predict`."""
+        if mode == 'tensor':
+            return self.extract(inputs)
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        raise ValueError(f"{type(self).__name__}: unknown mode '{mode}'; "
+                         "use 'tensor', 'loss' or 'predict'")
+
+    # ------------------------------------------------------------------- loss
+    def _labels(self, data_samples: Optional[Sequence], batch: int,
+                device: torch.device) -> torch.Tensor:
+        who = type(self).__name__
+        if data_samples is None:
+            raise ValueError(f"{who}.loss needs data_samples with a video-level 'label' "
+                             '(multi-hot [C]) each')
+        if len(data_samples) != batch:
+            raise ValueError(f'{who}: {len(data_samples)} data samples for a batch of '
+                             f'{batch} videos')
+        rows = []
+        for i, sample in enumerate(data_samples):
+            label = sample_get(sample, 'label')
+            vid = sample_get(sample, 'video_id', f'#{i}')
+            if label is None:
+                raise KeyError(f"{who}: data sample of video '{vid}' has no 'label'")
+            label = torch.as_tensor(label, dtype=torch.float32)
+            if label.shape != (self.num_classes,):
+                raise ValueError(f"{who}: label of video '{vid}' has shape "
+                                 f'{tuple(label.shape)}, expected ({self.num_classes},) '
+                                 f'(num_classes={self.num_classes})')
+            rows.append(label)
+        return torch.stack(rows).to(device)
+
+    def loss(self, inputs: Mapping[str, torch.Tensor], data_samples: Sequence) -> Dict[str, torch.Tensor]:
+        """Loss path: every term, summed over streams, already weighted.
+
+        Args:
+            inputs: As for :meth:`extract`.
+            data_samples: One per video, each with ``label`` (multi-hot ``[C]``).
+
+        Returns:
+            dict[str, Tensor]: scalar terms keyed ``loss_*``.
+        """
+        outputs = self.extract(inputs)
+        mask = outputs['mask']
+        labels = self._labels(data_samples, mask.shape[0], mask.device)
+        totals: Dict[str, torch.Tensor] = {}
+        owner: Dict[str, str] = {}
+        for term_name, term in self.losses.items():
+            for stream_out in outputs['streams'].values():
+                result = term(stream_out, labels, mask)
+                if not isinstance(result, Mapping):
+                    raise TypeError(f"loss term '{term_name}' ({type(term).__name__}) must "
+                                    f'return a dict of named terms, got {type(result).__name__}')
+                for key, value in result.items():
+                    if not key.startswith('loss_'):
+                        raise ValueError(f"loss term '{term_name}' returned key '{key}'; "
+                                         "keys must start with 'loss_'")
+                    if owner.setdefault(key, term_name) != term_name:
+                        raise ValueError(f"loss terms '{owner[key]}' and '{term_name}' both "
+                                         f"return '{key}'")
+                    totals[key] = totals[key] + value if key in totals else value
+        return totals
+
+    # ---------------------------------------------------------------- predict
+    def predict(self, inputs: Mapping[str, torch.Tensor], data_samples: Sequence) -> List[dict]:
+        """Detections per video, via the post-processor built from ``test_cfg``.
+
+        Args:
+            inputs: As for :meth:`extract`.
+            data_samples: One dict per video (``video_id``, ``num_segments``,
+                ``seconds_per_segment``, ...).
+
+        Returns:
+            list[dict]: per video ``video_id``, ``detections`` (``segments [N, 2]``
+            seconds, ``scores [N]``, ``labels [N]`` in 0..C-1), ``video_scores
+            [C]``, ``attention [T]``, ``stream_attention {name: [T]}`` (trimmed
+            to the video's length, on CPU) and the pass-through fields
+            ``label``, ``gt_segments``, ``gt_labels``, ``duration``,
+            ``seconds_per_segment`` where the sample has them.
+        """
+        who = type(self).__name__
+        if self.postprocessor is None:
+            raise RuntimeError(f'{who}.predict: the model was built without test_cfg; set '
+                               'model.test_cfg to a post-processor config (e.g. '
+                               "dict(type='DetectionPipeline', ...)) to produce detections")
+        outputs = self.extract(inputs)
+        mask = outputs['mask']
+        if data_samples is None or len(data_samples) != mask.shape[0]:
+            raise ValueError(f'{who}.predict needs one data sample per video ({mask.shape[0]}), '
+                             f'got {None if data_samples is None else len(data_samples)}')
+        detections = self.postprocessor(outputs, data_samples)
+        if len(detections) != len(data_samples):
+            raise ValueError(f'post-processor {type(self.postprocessor).__name__} returned '
+                             f'{len(detections)} results for {len(data_samples)} videos')
+        results = []
+        lengths = mask.sum(1).tolist()
+        for i, (sample, det) in enumerate(zip(data_samples, detections)):
+            n = int(sample_get(sample, 'num_segments', lengths[i]) or lengths[i])
+            item = {
+                'video_id': sample_get(sample, 'video_id', str(i)),
+                'detections': {k: (v.detach().cpu() if torch.is_tensor(v) else v)
+                               for k, v in det.items()},
+                'video_scores': outputs['video_scores'][i].detach().cpu(),
+                'attention': outputs['attention'][i, :n].detach().cpu(),
+                'stream_attention': {name: s['attention'][i, :n].detach().cpu()
+                                     for name, s in outputs['streams'].items()},
+            }
+            for key in PASS_THROUGH:
+                value = sample_get(sample, key)
+                if value is not None:
+                    item[key] = value.detach().cpu() if torch.is_tensor(value) else value
+            results.append(item)
+        return results

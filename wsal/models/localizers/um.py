@@ -1,0 +1,90 @@
+"""UM (Lee, Wang, Lu, Byun, AAAI 2021): background as uncertainty, read off feature magnitudes."""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+from wsal.registry import MODELS, build_component
+
+from .._utils import as_mask
+from ..temporal_ops import (classwise_topk_mean, k_from_ratio, masked_mean, minmax_normalize,
+                            rank_select)
+from ._outputs import foreground_tcam, pad_background
+
+__all__ = ['UMHead']
+
+
+@MODELS.register_module()
+class UMHead(nn.Module):
+    """UM's stream: embedding, ``C``-class CAS, pseudo action/background snippets by magnitude.
+
+    The embedding's L2 norm ``m_t = ||f_t||`` measures how "in-distribution"
+    (action-like) a snippet is. In training, a random subset of snippets is
+    dropped from the ranking (each kept with probability ``1 - drop``, UM's
+    dropout trick against always picking the same snippets); among the rest
+    the ``k_act = floor(T / r_act)`` largest magnitudes are pseudo action
+    snippets and the ``k_bg = floor(T / r_bg)`` smallest pseudo background
+    snippets. Video scores: softmax of the class-wise mean of the
+    ``k_act`` largest activations; background scores: softmax of the mean
+    activation over the background snippets.
+
+    Outputs: contract keys (``attention`` = the per-video min-max
+    normalised magnitude, ``cas`` with a zero background column), and
+    ``act_feature``/``bg_feature [B, E]`` (mean embedding of the pseudo
+    action / background snippets), ``bg_video_probs [B, C]``,
+    ``class_scores [B, T, C]`` = softmax CAS times the normalised magnitude.
+
+    Args:
+        in_channels: Input dimension.
+        num_classes: ``C``.
+        embedding: Default ``ConvEmbedding`` (kernel 3, 2048 channels).
+        classifier: Default ``LinearClassifier`` (no background, no bias, dropout 0.7).
+        ratio_act: ``r_act`` (UM on THUMOS14: 9).
+        ratio_bg: ``r_bg`` (4).
+        drop: Fraction of snippets hidden from the ranking in training (0.7).
+    """
+
+    def __init__(self, *, in_channels: int, num_classes: int, embedding=None, classifier=None,
+                 ratio_act: float = 9.0, ratio_bg: float = 4.0, drop: float = 0.7) -> None:
+        super().__init__()
+        if ratio_act < 1 or ratio_bg < 1:
+            raise ValueError(f'UMHead: ratio_act and ratio_bg must be >= 1, got {ratio_act}, '
+                             f'{ratio_bg}')
+        if not 0.0 <= drop < 1.0:
+            raise ValueError(f'UMHead: drop must be in [0, 1), got {drop}')
+        self.in_channels = int(in_channels)
+        embedding = embedding if embedding is not None else dict(
+            type='ConvEmbedding', out_channels=2048, kernel_size=3)
+        classifier = classifier if classifier is not None else dict(
+            type='LinearClassifier', bias=False, dropout=0.7, background=False)
+        self.embedding = build_component(embedding, MODELS,
+                                         default_args=dict(in_channels=in_channels))
+        self.classifier = build_component(classifier, MODELS, default_args=dict(
+            in_channels=self.embedding.out_channels, num_classes=num_classes))
+        self.ratio_act, self.ratio_bg, self.drop = float(ratio_act), float(ratio_bg), float(drop)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor = None) -> dict:
+        mask = as_mask(mask, x)
+        emb = self.embedding(x, mask)
+        cas_fg = self.classifier(emb)
+        magnitude = emb.norm(dim=-1)
+        k_act = k_from_ratio(mask, self.ratio_act, rounding='floor')
+        k_bg = k_from_ratio(mask, self.ratio_bg, rounding='floor')
+        rank_mask = mask
+        if self.training and self.drop > 0:
+            kept = torch.rand(mask.shape, device=mask.device) >= self.drop
+            # never hide so many that fewer than k_act / k_bg snippets remain
+            enough = (kept & mask).sum(1) >= torch.maximum(k_act, k_bg)
+            rank_mask = torch.where(enough.unsqueeze(1), kept & mask, mask)
+        act = rank_select(magnitude, rank_mask, k_act, largest=True)
+        bg = rank_select(magnitude, rank_mask, k_bg, largest=False)
+        video_logits = classwise_topk_mean(cas_fg, mask, k_act)
+        bg_logits = masked_mean(cas_fg, bg)
+        attention = minmax_normalize(magnitude, mask).detach()
+        tcam = foreground_tcam(cas_fg)
+        return {'attention': attention, 'cas': pad_background(cas_fg), 'tcam': tcam,
+                'embedding': emb, 'magnitude': magnitude,
+                'act_feature': masked_mean(emb, act), 'bg_feature': masked_mean(emb, bg),
+                'video_scores': torch.softmax(video_logits, -1),
+                'bg_video_probs': torch.softmax(bg_logits, -1),
+                'class_scores': tcam[..., 1:] * attention.unsqueeze(-1)}
