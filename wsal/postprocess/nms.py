@@ -127,15 +127,16 @@ def _resolve_greedy(n: int, src: Tensor, dst: Tensor, device) -> Tensor:
     nodes = torch.nonzero(involved, as_tuple=True)[0]
     m = nodes.shape[0]
     compact = torch.cumsum(involved, 0) - 1
-    src, dst = compact[src], compact[dst]
+    src, dst = compact.index_select(0, src), compact.index_select(0, dst)
     state = torch.zeros(m, dtype=torch.int8, device=device)
     while True:
         indeg = torch.bincount(dst, minlength=m)
         newly = (state == undecided) & (indeg == 0)
         state[newly] = kept
-        hit = newly[src]
+        hit = newly.index_select(0, src)
         state[dst[hit]] = 2  # suppressed
-        live = (state[src] == undecided) & (state[dst] == undecided)
+        live = ((state.index_select(0, src) == undecided)
+                & (state.index_select(0, dst) == undecided))
         src, dst = src[live], dst[live]
         if not bool((state == undecided).any()):
             keep[nodes] = state == kept
@@ -409,16 +410,17 @@ def shared_proposal_nms(proposals: Proposals, class_mask: Tensor, scores: Tensor
     pair_first = torch.cumsum(reps, 0) - reps
     pairs_per_video = class_mask.sum(dim=1)
     video_first_pair = torch.cumsum(pairs_per_video, 0) - pairs_per_video
-    edge_video = proposals.video[a]
-    mult = pairs_per_video[edge_video]
+    edge_video = proposals.video.index_select(0, a)
+    mult = pairs_per_video.index_select(0, edge_video)
     total = int(mult.sum())
     edge = torch.repeat_interleave(torch.arange(a.shape[0], device=device), mult,
                                    output_size=total)
-    pair = (video_first_pair[edge_video[edge]] + torch.arange(total, device=device)
-            - (torch.cumsum(mult, 0) - mult)[edge])
-    base = pair_first[pair] - offsets[edge_video[edge]]
-    ia, ib = base + a[edge], base + b[edge]
-    sa, sb = scores[ia], scores[ib]
+    edge_video = edge_video.index_select(0, edge)  # index_select: the fast CPU gather
+    pair = (video_first_pair.index_select(0, edge_video) + torch.arange(total, device=device)
+            - (torch.cumsum(mult, 0) - mult).index_select(0, edge))
+    base = pair_first.index_select(0, pair) - offsets.index_select(0, edge_video)
+    ia, ib = base + a.index_select(0, edge), base + b.index_select(0, edge)
+    sa, sb = scores.index_select(0, ia), scores.index_select(0, ib)
     a_first = (sa > sb) | ((sa == sb) & (ia < ib))
     keep = _resolve_greedy(n_items, torch.where(a_first, ia, ib), torch.where(a_first, ib, ia),
                            device)

@@ -139,9 +139,11 @@ def expand_proposals(proposals: Proposals, class_mask: Tensor) -> Proposals:
     pair = torch.repeat_interleave(torch.arange(pair_video.shape[0], device=device), reps,
                                    output_size=total)
     pair_first = torch.cumsum(reps, 0) - reps
-    src = offsets[pair_video[pair]] + torch.arange(total, device=device) - pair_first[pair]
-    return Proposals(proposals.video[src], proposals.start[src], proposals.end[src],
-                     pair_class[pair])
+    # index_select: several times faster than ``x[idx]`` gathers on the CPU
+    src = (offsets.index_select(0, pair_video.index_select(0, pair))
+           + torch.arange(total, device=device) - pair_first.index_select(0, pair))
+    return Proposals(proposals.video.index_select(0, src), proposals.start.index_select(0, src),
+                     proposals.end.index_select(0, src), pair_class.index_select(0, pair))
 
 
 def video_score_order(video: Tensor, scores: Tensor, num_videos: int) -> Tensor:
@@ -209,7 +211,8 @@ def localize(proposals: Proposals, class_mask: Tensor, score_fn: Callable[[Propo
     n_classes = class_mask.shape[1]
     if getattr(nms, 'duplicate_invariant', False):
         first = unique_proposals(proposals, num_segments)
-        proposals = Proposals(*(None if t is None else t[first] for t in proposals))
+        proposals = Proposals(*(None if t is None else t.index_select(0, first)
+                                for t in proposals))
     labelled = expand_proposals(proposals, class_mask)
     scores = score_fn(labelled)
     select = getattr(nms, 'select_classwise', None)
@@ -217,21 +220,22 @@ def localize(proposals: Proposals, class_mask: Tensor, score_fn: Callable[[Propo
         keep, kept_scores = select(proposals, labelled, class_mask, scores)
     else:
         keep, kept_scores = classwise_nms(nms, labelled, n_classes, scores)
-    video = labelled.video[keep]
+    video = labelled.video.index_select(0, keep)
     order = video_score_order(video, kept_scores, class_mask.shape[0])
-    keep, kept_scores, video = keep[order], kept_scores[order], video[order]
+    keep, kept_scores, video = (t.index_select(0, order) for t in (keep, kept_scores, video))
     if max_per_video is not None:
         counts = torch.bincount(video, minlength=class_mask.shape[0])
         rank = torch.arange(video.shape[0], device=video.device) - (torch.cumsum(counts, 0)
                                                                      - counts)[video]
         top = rank < max_per_video
         keep, kept_scores, video = keep[top], kept_scores[top], video[top]
-    seg = torch.stack([labelled.start[keep], labelled.end[keep] + 1], dim=1).double()
+    seg = torch.stack([labelled.start.index_select(0, keep),
+                       labelled.end.index_select(0, keep) + 1], dim=1).double()
     if seconds_per_segment is not None:
         seg = seg * seconds_per_segment.double()[video, None]
     if durations is not None:
         seg = torch.minimum(seg, durations.double()[video, None])
-    return Detections(video, seg, kept_scores.double(), labelled.label[keep])
+    return Detections(video, seg, kept_scores.double(), labelled.label.index_select(0, keep))
 
 
 def localize_batch(attention: Tensor, score_map: Tensor, video_scores: Tensor, *,

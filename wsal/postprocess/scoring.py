@@ -127,9 +127,11 @@ class WeightedLogitScorer(nn.Module):
         n_cls = total.shape[1]
         prefix = torch.cat([total.new_zeros(1, n_cls), torch.cumsum(total, 0)]).reshape(-1)
         v, c = proposals.video, proposals.label
-        lo = position[v, proposals.start]
-        hi = position[v, proposals.end] + 1  # runs lie on valid segments: contiguous when packed
-        sums = prefix[hi * n_cls + c] - prefix[lo * n_cls + c]
+        flat = position.reshape(-1)  # index_select: the fast gather on the CPU
+        row = v * position.shape[1]
+        lo = flat.index_select(0, row + proposals.start)
+        hi = flat.index_select(0, row + proposals.end) + 1  # runs lie on valid segments
+        sums = prefix.index_select(0, hi * n_cls + c) - prefix.index_select(0, lo * n_cls + c)
         return sums / (proposals.end - proposals.start + 1).double()
 
 
