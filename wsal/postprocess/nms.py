@@ -103,14 +103,14 @@ def _overlap_candidates(start: Tensor, end: Tensor, group: Tensor) -> Tuple[Tens
     g = g - g.min()
     key = g * width + r_start
     key_sorted, perm = torch.sort(key, stable=True)
-    query = (g * width + r_end)[perm]
+    query = (g * width + r_end).index_select(0, perm)
     hi = torch.searchsorted(key_sorted, query, side='left')
     pos = torch.arange(n, device=device)
     count = (hi - pos - 1).clamp_(min=0)
     total = int(count.sum())
     src = torch.repeat_interleave(pos, count, output_size=total)
     first = torch.cumsum(count, 0) - count
-    dst = torch.arange(total, device=device) - first[src] + src + 1
+    dst = torch.arange(total, device=device) - first.index_select(0, src) + src + 1
     return perm, src, dst
 
 
@@ -398,8 +398,9 @@ def shared_proposal_nms(proposals: Proposals, class_mask: Tensor, scores: Tensor
     n_videos = class_mask.shape[0]
     start, stop = proposals.start, proposals.end + 1
     perm, a, b = _overlap_candidates(start, stop, proposals.video)
-    a, b = perm[a], perm[b]
-    inter, union = intersection_union(start[a], stop[a], start[b], stop[b])
+    a, b = perm.index_select(0, a), perm.index_select(0, b)
+    inter, union = intersection_union(start.index_select(0, a), stop.index_select(0, a),
+                                      start.index_select(0, b), stop.index_select(0, b))
     hit = iou_exceeds(inter, union, iou_threshold)
     a, b = a[hit], b[hit]
     # layout of expand_proposals: item = pair_first[pair] + (proposal - video_offset[video])

@@ -71,8 +71,8 @@ def interval_sums(prefix: Tensor, video: Tensor, label: Tensor, first: Tensor,
     _, t1, c = prefix.shape
     flat = prefix.reshape(-1)
     base = video * (t1 * c) + label
-    hi = flat[base + stop.clamp(min=0) * c]
-    lo = flat[base + first.clamp(min=0) * c]
+    hi = flat.index_select(0, base + stop.clamp(min=0) * c)  # the fast CPU gather
+    lo = flat.index_select(0, base + first.clamp(min=0) * c)
     return torch.where(stop > first, hi - lo, torch.zeros_like(hi))
 
 
