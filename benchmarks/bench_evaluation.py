@@ -5,6 +5,8 @@ reference of ``tests/test_evaluation/loop_reference.py``:
 
 * ``wsal``: ``evaluate_detection`` from parsed ActivityNet dicts (validation,
   conversion, matching, AP: what ``wsal eval`` does after ``json.load``);
+* ``wsal-file``: the same from the JSON files (parsing included: what ``wsal
+  eval`` does beyond start-up);
 * ``wsal-loaded``: the same from already loaded ``GroundTruth``/``Predictions``;
 * ``loop``: the straightforward per-prediction loop (timed with one round).
 
@@ -61,8 +63,8 @@ def _loop_ap(case):
 
 
 @pytest.mark.parametrize('size', list(SIZES))
-@pytest.mark.parametrize('impl', ['wsal', 'wsal-loaded', 'loop'])
-def bench_detection_map(benchmark, device, impl, size):
+@pytest.mark.parametrize('impl', ['wsal', 'wsal-file', 'wsal-loaded', 'loop'])
+def bench_detection_map(benchmark, device, impl, size, tmp_path):
     if device.type != 'cpu':
         pytest.skip('evaluation runs on the CPU (numpy)')
     benchmark.group = f'detection-map-{size}-{device.type}'
@@ -76,6 +78,10 @@ def bench_detection_map(benchmark, device, impl, size):
     if impl == 'wsal':
         res = benchmark(evaluate_detection, case['gt'], case['pred'], subset='test',
                         tiou_thresholds=TH)
+    elif impl == 'wsal-file':
+        pred_file = tmp_path / 'pred.json'
+        pred_file.write_text(json.dumps(case['pred']))
+        res = benchmark(evaluate_detection, GT_FILE, pred_file, subset='test', tiou_thresholds=TH)
     else:
         gt = load_ground_truth(case['gt'], subset='test')
         pred = load_predictions(case['pred'])

@@ -8,19 +8,31 @@ fixed seed. Segments are integer segment units, so ``IoU == 0.5`` ties occur
 and all implementations apply the exact rule ``2 * inter > union``. Every
 benchmark asserts the same kept indices, in the same order, as numpy greedy NMS.
 
+Other distributions at 3,500 boxes (``nms-<dist>-3500-cpu``), each against a
+labelled numpy greedy reference: ``dense`` random segments (starts uniform
+over 480 s, lengths exponential with mean 8 s, distinct scores), ``nested``
+chains (35 nested segments per centre, length ratio 0.7, scores falling along
+the chain: each box suppresses the next, half are kept), ``duplicates`` (350
+integer segments, 10 exact copies each), ``hugeclass`` (3,400 boxes in one
+class, 100 over 20 others) and ``tinyclasses`` (1,000 classes). ``busy``
+groups repeat the dense case while one busy process per core runs.
+
 Run: ``python -m pytest benchmarks/bench_nms.py --benchmark-columns=median,iqr,rounds``.
 """
 from __future__ import annotations
 
 import importlib.util
+import os
+import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from wsal.postprocess import attention_proposals, temporal_nms
-from wsal.postprocess.scoring import WeightedTCAMScorer
+from wsal.postprocess.scoring import WeightedLogitScorer
 
 _HERE = Path(__file__).resolve().parent
 _spec = importlib.util.spec_from_file_location('_bench_postprocess_data', _HERE / 'bench_postprocess.py')
@@ -43,7 +55,7 @@ def _pool():
         props = attention_proposals(outputs['attention'], outputs['mask'])
         from wsal.postprocess import Proposals
         labelled = Proposals(props.video, props.start, props.end, torch.zeros_like(props.video))
-        scores = WeightedTCAMScorer()(outputs, labelled)
+        scores = WeightedLogitScorer()(outputs, labelled)
         _POOL['segments'] = torch.stack([props.start, props.end + 1], 1)
         _POOL['scores'] = scores
     return _POOL
@@ -85,3 +97,111 @@ def bench_nms_python_loop(benchmark, n):
     got = benchmark.pedantic(pp_reference.greedy_nms, args=(segs, scores, IOU),
                              rounds=3 if n > 500 else 20, iterations=1)
     assert got == expected
+
+
+# ------------------------------------------------------------------ other distributions
+DISTS = ['dense', 'nested', 'duplicates', 'hugeclass', 'tinyclasses']
+
+
+def numpy_greedy_labelled(segments, scores, iou_threshold, labels=None):
+    """Numpy greedy NMS (wsal convention), class-wise when labels are given."""
+    num, den = _data.threshold_fraction(iou_threshold)
+    s, e = segments[:, 0], segments[:, 1]
+    order = np.argsort(-scores, kind='stable')
+    keep = []
+    while order.size:
+        i = order[0]
+        keep.append(i)
+        rest = order[1:]
+        inter = np.maximum(0, np.minimum(e[i], e[rest]) - np.maximum(s[i], s[rest]))
+        union = (e[i] - s[i]) + (e[rest] - s[rest]) - inter
+        hit = inter * den > num * union
+        if labels is not None:
+            hit &= labels[rest] == labels[i]
+        order = rest[~hit]
+    return np.asarray(keep, dtype=np.int64)
+
+
+def distribution(name, n=3500, seed=0):
+    """``(segments [n, 2], scores [n], labels [n] | None)`` as numpy arrays."""
+    r = np.random.default_rng(seed)
+    scores = r.permutation(n).astype(np.float64)
+    if name == 'dense':
+        st = r.uniform(0, 480, n)
+        return np.stack([st, st + r.exponential(8.0, n)], 1), scores, None
+    if name == 'nested':
+        per = 35
+        k = np.tile(np.arange(per), n // per)
+        centre = r.uniform(0, 480, n // per).repeat(per)
+        length = 60.0 * 0.7 ** k
+        chain_rank = np.repeat(r.permutation(n // per), per)
+        return (np.stack([centre - length / 2, centre + length / 2], 1),
+                (chain_rank * per + (per - k)).astype(np.float64), None)
+    st = r.integers(0, 750, n)
+    seg = np.stack([st, st + 1 + r.geometric(1 / 12, n)], 1)
+    if name == 'duplicates':
+        return seg[: n // 10].repeat(10, 0), scores, None
+    if name == 'hugeclass':
+        labels = np.zeros(n, np.int64)
+        labels[:100] = r.integers(1, 21, 100)
+        return seg, scores, labels
+    return seg, scores, r.integers(0, 1000, n)
+
+
+_DIST_CACHE: dict = {}
+
+
+def _dist_case(name):
+    if name not in _DIST_CACHE:
+        seg, sc, lab = distribution(name)
+        _DIST_CACHE[name] = (seg, sc, lab, numpy_greedy_labelled(seg, sc, IOU, lab).tolist())
+    return _DIST_CACHE[name]
+
+
+@pytest.mark.parametrize('dist', DISTS)
+def bench_nms_dist_vectorized(timed, benchmark, device, dist):
+    seg, sc, lab, expected = _dist_case(dist)
+    benchmark.group = f'nms-{dist}-3500-{device.type}'
+    args = [torch.from_numpy(seg).to(device), torch.from_numpy(sc).to(device), IOU,
+            None if lab is None else torch.from_numpy(lab).to(device)]
+    got = timed(temporal_nms, *args)
+    assert got.cpu().tolist() == expected
+
+
+@pytest.mark.parametrize('dist', DISTS)
+def bench_nms_dist_numpy_greedy(benchmark, dist):
+    seg, sc, lab, expected = _dist_case(dist)
+    benchmark.group = f'nms-{dist}-3500-cpu'
+    got = benchmark(numpy_greedy_labelled, seg, sc, IOU, lab)
+    assert got.tolist() == expected
+
+
+@pytest.fixture
+def busy_cores():
+    """One spinning process per core for the duration of the benchmark."""
+    procs = [subprocess.Popen([sys.executable, '-c', 'while True: pass'])
+             for _ in range(os.cpu_count() or 1)]
+    try:
+        yield
+    finally:
+        for p in procs:
+            p.kill()
+        for p in procs:
+            p.wait()
+
+
+@pytest.mark.parametrize('impl', ['vectorized', 'numpy_greedy'])
+def bench_nms_dense_busy(benchmark, busy_cores, impl):
+    """Dense random segments while every core is busy (torch threads as the library picks)."""
+    seg, sc, lab, expected = _dist_case('dense')
+    benchmark.group = 'nms-dense-3500-busy-cpu'
+    before = torch.get_num_threads()
+    torch.set_num_threads(os.cpu_count() or 1)  # torch's default; the library decides
+    try:
+        if impl == 'vectorized':
+            got = benchmark(temporal_nms, torch.from_numpy(seg), torch.from_numpy(sc), IOU)
+        else:
+            got = benchmark(numpy_greedy_labelled, seg, sc, IOU)
+    finally:
+        torch.set_num_threads(before)
+    assert np.asarray(got).tolist() == expected

@@ -18,6 +18,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -208,6 +211,42 @@ def bench_vectorized_per_video(timed, benchmark, device):
 
     got = timed(per_video)
     assert_same(got, _reference('thumos14test'))
+
+
+@pytest.fixture
+def busy_cores():
+    """One spinning process per core for the duration of the benchmark."""
+    procs = [subprocess.Popen([sys.executable, '-c', 'while True: pass'])
+             for _ in range(os.cpu_count() or 1)]
+    try:
+        yield
+    finally:
+        for p in procs:
+            p.kill()
+        for p in procs:
+            p.wait()
+
+
+@pytest.mark.parametrize('impl', ['vectorized_batched', 'loop_reference'])
+def bench_busy_machine(benchmark, busy_cores, impl):
+    """The 750-segment video while every core is busy, torch at its default thread count
+    (the pipeline picks its own threads)."""
+    case = _case('750seg')
+    benchmark.group = 'postprocess-750seg-busy-cpu'
+    before = torch.get_num_threads()
+    torch.set_num_threads(os.cpu_count() or 1)
+    try:
+        if impl == 'vectorized_batched':
+            got = benchmark(PIPELINE, case['outputs'], case['samples'])
+        else:
+            got = benchmark.pedantic(loop_reference, args=(case['outputs'], case['samples']),
+                                     kwargs={'class_threshold': 0.0}, rounds=2, iterations=1)
+            got = [{'segments': torch.tensor([(r[0], r[1]) for r in ref]).reshape(-1, 2),
+                    'labels': torch.tensor([r[3] for r in ref], dtype=torch.long),
+                    'scores': torch.tensor([r[2] for r in ref])} for ref in got]
+    finally:
+        torch.set_num_threads(before)
+    assert_same(got, _reference('750seg'))
 
 
 def test_reference_matches_pure_python_loop_on_a_short_video():

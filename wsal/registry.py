@@ -229,7 +229,7 @@ MODELS = WsalRegistry('model', parent=MMENGINE_MODELS, scope='wsal',
 LOSSES = WsalRegistry('loss', scope='wsal', locations=['wsal.losses'])
 POSTPROCESSORS = WsalRegistry('postprocessor', scope='wsal', locations=['wsal.postprocess'])
 METRICS = WsalRegistry('metric', parent=MMENGINE_METRICS, scope='wsal',
-                       locations=['wsal.evaluation'])
+                       locations=['wsal.evaluation', 'wsal.evaluation.registered'])
 DATASETS = WsalRegistry('dataset', parent=MMENGINE_DATASETS, scope='wsal',
                         locations=['wsal.datasets'])
 HOOKS = WsalRegistry('hook', parent=MMENGINE_HOOKS, scope='wsal', locations=['wsal.engine'])

@@ -80,3 +80,58 @@ def test_eval_unknown_labels_flag(tmp_path, capsys):
 def test_eval_missing_file(tmp_path, capsys):
     assert main(['eval', str(tmp_path / 'gt.json'), str(tmp_path / 'p.json')]) == 2
     assert 'ground truth file not found' in capsys.readouterr().err
+
+
+def test_eval_accepts_a_listed_class_without_instances(tmp_path, capsys):
+    """A label of gt.json's own class list with no instance is known: its predictions
+    are evaluated (no class to match: they change nothing), not rejected as unknown."""
+    gt = {'classes': ['Jump', 'Ghost'], 'database': {
+        'v1': {'subset': 'test', 'annotations': [{'label': 'Jump', 'segment': [1.0, 3.0]}]},
+        'v2': {'subset': 'test', 'annotations': [{'label': 'Jump', 'segment': [4.0, 9.0]}]}}}
+    pred = {'results': {'v1': [{'label': 'Jump', 'score': 0.9, 'segment': [1.0, 3.0]},
+                               {'label': 'Ghost', 'score': 0.8, 'segment': [1.0, 3.0]}],
+                        'v2': [{'label': 'Ghost', 'score': 0.7, 'segment': [4.0, 9.0]}]}}
+    gt_file, pred_file = tmp_path / 'gt.json', tmp_path / 'pred.json'
+    gt_file.write_text(json.dumps(gt))
+    pred_file.write_text(json.dumps(pred))
+    out = tmp_path / 'm.json'
+    assert main(['eval', str(gt_file), str(pred_file), '--out', str(out)]) == 0
+    saved = json.loads(out.read_text())
+    assert saved['protocol']['classes_without_ground_truth'] == ['Ghost']
+    assert list(saved['per_class_AP']) == ['Jump']
+    assert saved['mAP'][0] == pytest.approx(0.5)  # v2's Jump instance is missed
+    capsys.readouterr()
+    # a label in no list stays an error, naming it
+    pred['results']['v2'][0]['label'] = 'Ghoul'
+    pred_file.write_text(json.dumps(pred))
+    assert main(['eval', str(gt_file), str(pred_file)]) == 2
+    assert "Ghoul" in capsys.readouterr().err
+    # a malformed class list is named
+    gt['classes'] = 'Jump'
+    gt_file.write_text(json.dumps(gt))
+    assert main(['eval', str(gt_file), str(pred_file)]) == 2
+    assert "'classes' must be a list" in capsys.readouterr().err
+
+
+def test_eval_and_help_do_not_import_torch_or_mmengine(tmp_path):
+    """Start-up of ``wsal eval`` and of every ``--help``: neither torch nor mmengine."""
+    import subprocess
+    import sys
+    from wsal.cli.main import COMMANDS
+    gt = {'database': {'v1': {'subset': 'test',
+                              'annotations': [{'label': 'Jump', 'segment': [1.0, 3.0]}]}}}
+    (tmp_path / 'gt.json').write_text(json.dumps(gt))
+    (tmp_path / 'pred.json').write_text(json.dumps({'results': {'v1': [
+        {'label': 'Jump', 'score': 0.9, 'segment': [1.0, 3.0]}]}}))
+    names = [m.rsplit('.', 1)[1].replace('_cmd', '').replace('_', '-') for m in COMMANDS]
+    calls = [['--help']] + [[n, '--help'] for n in names]
+    calls.append(['eval', str(tmp_path / 'gt.json'), str(tmp_path / 'pred.json')])
+    script = ('import sys\nfrom wsal.cli.main import main\n'
+              'import json\nfor argv in json.loads(sys.argv[1]):\n'
+              '    try:\n        main(argv)\n    except SystemExit:\n        pass\n'
+              'heavy = sorted(m for m in ("torch", "mmengine") if m in sys.modules)\n'
+              'print("HEAVY", heavy)\n')
+    out = subprocess.run([sys.executable, '-c', script, json.dumps(calls)], capture_output=True,
+                         text=True, check=True).stdout
+    assert 'usage: wsal' in out and 'mAP' in out
+    assert out.strip().splitlines()[-1] == 'HEAVY []'

@@ -168,3 +168,30 @@ def test_attention_health_reports_each_stream(caplog):
     assert out['health/flow/saturated'] == 1.0 and out['health/flow/collapsed'] == 0.0
     assert out['health/rgb/lambda_max'] == pytest.approx(1e-4)
     assert out['health/flow/lambda_in'] == pytest.approx(0.9999)
+
+
+@pytest.mark.parametrize('kwargs,key', [
+    (dict(tiou_thresholds=[0.5, 1.5]), 'tiou_thresholds[1]'),
+    (dict(tiou_thresholds=[0.0]), 'tiou_thresholds[0]'),
+    (dict(tiou_thresholds=[float('nan')]), 'tiou_thresholds[0]'),
+    (dict(tiou_thresholds=[0.5, 0.5]), 'tiou_thresholds repeats'),
+    (dict(tiou_thresholds=[]), 'tiou_thresholds must not be empty'),
+    (dict(tiou_thresholds=[0.3, 0.5], average_ranges=[(0.6, 0.9)]), 'average_ranges'),
+    (dict(average_ranges=[(0.7, 0.1)]), 'average_ranges'),
+    (dict(outside_videos='drop'), 'outside_videos'),
+])
+def test_detection_map_settings_checked_at_construction(kwargs, key):
+    with pytest.raises(ValueError) as info:
+        DetectionMAP(**kwargs)
+    assert 'DetectionMAP' in str(info.value) and key in str(info.value)
+
+
+@pytest.mark.parametrize('kwargs,key', [
+    (dict(collapse_below=-0.1), 'collapse_below'), (dict(saturate_above=1.5), 'saturate_above'),
+    (dict(collapse_below=float('nan')), 'collapse_below'),
+    (dict(collapse_below=0.9, saturate_above=0.5), 'collapse_below'),
+])
+def test_attention_health_settings_checked_at_construction(kwargs, key):
+    with pytest.raises(ValueError) as info:
+        AttentionHealth(**kwargs)
+    assert 'AttentionHealth' in str(info.value) and key in str(info.value)

@@ -185,3 +185,55 @@ def test_cuda_matches_cpu_bit_for_bit():
         cpu = temporal_nms(seg, sc, 0.5, lab, method=method)
         gpu = temporal_nms(seg.cuda(), sc.cuda(), 0.5, lab.cuda(), method=method)
         assert torch.equal(cpu, gpu.cpu())
+
+
+@FAST
+@given(integer_segments(max_n=40, span=20), st.sampled_from(THRESHOLDS),
+       st.sampled_from([1, 3, 8]))
+def test_blocked_greedy_matches_loop_reference_across_blocks(data, thr, block):
+    """Small blocks: boxes decided across many blocks, exact IoU ties on a small grid."""
+    from wsal.postprocess import greedy_blocks
+    segs, scores, labels = data
+    seg, sc, lab = _tensors(segs, scores, labels)
+    expected = ref.greedy_nms(segs, [float(s) for s in sc], thr, labels)
+    before = greedy_blocks.BLOCK
+    greedy_blocks.BLOCK = block
+    try:
+        assert temporal_nms(seg, sc, thr, lab, method='blocks').tolist() == expected
+    finally:
+        greedy_blocks.BLOCK = before
+
+
+@pytest.mark.parametrize('case', ['nested_chain', 'duplicates', 'ties', 'float_seconds',
+                                  'all_empty', 'one_box'])
+def test_blocked_greedy_on_structured_inputs(case):
+    """Shapes the random property test rarely draws, against the loop reference."""
+    g = torch.Generator().manual_seed(5)
+    if case == 'nested_chain':  # each box suppresses only the next: half are kept
+        lengths = [int(1000 * 0.7 ** k) for k in range(15)]
+        segs = [(500 - n // 2, 500 - n // 2 + n) for n in lengths]
+        scores = [float(15 - k) for k in range(15)]
+    elif case == 'duplicates':
+        base = torch.randint(0, 40, (30, 1), generator=g)
+        segs = torch.cat([base, base + torch.randint(1, 9, (30, 1), generator=g)], 1)
+        segs = segs.repeat(7, 1).tolist()
+        scores = torch.randperm(len(segs), generator=g).float().tolist()
+    elif case == 'ties':  # IoU exactly 1/2 everywhere on an integer grid, equal scores
+        segs = [(0, 4), (0, 2), (2, 4), (1, 3), (0, 4), (0, 8), (4, 8)] * 20
+        scores = [1.0] * len(segs)
+    elif case == 'float_seconds':
+        segs = [(s * 0.64, (s + n) * 0.64) for s, n in
+                zip(torch.randint(0, 300, (500,), generator=g).tolist(),
+                    torch.randint(0, 20, (500,), generator=g).tolist())]
+        scores = torch.rand(500, generator=g, dtype=torch.float64).tolist()
+    elif case == 'all_empty':
+        segs, scores = [(3, 3)] * 200, [0.5] * 200
+    else:
+        segs, scores = [(0, 1)], [0.3]
+    dtype = torch.float64 if case == 'float_seconds' else torch.long
+    seg = torch.tensor(segs, dtype=dtype)
+    sc = torch.tensor(scores, dtype=torch.float64)
+    for thr in (0.0, 0.3, 0.5, 0.7):
+        expected = ref.greedy_nms(segs, scores, thr)
+        assert temporal_nms(seg, sc, thr, method='blocks').tolist() == expected, thr
+        assert temporal_nms(seg, sc, thr, method='sparse').tolist() == expected, thr

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pp_strategies import batches
 
-from wsal.postprocess import (DetectionPipeline, OuterInnerContrastScorer, WeightedTCAMScorer,
+from wsal.postprocess import (DetectionPipeline, OuterInnerContrastScorer, WeightedLogitScorer,
                               default_thresholds, localize_batch, save_activitynet,
                               select_classes, to_activitynet, weighted_cas, weighted_tcam)
 from wsal.registry import build_postprocessor
@@ -59,7 +59,7 @@ def test_pipeline_matches_loop_reference(batch):
     out = _outputs(batch)
     pipe = build_postprocessor(dict(type='DetectionPipeline', class_threshold=0.1,
                                     proposal=dict(type='AttentionThresholdProposals'),
-                                    scorer=dict(type='WeightedTCAMScorer'),
+                                    scorer=dict(type='WeightedLogitScorer'),
                                     nms=dict(type='TemporalNMS', iou_threshold=0.5)))
     dets = pipe(out, _samples(batch))
     assert len(dets) == len(batch['sps'])
@@ -130,7 +130,7 @@ def test_scorer_values_by_hand():
     p = Proposals(torch.tensor([0, 0]), torch.tensor([0, 1]), torch.tensor([1, 1]),
                   torch.tensor([0, 0]))
     # weighted map: [2, 2, 0]; means: [0..1] = 2, [1..1] = 2
-    assert WeightedTCAMScorer()(out, p).tolist() == [2.0, 2.0]
+    assert WeightedLogitScorer()(out, p).tolist() == [2.0, 2.0]
     # OIC, inflation 0.5: [0..1] m=1 -> outer {2}: 2 - 0; [1..1] m=1 -> outer {0, 2}: 2 - 1
     assert OuterInnerContrastScorer(inflation=0.5)(out, p).tolist() == [2.0, 1.0]
 
@@ -183,7 +183,7 @@ def test_every_registered_postprocessor_builds_with_defaults():
     POSTPROCESSORS.import_from_location()
     names = set(POSTPROCESSORS._module_dict)
     assert {'DetectionPipeline', 'AttentionThresholdProposals', 'TCAMThresholdProposals',
-            'WeightedTCAMScorer', 'OuterInnerContrastScorer', 'TemporalNMS', 'SoftNMS'} <= names
+            'WeightedLogitScorer', 'WeightedTCAMScorer', 'OuterInnerContrastScorer', 'TemporalNMS', 'SoftNMS'} <= names
     for name in names:
         assert build_postprocessor(dict(type=name)) is not None
 
@@ -204,3 +204,45 @@ def test_pipeline_cuda_matches_cpu():
         assert torch.equal(x['segments'], y['segments'].cpu())
         assert torch.equal(x['labels'], y['labels'].cpu())
         assert torch.allclose(x['scores'], y['scores'].cpu())
+
+
+def test_shared_overlaps_and_per_video_order_equal_the_generic_path_bit_for_bit():
+    """The fast path (overlaps shared across classes, per-video sorts on the CPU) gives
+    exactly what class-wise ``temporal_nms`` on the expanded proposals plus two global
+    stable sorts give, on a batch with many classes, ties and padding."""
+    import importlib.util
+    from pathlib import Path
+
+    from wsal.postprocess import (attention_proposals, interval_means, localize, prefix_sums,
+                                  select_classes, temporal_nms)
+    from wsal.postprocess.pipeline import video_score_order
+    bench = Path(__file__).resolve().parents[2] / 'benchmarks' / 'bench_postprocess.py'
+    spec = importlib.util.spec_from_file_location('_bench_pp_data', bench)
+    data = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(data)
+    outputs, _ = data.make_batch([300, 120, 257, 64, 300], num_classes=6, seed=4)
+    score_map = WeightedLogitScorer().score_map(outputs)
+    score_map = torch.round(score_map * 4) / 4  # many equal scores
+    prefix = prefix_sums(score_map)
+
+    def score_fn(p):
+        return interval_means(prefix, p.video, p.label, p.start, p.end)
+
+    class PlainNMS(torch.nn.Module):  # no select_classwise: the generic path
+        duplicate_invariant = True
+
+        def forward(self, segments, scores, labels):
+            keep = temporal_nms(segments, scores, 0.5, labels, method='sparse')
+            return keep, scores[keep]
+
+    props = attention_proposals(outputs['attention'], outputs['mask'])
+    mask = select_classes(outputs['video_scores'], 0.0)
+    kw = dict(num_segments=300, max_per_video=None)
+    fast = localize(props, mask, score_fn, build_postprocessor(dict(type='TemporalNMS')), **kw)
+    plain = localize(props, mask, score_fn, PlainNMS(), **kw)
+    for a, b in zip(fast, plain):
+        assert torch.equal(a, b)
+    assert fast.video.shape[0] > 500
+    v = torch.tensor([2, 0, 2, 1, 0, 2])
+    s = torch.tensor([0.5, 0.1, 0.5, 0.3, 0.9, 0.7], dtype=torch.float64)
+    assert video_score_order(v, s, 3).tolist() == [4, 1, 3, 5, 0, 2]

@@ -4,12 +4,20 @@ from __future__ import annotations
 import argparse
 
 
+class _DictAction(argparse.Action):
+    """mmengine's ``DictAction``, imported when the option is used (``--help`` stays light)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from mmengine.config import DictAction
+        DictAction(self.option_strings, self.dest, nargs=self.nargs)(
+            parser, namespace, values, option_string)
+
+
 def add_config_args(p: argparse.ArgumentParser, *, data_root: bool = True) -> None:
     """``CONFIG`` and the overrides every Runner command accepts."""
-    from mmengine.config import DictAction
     if data_root:
         p.add_argument('--data-root', metavar='DIR', default=None,
                        help="replace every dataset's data_root (the folder with gt.json and features/)")
-    p.add_argument('--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE', default=None,
+    p.add_argument('--cfg-options', nargs='+', action=_DictAction, metavar='KEY=VALUE', default=None,
                    help="override config entries, e.g. train_cfg.max_iters=2000 "
                    "'model.losses.bg.weight=0.2'")

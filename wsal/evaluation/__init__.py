@@ -9,15 +9,15 @@ Functional API (ActivityNet-format files or dicts)::
     res.ap, res.mAP, res.averages         # [T, C], [T], {'0.1-0.7': ..., '0.1-0.9': ...}
 
 mmengine metrics (registered in ``wsal.registry.METRICS``): ``DetectionMAP``,
-``ClassificationMAP``, ``AttentionHealth``, ``CollectDetections``.
+``ClassificationMAP``, ``AttentionHealth``, ``CollectDetections``. They (and the
+helpers of their modules) are imported on first access or by the registry, so
+that ``wsal eval`` and the functional API above need neither torch nor mmengine.
 """
-from .attention_health import AttentionHealth, attention_health, frame_auc, frames_in_segments
+import importlib
+
 from .average_precision import interpolated_ap, ranked_ap
-from .classification_metric import ClassificationMAP, classification_map
 from .convergence import loss_still_falling
 from .detection import DetectionResult, compute_detection_ap, evaluate_detection
-from .detection_metric import DetectionMAP
-from .detection_records import CollectDetections, detection_records, predictions_to_activitynet
 from .ground_truth import GroundTruth, load_ground_truth, read_video_list
 from .matching import greedy_match
 from .predictions import Predictions, load_predictions
@@ -35,3 +35,19 @@ __all__ = [
     'describe_protocol', 'format_map_comparison', 'format_map_table',
     'paired_tiou', 'segment_tiou',
 ]
+
+#: Names served lazily: ``{name: module}`` (these modules import mmengine).
+_LAZY = {
+    'AttentionHealth': 'attention_health', 'attention_health': 'attention_health',
+    'frame_auc': 'attention_health', 'frames_in_segments': 'attention_health',
+    'ClassificationMAP': 'classification_metric', 'classification_map': 'classification_metric',
+    'DetectionMAP': 'detection_metric',
+    'CollectDetections': 'detection_records', 'detection_records': 'detection_records',
+    'predictions_to_activitynet': 'detection_records',
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(f'{__name__}.{_LAZY[name]}'), name)
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

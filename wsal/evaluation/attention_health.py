@@ -15,6 +15,7 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 
 from wsal.registry import METRICS
+from wsal.utils.ranges import check_number
 
 from .metric_utils import get_field, to_numpy
 
@@ -133,8 +134,14 @@ class AttentionHealth(BaseMetric):
     def __init__(self, *, collapse_below: float = 0.05, saturate_above: float = 0.95,
                  collect_device: str = 'cpu', prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
-        self.collapse_below = float(collapse_below)
-        self.saturate_above = float(saturate_above)
+        owner = type(self).__name__
+        self.collapse_below = check_number(collapse_below, owner=owner, key='collapse_below',
+                                           low=0.0, high=1.0)
+        self.saturate_above = check_number(saturate_above, owner=owner, key='saturate_above',
+                                           low=0.0, high=1.0)
+        if self.collapse_below >= self.saturate_above:
+            raise ValueError(f'{owner}: collapse_below ({collapse_below}) must be below '
+                             f'saturate_above ({saturate_above})')
         self.last_result = None
 
     def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:

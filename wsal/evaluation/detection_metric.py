@@ -9,12 +9,13 @@ from mmengine.logging import print_log
 
 from wsal.registry import METRICS
 from wsal.utils import atomic_write_json
+from wsal.utils.ranges import check_number_list
 
 from .detection import evaluate_detection
 from .ground_truth import GroundTruth
 from .metric_utils import dataset_classes, get_field, to_numpy
 from .predictions import Predictions
-from .protocols import get_preset
+from .protocols import as_pairs, get_preset, resolve_average_ranges
 from .report import format_map_table
 
 __all__ = ['DetectionMAP']
@@ -77,6 +78,18 @@ class DetectionMAP(BaseMetric):
             self.average_ranges = p['average_ranges']
         else:
             self.average_ranges = None
+        owner = type(self).__name__
+        self.tiou_thresholds = list(check_number_list(
+            self.tiou_thresholds, owner=owner, key='tiou_thresholds', low=0.0, high=1.0,
+            open_low=True))
+        try:
+            resolve_average_ranges(self.tiou_thresholds, as_pairs(self.average_ranges)
+                                   if self.average_ranges is not None else None)
+        except ValueError as exc:
+            raise ValueError(f'{owner}: average_ranges: {exc}') from None
+        if outside_videos not in ('false_positive', 'ignore', 'error'):
+            raise ValueError(f"{owner}: outside_videos must be 'false_positive', 'ignore' or "
+                             f"'error', got {outside_videos!r}")
         self.ann_file = ann_file
         self.subset = subset if subset is not None else (p['subset'] if ann_file else None)
         self.video_list = video_list

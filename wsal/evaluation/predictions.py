@@ -179,18 +179,16 @@ def load_predictions(source: Union[str, os.PathLike, Mapping]) -> Predictions:
     scs: List[Any] = []
     starts: List[Any] = []
     ends: List[Any] = []
-    add_lab, add_sc, add_s, add_e = labs.append, scs.append, starts.append, ends.append
     for vid, entries in results.items():
         if not isinstance(entries, list):
             raise ValueError(f"{src}: results['{vid}'] must be a list of detections, "
                              f'got {type(entries).__name__}')
-        try:
-            for e in entries:  # one plain pass: the cheapest way through 1e5 dicts
-                add_lab(e['label'])
-                add_sc(e['score'])
-                s, t = e['segment']
-                add_s(s)
-                add_e(t)
+        try:  # comprehensions: the cheapest way through 1e5 dicts
+            labs += [e['label'] for e in entries]
+            scs += [e['score'] for e in entries]
+            pairs = [e['segment'] for e in entries]
+            starts += [s for s, _ in pairs]  # unpacking checks [start, end]
+            ends += [t for _, t in pairs]
         except (KeyError, TypeError, ValueError):
             _locate_bad_entry(src, vid, entries)
             raise

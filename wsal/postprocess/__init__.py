@@ -4,7 +4,8 @@ Public API (see docs/design.md, "Post-processing" and "IoU convention"):
 
 * :func:`temporal_nms`, :func:`soft_nms`: exact, vectorized greedy NMS / soft-NMS;
 * proposal generators :class:`AttentionThresholdProposals`,
-  :class:`TCAMThresholdProposals`; scorers :class:`WeightedTCAMScorer`,
+  :class:`TCAMThresholdProposals`; scorers :class:`WeightedLogitScorer`
+  (formerly ``WeightedTCAMScorer``, still accepted),
   :class:`OuterInnerContrastScorer`; NMS modules :class:`TemporalNMS`,
   :class:`SoftNMS`; the :class:`DetectionPipeline` (all in ``POSTPROCESSORS``);
 * :func:`localize_batch`: the whole procedure for a batch on plain tensors;
@@ -14,20 +15,26 @@ from .class_scores import ClassScoreContrastScorer, ClassScoreThresholdProposals
 from .formats import save_activitynet, to_activitynet
 from .iou import (intersection_union, iou_exceeds, pairwise_segment_iou, segment_iou,
                   threshold_fraction)
-from .nms import SoftNMS, TemporalNMS, soft_nms, temporal_nms
+from .nms import (SoftNMS, TemporalNMS, classwise_nms, shared_proposal_nms, soft_nms,
+                  temporal_nms)
 from .pipeline import (DetectionPipeline, Detections, expand_proposals, localize, localize_batch,
                        select_classes, unique_proposals)
 from .proposals import (AttentionThresholdProposals, Proposals, TCAMThresholdProposals,
-                        attention_proposals, default_thresholds, threshold_runs, weighted_tcam)
-from .scoring import (OuterInnerContrastScorer, WeightedTCAMScorer, interval_means,
-                      interval_sums, prefix_sums, weighted_cas)
+                        attention_proposals, attention_weighted_probabilities,
+                        default_thresholds, stream_weighted_sum, threshold_runs, weighted_tcam)
+from .scoring import (OuterInnerContrastScorer, WeightedLogitScorer, WeightedTCAMScorer,
+                      attention_weighted_logits, interval_means, interval_sums, prefix_sums,
+                      weighted_cas)
+from .threads import op_threads
 
 __all__ = [
-    'temporal_nms', 'soft_nms', 'TemporalNMS', 'SoftNMS',
-    'Proposals', 'default_thresholds', 'threshold_runs', 'attention_proposals', 'weighted_tcam',
+    'temporal_nms', 'soft_nms', 'shared_proposal_nms', 'classwise_nms', 'TemporalNMS', 'SoftNMS',
+    'Proposals', 'default_thresholds', 'threshold_runs', 'attention_proposals',
+    'stream_weighted_sum', 'attention_weighted_probabilities', 'weighted_tcam',
     'AttentionThresholdProposals', 'TCAMThresholdProposals',
-    'weighted_cas', 'prefix_sums', 'interval_sums', 'interval_means',
-    'WeightedTCAMScorer', 'OuterInnerContrastScorer',
+    'attention_weighted_logits', 'weighted_cas', 'prefix_sums', 'interval_sums',
+    'interval_means', 'WeightedLogitScorer', 'WeightedTCAMScorer', 'OuterInnerContrastScorer',
+    'op_threads',
     'Detections', 'select_classes', 'unique_proposals', 'expand_proposals', 'localize',
     'localize_batch', 'DetectionPipeline',
     'to_activitynet', 'save_activitynet',

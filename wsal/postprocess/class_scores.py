@@ -16,7 +16,9 @@ import torch
 from torch import Tensor, nn
 
 from ..registry import POSTPROCESSORS
-from .proposals import Proposals, _mask, _stream_weights, default_thresholds, threshold_runs
+from ..utils.ranges import check_number, check_number_list
+from .proposals import (Proposals, default_thresholds, stream_weights_of, threshold_runs,
+                        valid_mask)
 from .scoring import OuterInnerContrastScorer
 
 __all__ = ['class_score_map', 'ClassScoreThresholdProposals', 'ClassScoreContrastScorer']
@@ -39,7 +41,7 @@ def class_score_map(outputs: dict, *, key: str = 'class_scores',
             raise KeyError(f"model outputs['streams'][{name!r}] lack {key!r}; the class-score "
                            'post-processors need a head that reports it (WTALCHead, BaSNetHead, '
                            'UMHead, CoLAHead)')
-    weights = _stream_weights(outputs, streams, stream_weights)
+    weights = stream_weights_of(outputs, streams, stream_weights)
     total = None
     for name, theta in weights.items():
         term = theta * streams[name][key].double()
@@ -67,17 +69,16 @@ class ClassScoreThresholdProposals(nn.Module):
     def __init__(self, *, thresholds: Optional[Sequence[float]] = None, relative: bool = False,
                  key: str = 'class_scores') -> None:
         super().__init__()
-        self.thresholds = tuple(float(t) for t in (thresholds if thresholds is not None
-                                                   else default_thresholds()))
-        if not self.thresholds or not all(math.isfinite(t) for t in self.thresholds):
-            raise ValueError(f'thresholds must be a non-empty list of finite numbers, '
-                             f'got {thresholds!r}')
+        owner = type(self).__name__
+        bounds = (0.0, 1.0) if relative else (-math.inf, math.inf)  # relative: fractions
+        self.thresholds = default_thresholds() if thresholds is None else check_number_list(
+            thresholds, owner=owner, key='thresholds', low=bounds[0], high=bounds[1])
         self.relative = bool(relative)
         self.key = key
 
     def forward(self, outputs: dict, class_mask: Tensor) -> Proposals:
         score = class_score_map(outputs, key=self.key)
-        mask = _mask(outputs, score)
+        mask = valid_mask(outputs, score)
         pair_video, pair_class = torch.nonzero(class_mask, as_tuple=True)
         signal = score[pair_video, :, pair_class]                   # [J, T]
         valid = mask[pair_video]
@@ -116,7 +117,8 @@ class ClassScoreContrastScorer(OuterInnerContrastScorer):
     def __init__(self, *, inflation: float = 0.25, video_score_weight: float = 0.0,
                  key: str = 'class_scores') -> None:
         super().__init__(inflation=inflation)
-        self.video_score_weight = float(video_score_weight)
+        self.video_score_weight = check_number(video_score_weight, owner=type(self).__name__,
+                                               key='video_score_weight', low=0.0)
         self.key = key
 
     def score_map(self, outputs: dict) -> Tensor:

@@ -4,7 +4,10 @@ Both follow the IoU convention of :mod:`wsal.postprocess.iou` (suppress when
 ``IoU > threshold``, exact fraction test) and order boxes by score, highest
 first, equal scores by lower index first (a stable sort).
 
-Greedy NMS is computed without a Python loop over boxes. Let ``i -> j`` be an
+On the CPU, greedy NMS runs the exact blocked algorithm of
+:mod:`wsal.postprocess.greedy_blocks` in numpy (fast on every proposal
+distribution, and single-threaded, so unaffected by a busy machine). On
+other devices it is computed without a Python loop over boxes. Let ``i -> j`` be an
 edge when ``i`` comes before ``j`` in that order, both have the same label and
 ``IoU(i, j) > threshold``. Greedy NMS keeps ``j`` exactly when no kept ``i``
 has an edge to ``j``; since edges only point forward, that rule has a unique
@@ -25,13 +28,18 @@ from __future__ import annotations
 
 from typing import Optional, Tuple
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
 from ..registry import POSTPROCESSORS
+from ..utils.ranges import check_number
+from .greedy_blocks import greedy_keep_sorted
 from .iou import intersection_union, iou_exceeds, threshold_fraction
+from .proposals import Proposals
 
-__all__ = ['temporal_nms', 'soft_nms', 'TemporalNMS', 'SoftNMS']
+__all__ = ['temporal_nms', 'soft_nms', 'shared_proposal_nms', 'classwise_nms', 'TemporalNMS',
+           'SoftNMS']
 
 #: Inputs up to this size use the dense ``N x N`` overlap matrix.
 DENSE_LIMIT = 256
@@ -95,14 +103,14 @@ def _overlap_candidates(start: Tensor, end: Tensor, group: Tensor) -> Tuple[Tens
     g = g - g.min()
     key = g * width + r_start
     key_sorted, perm = torch.sort(key, stable=True)
-    query = (g * width + r_end)[perm]
+    query = (g * width + r_end).index_select(0, perm)
     hi = torch.searchsorted(key_sorted, query, side='left')
     pos = torch.arange(n, device=device)
     count = (hi - pos - 1).clamp_(min=0)
     total = int(count.sum())
     src = torch.repeat_interleave(pos, count, output_size=total)
     first = torch.cumsum(count, 0) - count
-    dst = torch.arange(total, device=device) - first[src] + src + 1
+    dst = torch.arange(total, device=device) - first.index_select(0, src) + src + 1
     return perm, src, dst
 
 
@@ -119,15 +127,16 @@ def _resolve_greedy(n: int, src: Tensor, dst: Tensor, device) -> Tensor:
     nodes = torch.nonzero(involved, as_tuple=True)[0]
     m = nodes.shape[0]
     compact = torch.cumsum(involved, 0) - 1
-    src, dst = compact[src], compact[dst]
+    src, dst = compact.index_select(0, src), compact.index_select(0, dst)
     state = torch.zeros(m, dtype=torch.int8, device=device)
     while True:
         indeg = torch.bincount(dst, minlength=m)
         newly = (state == undecided) & (indeg == 0)
         state[newly] = kept
-        hit = newly[src]
+        hit = newly.index_select(0, src)
         state[dst[hit]] = 2  # suppressed
-        live = (state[src] == undecided) & (state[dst] == undecided)
+        live = ((state.index_select(0, src) == undecided)
+                & (state.index_select(0, dst) == undecided))
         src, dst = src[live], dst[live]
         if not bool((state == undecided).any()):
             keep[nodes] = state == kept
@@ -177,6 +186,36 @@ def _sparse_keep_distinct(seg: Tensor, rank: Tensor, group: Tensor, threshold: f
     return _resolve_greedy(n, src, dst, seg.device)
 
 
+def _priority_order_numpy(scores: Tensor) -> np.ndarray:
+    """:func:`_priority_order` computed in numpy (CPU tensors)."""
+    values = scores.detach().numpy()
+    if values.dtype.kind == 'f':
+        return np.argsort(-values, kind='stable')
+    if values.dtype.kind == 'b':
+        return np.argsort(~values, kind='stable')
+    if values.dtype.kind in 'iu' and values.size and abs(int(values.min())) < 2 ** 62:
+        return np.argsort(-values.astype(np.int64), kind='stable')
+    return _priority_order(scores).numpy()
+
+
+def _blocks_nms(segments: Tensor, scores: Tensor, iou_threshold: float,
+                labels: Optional[Tensor]) -> Tensor:
+    if segments.device.type != 'cpu':
+        raise ValueError(f"method='blocks' runs on the CPU, got segments on {segments.device}")
+    order = _priority_order_numpy(scores)
+    num, den = threshold_fraction(iou_threshold)
+    if num >= den:  # IoU > 1 never holds
+        return torch.from_numpy(order)
+    seg = segments.detach()
+    seg = seg.to(torch.float64 if seg.is_floating_point() else torch.int64).numpy()
+    if labels is None:
+        group = np.zeros(seg.shape[0], dtype=np.int64)
+    else:
+        group = labels.detach().to(torch.int64).numpy()[order]
+    keep = greedy_keep_sorted(seg[order, 0], seg[order, 1], group, num, den)
+    return torch.from_numpy(order[keep])
+
+
 def temporal_nms(segments: Tensor, scores: Tensor, iou_threshold: float = 0.5,
                  labels: Optional[Tensor] = None, *, method: str = 'auto') -> Tensor:
     """Greedy temporal non-maximum suppression, exact and loop-free over boxes.
@@ -193,8 +232,19 @@ def temporal_nms(segments: Tensor, scores: Tensor, iou_threshold: float = 0.5,
         labels: Optional ``[N]`` integer labels: boxes only suppress boxes of
             the same label (class-wise NMS; pass a ``video * C + class`` id to
             run many videos and classes in one call).
-        method: ``'auto'`` (dense matrix up to :data:`DENSE_LIMIT` boxes,
-            sparse pairs above), ``'dense'`` or ``'sparse'``; same result.
+        method: ``'auto'`` (CPU: ``'blocks'``; other devices: dense matrix
+            up to :data:`DENSE_LIMIT` boxes, sparse pairs above),
+            ``'blocks'`` (CPU only, see :mod:`wsal.postprocess.greedy_blocks`),
+            ``'dense'`` or ``'sparse'``; same result.
+
+    Worst case: ``'blocks'`` costs ``O(N log N + 64 N + sum over kept boxes of
+    their window)`` where a kept box's window holds the same-label boxes
+    starting within ``(1 - t) / t`` of its length before it or ``1 - t`` of
+    its length after it: at most ``O(N K)`` for ``K`` kept boxes, the cost of
+    the textbook loop, in a few vectorized calls per 64 decided boxes.
+    ``'sparse'`` costs ``O(N log N + P)`` per round for ``P`` overlapping
+    pairs and needs as many rounds as the longest chain of suppressions (at
+    most ``N``); ``'dense'`` costs ``O(N^2)`` per round.
 
     Returns:
         LongTensor: ``[K]`` indices of kept boxes, by decreasing score (equal
@@ -207,11 +257,15 @@ def temporal_nms(segments: Tensor, scores: Tensor, iou_threshold: float = 0.5,
     """
     _check_inputs(segments, scores, labels)
     threshold_fraction(iou_threshold)  # validates
-    if method not in ('auto', 'dense', 'sparse'):
-        raise ValueError(f"method must be 'auto', 'dense' or 'sparse', got {method!r}")
+    if method not in ('auto', 'blocks', 'dense', 'sparse'):
+        raise ValueError(f"method must be 'auto', 'blocks', 'dense' or 'sparse', got {method!r}")
     n = segments.shape[0]
     if n == 0:
         return torch.zeros(0, dtype=torch.long, device=segments.device)
+    if method == 'auto' and segments.device.type == 'cpu':
+        method = 'blocks'
+    if method == 'blocks':
+        return _blocks_nms(segments, scores, iou_threshold, labels)
     order = _priority_order(scores)
     if method == 'dense' or (method == 'auto' and n <= DENSE_LIMIT):
         lab = labels[order] if labels is not None else None
@@ -316,8 +370,104 @@ def soft_nms(segments: Tensor, scores: Tensor, *, method: str = 'gaussian', sigm
     return keep[order], new_scores[order].to(scores.dtype)
 
 
+def shared_proposal_nms(proposals: Proposals, class_mask: Tensor, scores: Tensor,
+                          iou_threshold: float) -> Tensor:
+    """Greedy class-wise NMS of expanded class-agnostic proposals, overlaps found once per video.
+
+    Args:
+        proposals: Class-agnostic proposals (``video``, ``start``, ``end``
+            inclusive), ordered by video.
+        class_mask: ``BoolTensor[B, C]`` selected classes.
+        scores: ``[P']`` scores of the expanded proposals, laid out as
+            :func:`~wsal.postprocess.pipeline.expand_proposals` does (by
+            video, selected class, proposal).
+        iou_threshold: Suppress when ``IoU > iou_threshold``.
+
+
+    Class-agnostic proposals are shared by every selected class of their
+    video, so the pairs with ``IoU > threshold`` are found once on the
+    proposals and replicated to each class with the class's score order.
+    Same result as :func:`~wsal.postprocess.temporal_nms` with ``video * C +
+    class`` labels on the expanded proposals.
+
+    Returns:
+        LongTensor: kept indices into the expanded proposals, ascending.
+    """
+    device = scores.device
+    n_items = scores.shape[0]
+    n_videos = class_mask.shape[0]
+    start, stop = proposals.start, proposals.end + 1
+    perm, a, b = _overlap_candidates(start, stop, proposals.video)
+    a, b = perm.index_select(0, a), perm.index_select(0, b)
+    inter, union = intersection_union(start.index_select(0, a), stop.index_select(0, a),
+                                      start.index_select(0, b), stop.index_select(0, b))
+    hit = iou_exceeds(inter, union, iou_threshold)
+    a, b = a[hit], b[hit]
+    # layout of expand_proposals: item = pair_first[pair] + (proposal - video_offset[video])
+    counts = torch.bincount(proposals.video, minlength=n_videos)
+    offsets = torch.cumsum(counts, 0) - counts
+    pair_video = torch.nonzero(class_mask, as_tuple=True)[0]
+    reps = counts[pair_video]
+    pair_first = torch.cumsum(reps, 0) - reps
+    pairs_per_video = class_mask.sum(dim=1)
+    video_first_pair = torch.cumsum(pairs_per_video, 0) - pairs_per_video
+    edge_video = proposals.video.index_select(0, a)
+    mult = pairs_per_video.index_select(0, edge_video)
+    total = int(mult.sum())
+    edge = torch.repeat_interleave(torch.arange(a.shape[0], device=device), mult,
+                                   output_size=total)
+    edge_video = edge_video.index_select(0, edge)  # index_select: the fast CPU gather
+    pair = (video_first_pair.index_select(0, edge_video) + torch.arange(total, device=device)
+            - (torch.cumsum(mult, 0) - mult).index_select(0, edge))
+    base = pair_first.index_select(0, pair) - offsets.index_select(0, edge_video)
+    ia, ib = base + a.index_select(0, edge), base + b.index_select(0, edge)
+    sa, sb = scores.index_select(0, ia), scores.index_select(0, ib)
+    a_first = (sa > sb) | ((sa == sb) & (ia < ib))
+    keep = _resolve_greedy(n_items, torch.where(a_first, ia, ib), torch.where(a_first, ib, ia),
+                           device)
+    return torch.nonzero(keep, as_tuple=True)[0]
+
+
+def classwise_nms(nms, labelled, num_classes: int, scores: Tensor) -> Tuple[Tensor, Tensor]:
+    """Run any ``nms(segments, scores, groups)`` per (video, class) of labelled proposals.
+
+    Args:
+        nms: ``nms(segments [N, 2], scores [N], labels [N]) -> (keep, scores)``.
+        labelled: Labelled proposals (``video``, ``start``, ``end`` inclusive, ``label``).
+        num_classes: ``C``.
+        scores: ``[N]`` scores.
+
+    Returns:
+        tuple[LongTensor, Tensor]: kept indices and their scores, as ``nms`` returns them.
+    """
+    segments = torch.stack([labelled.start, labelled.end + 1], dim=1)
+    groups = labelled.video * max(num_classes, 1) + labelled.label
+    return nms(segments, scores, groups)
+
+
+class _ClasswiseSelection:
+    """``select_classwise``: the pipeline's NMS step on labelled proposals."""
+
+    def select_classwise(self, proposals, labelled, class_mask: Tensor,
+                         scores: Tensor) -> Tuple[Tensor, Tensor]:
+        """Class-wise NMS per (video, class) of the pipeline's proposals.
+
+        Args:
+            proposals: The proposals as generated (class-agnostic or labelled).
+            labelled: The same proposals expanded over the selected classes.
+            class_mask: ``BoolTensor[B, C]`` selected classes.
+            scores: ``[N]`` scores of ``labelled``.
+
+        Returns:
+            tuple[LongTensor, Tensor]: kept indices into ``labelled`` and their
+            (possibly decayed) scores. The pipeline orders them by video and
+            decreasing score, keeping this order among equal scores.
+        """
+        return classwise_nms(self, labelled, class_mask.shape[1], scores)
+
+
 @POSTPROCESSORS.register_module()
-class TemporalNMS(nn.Module):
+class TemporalNMS(_ClasswiseSelection, nn.Module):
     """Class-wise greedy NMS (paper section 4.2: IoU threshold 0.5).
 
     Args:
@@ -332,9 +482,19 @@ class TemporalNMS(nn.Module):
 
     def __init__(self, *, iou_threshold: float = 0.5) -> None:
         super().__init__()
-        threshold_fraction(iou_threshold)
-        self.iou_threshold = float(iou_threshold)
+        self.iou_threshold = check_number(iou_threshold, owner=type(self).__name__,
+                                          key='iou_threshold', low=0.0, high=1.0)
         self.duplicate_invariant = self.iou_threshold < 1.0
+
+    def select_classwise(self, proposals, labelled, class_mask: Tensor,
+                         scores: Tensor) -> Tuple[Tensor, Tensor]:
+        """See :meth:`_ClasswiseSelection.select_classwise`; class-agnostic proposals
+        share their overlaps across classes (:func:`shared_proposal_nms`), and
+        the kept indices come in ascending order."""
+        if proposals.label is not None:
+            return super().select_classwise(proposals, labelled, class_mask, scores)
+        keep = shared_proposal_nms(proposals, class_mask, scores, self.iou_threshold)
+        return keep, scores[keep]
 
     def forward(self, segments: Tensor, scores: Tensor,
                 labels: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
@@ -346,7 +506,7 @@ class TemporalNMS(nn.Module):
 
 
 @POSTPROCESSORS.register_module()
-class SoftNMS(nn.Module):
+class SoftNMS(_ClasswiseSelection, nn.Module):
     """Class-wise soft-NMS (Gaussian or linear decay), see :func:`soft_nms`.
 
     Args:
@@ -364,14 +524,15 @@ class SoftNMS(nn.Module):
     def __init__(self, *, method: str = 'gaussian', sigma: float = 0.5,
                  iou_threshold: float = 0.5, score_threshold: Optional[float] = None) -> None:
         super().__init__()
+        owner = type(self).__name__
         if method not in ('gaussian', 'linear'):
-            raise ValueError(f"SoftNMS method must be 'gaussian' or 'linear', got {method!r}")
-        if method == 'gaussian' and not sigma > 0:
-            raise ValueError(f'SoftNMS sigma must be positive, got {sigma!r}')
-        threshold_fraction(iou_threshold)
-        self.method, self.sigma = method, float(sigma)
-        self.iou_threshold = float(iou_threshold)
-        self.score_threshold = None if score_threshold is None else float(score_threshold)
+            raise ValueError(f"{owner}: method must be 'gaussian' or 'linear', got {method!r}")
+        self.method = method
+        self.sigma = check_number(sigma, owner=owner, key='sigma', low=0.0, open_low=True)
+        self.iou_threshold = check_number(iou_threshold, owner=owner, key='iou_threshold',
+                                          low=0.0, high=1.0)
+        self.score_threshold = None if score_threshold is None else check_number(
+            score_threshold, owner=owner, key='score_threshold')
 
     def forward(self, segments: Tensor, scores: Tensor,
                 labels: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:

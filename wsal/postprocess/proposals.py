@@ -22,9 +22,12 @@ import torch
 from torch import Tensor, nn
 
 from ..registry import POSTPROCESSORS
+from ..utils.ranges import check_number, check_number_list
 
 __all__ = ['Proposals', 'default_thresholds', 'threshold_runs', 'attention_proposals',
-           'AttentionThresholdProposals', 'TCAMThresholdProposals', 'weighted_tcam']
+           'AttentionThresholdProposals', 'TCAMThresholdProposals', 'stream_weighted_sum',
+           'model_streams', 'stream_weights_of', 'valid_mask', 'check_stream_weights',
+           'attention_weighted_probabilities', 'weighted_tcam', 'check_thresholds']
 
 #: Bound on the ``[rows, K, T]`` comparison tensor of one chunk (elements).
 _CHUNK_ELEMENTS = 1 << 25
@@ -57,6 +60,24 @@ def _threshold_tensor(thresholds: Sequence[float], device) -> Tensor:
     if thr.dim() != 1 or thr.numel() == 0:
         raise ValueError(f'thresholds must be a non-empty 1-D sequence, got {thresholds!r}')
     return thr
+
+
+def check_thresholds(thresholds: Optional[Sequence[float]], *, owner: str) -> Tuple[float, ...]:
+    """Proposal thresholds: finite, in ``[0, 1]``, each once (None: the paper's list)."""
+    if thresholds is None:
+        return default_thresholds()
+    return check_number_list(thresholds, owner=owner, key='thresholds', low=0.0, high=1.0)
+
+
+def check_stream_weights(weights: Optional[dict], *, owner: str) -> Optional[dict]:
+    """``{stream: θ}`` with finite non-negative weights, or None."""
+    if weights is None:
+        return None
+    if not isinstance(weights, dict) or not weights:
+        raise ValueError(f'{owner}: stream_weights must be a non-empty dict '
+                         f'{{stream: weight}}, got {weights!r}')
+    return {str(k): check_number(v, owner=owner, key=f'stream_weights.{k}', low=0.0)
+            for k, v in weights.items()}
 
 
 def threshold_runs(signal: Tensor, valid: Tensor, thresholds: Sequence[float]) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
@@ -134,16 +155,38 @@ def attention_proposals(attention: Tensor, mask: Optional[Tensor] = None,
     return Proposals(video, start, end, None)
 
 
-def weighted_tcam(outputs: dict, *, activation: str = 'sigmoid',
-                  stream_weights: Optional[dict] = None) -> Tensor:
+def stream_weighted_sum(outputs: dict, per_stream, *,
+                        stream_weights: Optional[dict] = None) -> Tensor:
+    """``Σ_s θ_s · λ_t^s · f(stream s)``: the one stream-weighted sum of post-processing.
+
+    Args:
+        outputs: The model's tensor-path dict (``streams``, ``stream_weights``).
+        per_stream: ``f``: one stream's dict -> ``[..., C]`` float64 values
+            (the leading dims those of the stream's ``attention``).
+        stream_weights: Override ``outputs['stream_weights']`` (``{name: θ}``).
+
+    Returns:
+        Tensor: ``[..., C]`` float64.
+    """
+    streams = model_streams(outputs)
+    weights = stream_weights_of(outputs, streams, stream_weights)
+    total = None
+    for name, theta in weights.items():  # the (at most two) streams
+        term = (theta * streams[name]['attention'].double())[..., None] * per_stream(streams[name])
+        total = term if total is None else total + term
+    return total
+
+
+def attention_weighted_probabilities(outputs: dict, *, activation: str = 'sigmoid',
+                                     stream_weights: Optional[dict] = None) -> Tensor:
     """STPN's attention-weighted T-CAM ``ψ`` of the foreground classes.
 
     ``ψ_t^c = Σ_s θ_s · λ_t^s · σ(cas_t^{s,c})`` with ``σ`` the sigmoid of the
     class logit (STPN, Nguyen et al. CVPR 2018, "Temporal action localization":
     the weighted T-CAM is ``λ_t · sigmoid(a_t^c)`` per stream, the two streams
-    fused with ``θ``), or
-    with ``activation='softmax'`` the frame-level softmax over the ``C+1``
-    classes (the model's ``tcam``).
+    fused with ``θ``), or with ``activation='softmax'`` the frame-level softmax
+    over the ``C+1`` classes (the model's ``tcam``). Class probabilities, as
+    opposed to :func:`~wsal.postprocess.scoring.attention_weighted_logits`.
 
     Args:
         outputs: The model's tensor-path dict (``streams``, ``stream_weights``).
@@ -155,18 +198,21 @@ def weighted_tcam(outputs: dict, *, activation: str = 'sigmoid',
     """
     if activation not in ('sigmoid', 'softmax'):
         raise ValueError(f"activation must be 'sigmoid' or 'softmax', got {activation!r}")
-    streams = _streams(outputs)
-    weights = _stream_weights(outputs, streams, stream_weights)
-    total = None
-    for name, theta in weights.items():  # loop over the (at most two) streams
-        cas = streams[name]['cas'].double()
+
+    def probabilities(stream: dict) -> Tensor:
+        cas = stream['cas'].double()
         act = torch.sigmoid(cas) if activation == 'sigmoid' else torch.softmax(cas, dim=-1)
-        term = (theta * streams[name]['attention'].double())[..., None] * act[..., 1:]
-        total = term if total is None else total + term
-    return total
+        return act[..., 1:]
+
+    return stream_weighted_sum(outputs, probabilities, stream_weights=stream_weights)
 
 
-def _streams(outputs: dict) -> dict:
+#: Former name of :func:`attention_weighted_probabilities` (kept for existing code).
+weighted_tcam = attention_weighted_probabilities
+
+
+def model_streams(outputs: dict) -> dict:
+    """``outputs['streams']``, checked: every stream has ``attention`` and ``cas``."""
     streams = outputs.get('streams') if isinstance(outputs, dict) else None
     if not streams:
         raise KeyError("model outputs lack 'streams' (expected {name: {'attention', 'cas', ...}})")
@@ -177,7 +223,8 @@ def _streams(outputs: dict) -> dict:
     return streams
 
 
-def _stream_weights(outputs: dict, streams: dict, override: Optional[dict]) -> dict:
+def stream_weights_of(outputs: dict, streams: dict, override: Optional[dict]) -> dict:
+    """The stream weights ``{name: θ}``: the override, the model's, or uniform."""
     weights = override if override is not None else outputs.get('stream_weights')
     if weights is None:
         weights = {name: 1.0 / len(streams) for name in streams}
@@ -188,7 +235,8 @@ def _stream_weights(outputs: dict, streams: dict, override: Optional[dict]) -> d
     return {name: float(w) for name, w in weights.items()}
 
 
-def _mask(outputs: dict, like: Tensor) -> Tensor:
+def valid_mask(outputs: dict, like: Tensor) -> Tensor:
+    """``outputs['mask']`` as bool, or all True of ``like``'s ``[B, T]``."""
     mask = outputs.get('mask')
     if mask is None:
         return torch.ones(like.shape[:2], dtype=torch.bool, device=like.device)
@@ -213,15 +261,13 @@ class AttentionThresholdProposals(nn.Module):
 
     def __init__(self, *, thresholds: Optional[Sequence[float]] = None) -> None:
         super().__init__()
-        self.thresholds = tuple(float(t) for t in (thresholds if thresholds is not None
-                                                   else default_thresholds()))
-        _threshold_tensor(self.thresholds, 'cpu')
+        self.thresholds = check_thresholds(thresholds, owner=type(self).__name__)
 
     def forward(self, outputs: dict, class_mask: Optional[Tensor] = None) -> Proposals:
         if 'attention' not in outputs:
             raise KeyError("model outputs lack 'attention' ([B, T] mean of the streams' λ)")
         attention = outputs['attention']
-        return attention_proposals(attention, _mask(outputs, attention), self.thresholds)
+        return attention_proposals(attention, valid_mask(outputs, attention), self.thresholds)
 
     def extra_repr(self) -> str:
         return f'thresholds={len(self.thresholds)} values {self.thresholds[0]}..{self.thresholds[-1]}'
@@ -232,7 +278,7 @@ class TCAMThresholdProposals(nn.Module):
     """STPN's proposals: threshold the attention-weighted T-CAM of each selected class.
 
     For every selected (video, class) the weighted T-CAM
-    ``ψ_t^c = Σ_s θ_s λ_t^s σ(cas_t^{s,c})`` (see :func:`weighted_tcam`) is
+    ``ψ_t^c = Σ_s θ_s λ_t^s σ(cas_t^{s,c})`` (see :func:`attention_weighted_probabilities`) is
     thresholded at every threshold and the connected components are pooled,
     labelled with the class. All selected (video, class) rows and all
     thresholds are processed in one tensor.
@@ -250,17 +296,16 @@ class TCAMThresholdProposals(nn.Module):
                  activation: str = 'sigmoid', stream_weights: Optional[dict] = None) -> None:
         super().__init__()
         if activation not in ('sigmoid', 'softmax'):
-            raise ValueError(f"activation must be 'sigmoid' or 'softmax', got {activation!r}")
-        self.thresholds = tuple(float(t) for t in (thresholds if thresholds is not None
-                                                   else default_thresholds()))
-        _threshold_tensor(self.thresholds, 'cpu')
+            raise ValueError(f"{type(self).__name__}: activation must be 'sigmoid' or 'softmax', "
+                             f'got {activation!r}')
+        self.thresholds = check_thresholds(thresholds, owner=type(self).__name__)
         self.activation = activation
-        self.stream_weights = dict(stream_weights) if stream_weights is not None else None
+        self.stream_weights = check_stream_weights(stream_weights, owner=type(self).__name__)
 
     def forward(self, outputs: dict, class_mask: Tensor) -> Proposals:
-        psi = weighted_tcam(outputs, activation=self.activation,
-                            stream_weights=self.stream_weights)  # [B, T, C]
-        mask = _mask(outputs, psi)
+        psi = attention_weighted_probabilities(outputs, activation=self.activation,
+                                               stream_weights=self.stream_weights)  # [B, T, C]
+        mask = valid_mask(outputs, psi)
         pair_video, pair_class = torch.nonzero(class_mask, as_tuple=True)
         signal = psi[pair_video, :, pair_class]  # [J, T]
         row, _, start, end = threshold_runs(signal, mask[pair_video], self.thresholds)

@@ -7,20 +7,27 @@ loop over proposals, classes or videos.
 """
 from __future__ import annotations
 
-import math
+import warnings
 from typing import Optional
 
 import torch
 from torch import Tensor, nn
 
 from ..registry import POSTPROCESSORS
-from .proposals import Proposals, _mask, _stream_weights, _streams
+from ..utils.ranges import check_number
+from .proposals import (Proposals, check_stream_weights, model_streams, stream_weighted_sum,
+                        valid_mask)
 
-__all__ = ['weighted_cas', 'prefix_sums', 'interval_sums', 'interval_means',
-           'WeightedTCAMScorer', 'OuterInnerContrastScorer']
+__all__ = ['attention_weighted_logits', 'weighted_cas', 'prefix_sums', 'interval_sums',
+           'interval_means', 'WeightedLogitScorer', 'WeightedTCAMScorer',
+           'OuterInnerContrastScorer']
 
 
-def weighted_cas(outputs: dict, *, stream_weights: Optional[dict] = None) -> Tensor:
+def _foreground_logits(stream: dict) -> Tensor:
+    return stream['cas'].double()[..., 1:]
+
+
+def attention_weighted_logits(outputs: dict, *, stream_weights: Optional[dict] = None) -> Tensor:
     """The paper's detection score map (section 3.2, eq. 1 of that section).
 
     ``m_t^c = Σ_s θ_s · λ_t^s · cas_t^{s,c}`` where ``cas = w_c·x_t (+ bias)``
@@ -33,16 +40,15 @@ def weighted_cas(outputs: dict, *, stream_weights: Optional[dict] = None) -> Ten
         stream_weights: Override ``outputs['stream_weights']`` (``{name: θ}``).
 
     Returns:
-        Tensor: ``[B, T, C]`` float64, foreground classes only.
+        Tensor: ``[B, T, C]`` float64, foreground classes only (class logits
+        weighted by attention, not probabilities: compare
+        :func:`~wsal.postprocess.proposals.attention_weighted_probabilities`).
     """
-    streams = _streams(outputs)
-    weights = _stream_weights(outputs, streams, stream_weights)
-    total = None
-    for name, theta in weights.items():  # the (at most two) streams
-        cas = streams[name]['cas'].double()[..., 1:]
-        term = (theta * streams[name]['attention'].double())[..., None] * cas
-        total = term if total is None else total + term
-    return total
+    return stream_weighted_sum(outputs, _foreground_logits, stream_weights=stream_weights)
+
+
+#: Former name of :func:`attention_weighted_logits` (kept for existing code).
+weighted_cas = attention_weighted_logits
 
 
 def prefix_sums(score_map: Tensor) -> Tensor:
@@ -65,8 +71,8 @@ def interval_sums(prefix: Tensor, video: Tensor, label: Tensor, first: Tensor,
     _, t1, c = prefix.shape
     flat = prefix.reshape(-1)
     base = video * (t1 * c) + label
-    hi = flat[base + stop.clamp(min=0) * c]
-    lo = flat[base + first.clamp(min=0) * c]
+    hi = flat.index_select(0, base + stop.clamp(min=0) * c)  # the fast CPU gather
+    lo = flat.index_select(0, base + first.clamp(min=0) * c)
     return torch.where(stop > first, hi - lo, torch.zeros_like(hi))
 
 
@@ -84,11 +90,12 @@ def _check_labelled(proposals: Proposals) -> None:
 
 
 @POSTPROCESSORS.register_module()
-class WeightedTCAMScorer(nn.Module):
-    """Score = mean of the weighted class activation over the proposal (paper 3.2).
+class WeightedLogitScorer(nn.Module):
+    """Score = mean of the attention-weighted class logits over the proposal (paper 3.2).
 
     ``score(s, e, c) = 1/(e−s+1) Σ_{t=s..e} Σ_s θ_s λ_t^s cas_t^{s,c}``,
-    see :func:`weighted_cas`.
+    see :func:`attention_weighted_logits`. Only the valid segments of the
+    batch are summed (packed), so padding costs nothing.
 
     Args:
         stream_weights: Optional ``{stream: θ}`` override of the model's
@@ -100,32 +107,46 @@ class WeightedTCAMScorer(nn.Module):
 
     def __init__(self, *, stream_weights: Optional[dict] = None) -> None:
         super().__init__()
-        self.stream_weights = dict(stream_weights) if stream_weights is not None else None
+        self.stream_weights = check_stream_weights(stream_weights, owner=type(self).__name__)
 
     def score_map(self, outputs: dict) -> Tensor:
-        """``[B, T, C]`` float64 per-segment class scores."""
-        return weighted_cas(outputs, stream_weights=self.stream_weights)
+        """``[..., C]`` float64 per-segment class scores (``[B, T, C]`` for model outputs)."""
+        return attention_weighted_logits(outputs, stream_weights=self.stream_weights)
 
     def forward(self, outputs: dict, proposals: Proposals) -> Tensor:
         _check_labelled(proposals)
-        streams = _streams(outputs)
-        weights = _stream_weights(outputs, streams, self.stream_weights)
-        first = next(iter(weights))
-        mask = _mask(outputs, streams[first]['attention'])
-        # only the valid segments, packed: padding costs nothing
+        streams = model_streams(outputs)
+        mask = valid_mask(outputs, next(iter(streams.values()))['attention'])
+        # only the valid segments, packed: [N_valid] attention and [N_valid, C + 1] logits
+        packed = {'streams': {name: {'attention': st['attention'][mask], 'cas': st['cas'][mask]}
+                              for name, st in streams.items()}}
+        if 'stream_weights' in outputs:
+            packed['stream_weights'] = outputs['stream_weights']
+        total = self.score_map(packed)  # [N_valid, C]
         position = torch.cumsum(mask.long().reshape(-1), 0).reshape(mask.shape) - 1
-        total = None
-        for name, theta in weights.items():  # the (at most two) streams
-            cas = streams[name]['cas'][mask].double()[:, 1:]
-            term = (theta * streams[name]['attention'][mask].double())[:, None] * cas
-            total = term if total is None else total + term
         n_cls = total.shape[1]
         prefix = torch.cat([total.new_zeros(1, n_cls), torch.cumsum(total, 0)]).reshape(-1)
         v, c = proposals.video, proposals.label
-        lo = position[v, proposals.start]
-        hi = position[v, proposals.end] + 1  # runs lie on valid segments: contiguous when packed
-        sums = prefix[hi * n_cls + c] - prefix[lo * n_cls + c]
+        flat = position.reshape(-1)  # index_select: the fast gather on the CPU
+        row = v * position.shape[1]
+        lo = flat.index_select(0, row + proposals.start)
+        hi = flat.index_select(0, row + proposals.end) + 1  # runs lie on valid segments
+        sums = prefix.index_select(0, hi * n_cls + c) - prefix.index_select(0, lo * n_cls + c)
         return sums / (proposals.end - proposals.start + 1).double()
+
+
+@POSTPROCESSORS.register_module()
+class WeightedTCAMScorer(WeightedLogitScorer):
+    """Deprecated name of :class:`WeightedLogitScorer` (configs keep working).
+
+    The scores are attention-weighted class *logits*, not the weighted T-CAM
+    (probabilities); use ``type='WeightedLogitScorer'``.
+    """
+
+    def __init__(self, *, stream_weights: Optional[dict] = None) -> None:
+        warnings.warn("scorer type 'WeightedTCAMScorer' is deprecated: it is now "
+                      "'WeightedLogitScorer' (same scores)", DeprecationWarning, stacklevel=2)
+        super().__init__(stream_weights=stream_weights)
 
 
 @POSTPROCESSORS.register_module()
@@ -135,7 +156,7 @@ class OuterInnerContrastScorer(nn.Module):
     With ``L = e − s + 1`` and ``m = ceil(inflation · L)``, the outer region
     is ``[s − m, s − 1] ∪ [e + 1, e + m]`` clipped to the video's valid
     segments, and ``score = mean(inner) − mean(outer)`` of the score map of
-    :func:`weighted_cas` (``mean(outer) = 0`` when the outer region is empty).
+    :func:`attention_weighted_logits` (``mean(outer) = 0`` when the outer region is empty).
 
     Args:
         inflation: Outer margin as a fraction of the proposal length.
@@ -146,20 +167,19 @@ class OuterInnerContrastScorer(nn.Module):
 
     def __init__(self, *, inflation: float = 0.25, stream_weights: Optional[dict] = None) -> None:
         super().__init__()
-        if not (math.isfinite(inflation) and inflation >= 0):
-            raise ValueError(f'inflation must be a non-negative number, got {inflation!r}')
-        self.inflation = float(inflation)
-        self.stream_weights = dict(stream_weights) if stream_weights is not None else None
+        owner = type(self).__name__
+        self.inflation = check_number(inflation, owner=owner, key='inflation', low=0.0)
+        self.stream_weights = check_stream_weights(stream_weights, owner=owner)
 
     def score_map(self, outputs: dict) -> Tensor:
         """``[B, T, C]`` float64 per-segment class scores."""
-        return weighted_cas(outputs, stream_weights=self.stream_weights)
+        return attention_weighted_logits(outputs, stream_weights=self.stream_weights)
 
     def forward(self, outputs: dict, proposals: Proposals) -> Tensor:
         _check_labelled(proposals)
         score_map = self.score_map(outputs)
         prefix = prefix_sums(score_map)
-        lengths = _mask(outputs, score_map).sum(dim=1)  # valid segments per video
+        lengths = valid_mask(outputs, score_map).sum(dim=1)  # valid segments per video
         v, c, s, e = proposals.video, proposals.label, proposals.start, proposals.end
         inner = interval_means(prefix, v, c, s, e)
         margin = torch.ceil((e - s + 1).double() * self.inflation).long()

@@ -55,7 +55,7 @@ model = dict(
     test_cfg=dict(
         type='DetectionPipeline',
         proposal=dict(type='AttentionThresholdProposals', thresholds=proposal_thresholds),
-        scorer=dict(type='WeightedTCAMScorer'),
+        scorer=dict(type='WeightedLogitScorer'),
         nms=dict(type='TemporalNMS', iou_threshold=0.5),
         class_threshold=0.1),
     data_preprocessor=None)
