@@ -29,6 +29,11 @@ of a video is a sum of documented components, each with a knob in
 * **anticipation**: the ``anticipation_seconds`` before an instance partly
   look like its start (ramping up to ``anticipation_strength`` of the
   appearance, without actionness);
+* **feature scale** multiplies every output (``feature_scale``; real I3D
+  streams differ in norm), and **action coverage** rescales the background
+  time between, before and after the real instances (``background_scale``:
+  below 1 a larger share of each video is action, above 1 a smaller share;
+  the instances keep their real lengths and order);
 * **boundaries** are blurred like a 3D-CNN's receptive field
   (``boundary_blur_segments``); white per-segment latent noise
   (``frame_noise``) and per-channel observation noise (``observation_noise``)
@@ -115,6 +120,11 @@ class SyntheticConfig:
             and shot boundaries.
         bias: Mean pre-activation offset (more negative: sparser output).
         activation: ``'softplus'`` or ``'relu'``.
+        feature_scale: Factor on every output feature (stream norms).
+        feature_scale_flow: Extra factor on the flow stream only.
+        background_scale: Factor on the background time of every video
+            (gaps before, between and after instances; overlapping instances
+            keep their overlap): action coverage goes up below 1, down above 1.
         num_micro_videos: Micro-videos (+MV) to generate, class-balanced.
         micro_duration: (min, max) seconds of a micro-video.
         micro_foreground: (min, max) fraction of a micro-video inside actions.
@@ -151,6 +161,9 @@ class SyntheticConfig:
     boundary_blur_segments: float = 0.75
     bias: float = -1.0
     activation: str = 'softplus'
+    feature_scale: float = 1.0
+    feature_scale_flow: float = 1.0
+    background_scale: float = 1.0
     num_micro_videos: int = 0
     micro_duration: Tuple[float, float] = (6.0, 15.0)
     micro_foreground: Tuple[float, float] = (0.5, 0.9)
@@ -159,7 +172,8 @@ class SyntheticConfig:
     def __post_init__(self) -> None:
         for name in ('fps', 'rgb_dim', 'flow_dim', 'latent_dim', 'stride',
                      'num_background_modes', 'modes_per_video', 'shot_seconds',
-                     'smooth_seconds'):
+                     'smooth_seconds', 'feature_scale', 'feature_scale_flow',
+                     'background_scale'):
             if not getattr(self, name) > 0:
                 raise ValueError(f'SyntheticConfig.{name} must be > 0, got {getattr(self, name)!r}')
         if self.activation not in ('softplus', 'relu'):
@@ -290,6 +304,57 @@ class _World:
         self.class_index = {c: i for i, c in enumerate(classes)}
 
 
+def rescale_background(duration: float, segments: Sequence[Tuple[float, float]],
+                       factor: float) -> Tuple[float, List[Tuple[float, float]]]:
+    """Stretch the background time of a video by ``factor``, keeping action time.
+
+    Time covered by at least one instance keeps its length; every other stretch
+    of time (before the first instance, between instances, after the last) is
+    multiplied by ``factor``. Returns the new duration and the new
+    ``(start, end)`` of each segment, in input order.
+
+    Args:
+        duration: Video length in seconds.
+        segments: ``(start, end)`` seconds of each instance.
+        factor: Background stretch (> 0; 1 leaves everything unchanged).
+    """
+    if factor == 1.0 or not segments:
+        return duration, [(float(s), float(e)) for s, e in segments]
+    segs = [(min(max(float(s), 0.0), duration), min(max(float(e), 0.0), duration))
+            for s, e in segments]
+    # covered intervals (union), in order
+    union: List[List[float]] = []
+    for s, e in sorted(segs):
+        if union and s <= union[-1][1]:
+            union[-1][1] = max(union[-1][1], e)
+        else:
+            union.append([s, e])
+    knots_old = [0.0]
+    knots_new = [0.0]
+    for s, e in union:
+        knots_new.append(knots_new[-1] + (s - knots_old[-1]) * factor)
+        knots_old.append(s)
+        knots_new.append(knots_new[-1] + (e - s))
+        knots_old.append(e)
+    new_duration = knots_new[-1] + (duration - knots_old[-1]) * factor
+
+    def remap(t: float) -> float:
+        return float(np.interp(t, knots_old + [duration], knots_new + [new_duration]))
+    return new_duration, [(round(remap(s), 3), round(remap(e), 3)) for s, e in segs]
+
+
+def _video_timeline(info: dict, cfg: SyntheticConfig) -> Tuple[float, List[Tuple[float, float, str]]]:
+    """Duration and ``(start, end, label)`` instances after ``background_scale``."""
+    labels = [a['label'] for a in info['annotations']]
+    if cfg.background_scale == 1.0:
+        return info['duration'], [(a['segment'][0], a['segment'][1], c)
+                                  for a, c in zip(info['annotations'], labels)]
+    duration, segs = rescale_background(float(info['duration']),
+                                        [tuple(a['segment']) for a in info['annotations']],
+                                        cfg.background_scale)
+    return round(duration, 3), [(s, e, c) for (s, e), c in zip(segs, labels)]
+
+
 def _video_rng(seed: int, video_id: str) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([seed, 2, zlib.crc32(video_id.encode())]))
 
@@ -368,6 +433,9 @@ def generate_video_features(cfg: SyntheticConfig, world: _World, rng: np.random.
         h = torch.randn((t_len, w.shape[1]), generator=gen).mul_(cfg.observation_noise)
         h.addmm_(torch.from_numpy(z), w).add_(torch.from_numpy(world.biases[stream]))
         x = F.softplus(h) if cfg.activation == 'softplus' else h.clamp_(min=0)
+        scale = cfg.feature_scale * (cfg.feature_scale_flow if stream == 'flow' else 1.0)
+        if scale != 1.0:
+            x = x.mul_(scale)
         out[stream] = x.numpy()
     return out
 
@@ -419,8 +487,8 @@ def iter_synthetic(cfg: SyntheticConfig, seed: int = 0
     world = _World(cfg, classes, seed)
     for vid in select_videos(gt, cfg, seed):
         info = gt['database'][vid]
-        insts = [(a['segment'][0], a['segment'][1], a['label']) for a in info['annotations']]
-        feats = generate_video_features(cfg, world, _video_rng(seed, vid), duration=info['duration'],
+        duration, insts = _video_timeline(info, cfg)
+        feats = generate_video_features(cfg, world, _video_rng(seed, vid), duration=duration,
                                         instances=insts, video_labels=[i[2] for i in insts])
         yield 'gt', vid, feats
     for vid, c, dur, insts in _micro_plan(cfg, classes, seed):
@@ -437,9 +505,9 @@ def _annotation_files(cfg: SyntheticConfig, seed: int, preset: Optional[str]
     db = {}
     for vid in select_videos(gt, cfg, seed):
         info = gt['database'][vid]
-        db[vid] = {'subset': info['subset'], 'duration': info['duration'], 'fps': cfg.fps,
-                   'annotations': [{'segment': list(a['segment']), 'label': a['label']}
-                                   for a in info['annotations']]}
+        duration, insts = _video_timeline(info, cfg)
+        db[vid] = {'subset': info['subset'], 'duration': duration, 'fps': cfg.fps,
+                   'annotations': [{'segment': [s, e], 'label': c} for s, e, c in insts]}
     gt_out = {'version': 'wsal-synthetic-thumos14', 'classes': classes, 'database': db}
     micro = None
     if cfg.num_micro_videos:
