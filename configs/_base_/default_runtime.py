@@ -27,6 +27,8 @@ custom_hooks = [
     dict(type='LocalizationHealthHook', num_videos=2, out_dir='vis'),
     # RNG states in checkpoints: a resumed run continues exactly (dropout included)
     dict(type='RNGStateHook'),
+    # the model's loss ramps (`loss_warmup`) follow the Runner's iteration
+    dict(type='TrainProgressHook'),
 ]
 
 env_cfg = dict(

@@ -155,3 +155,35 @@ def test_scene_context_makes_background_class_specific():
     with_ctx = syn.generate_synthetic('tiny', seed=0, **kw)
     no_ctx = syn.generate_synthetic('tiny', seed=0, **{**kw, 'context_rgb': 0.0})
     assert within_between(with_ctx) < 0.8 * within_between(no_ctx)
+
+
+def test_rescale_background_keeps_action_time():
+    from wsal.datasets.synthetic import rescale_background
+    dur, segs = rescale_background(100.0, [(10, 20), (15, 30), (50, 60)], 0.5)
+    assert dur == pytest.approx(65.0)  # 30 s of action kept, 70 s of background halved
+    assert segs == [(5.0, 15.0), (10.0, 25.0), (35.0, 45.0)]
+    assert rescale_background(100.0, [(10, 20)], 1.0) == (100.0, [(10.0, 20.0)])
+    dur, segs = rescale_background(100.0, [(10, 20)], 3.0)
+    assert dur == pytest.approx(280.0) and segs == [(30.0, 40.0)]
+
+
+def test_coverage_and_scale_knobs():
+    from wsal.datasets.synthetic import generate_synthetic
+    base = generate_synthetic('tiny', 0)
+    dense = generate_synthetic('tiny', 0, background_scale=0.5, feature_scale=2.0,
+                               feature_scale_flow=3.0)
+
+    def coverage(gt):
+        act = tot = 0.0
+        for v in gt['database'].values():
+            tot += v['duration']
+            act += sum(a['segment'][1] - a['segment'][0] for a in v['annotations'])
+        return act / tot
+    assert coverage(dense.gt) > coverage(base.gt) + 0.05
+    vid = next(iter(dense.gt['database']))
+    info = dense.gt['database'][vid]
+    feats = dense.features[vid]
+    assert feats['rgb'].shape[0] == int(info['duration'] * 25 / 16 + 1e-6)
+    assert feats['flow'].mean() / feats['rgb'].mean() > 2.0
+    with pytest.raises(ValueError, match='background_scale'):
+        generate_synthetic('tiny', 0, background_scale=0.0)

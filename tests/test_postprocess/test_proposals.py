@@ -128,3 +128,28 @@ def test_attention_generator_uses_mean_attention_and_mask():
         gen({}, None)
     with pytest.raises(ValueError, match='thresholds'):
         AttentionThresholdProposals(thresholds=[])
+
+
+def test_minmax_per_video_rescales_valid_entries_only():
+    from wsal.postprocess.proposals import minmax_per_video
+    att = torch.tensor([[0.90, 0.95, 1.00, 7.0], [0.3, 0.3, 0.3, 0.3]])
+    mask = torch.tensor([[True, True, True, False], [True, True, True, True]])
+    out = minmax_per_video(att, mask)
+    assert torch.allclose(out[0], torch.tensor([0.0, 0.5, 1.0, 0.0]))
+    assert torch.equal(out[1], torch.zeros(4))  # constant row: no proposal above 0
+
+
+def test_attention_proposals_minmax_are_level_free():
+    from wsal.postprocess import AttentionThresholdProposals
+    base = torch.tensor([[0.1, 0.2, 0.9, 0.8, 0.1, 0.6, 0.2]], dtype=torch.float64)
+    gen = AttentionThresholdProposals(thresholds=[0.25, 0.5], normalize='minmax')
+    outs = []
+    for lam in (base, 0.9 + 0.1 * base, 0.05 * base):  # same ranking, other levels
+        p = gen({'attention': lam}, None)
+        outs.append((p.start.tolist(), p.end.tolist()))
+    assert outs[0] == outs[1] == outs[2] == ([2, 5, 2, 5], [3, 5, 3, 5])
+    # the printed rule (normalize=None) depends on the level
+    plain = AttentionThresholdProposals(thresholds=[0.25, 0.5])
+    assert plain({'attention': 0.05 * base}, None).start.numel() == 0
+    with pytest.raises(ValueError, match='normalize'):
+        AttentionThresholdProposals(normalize='zscore')

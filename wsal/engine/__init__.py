@@ -7,9 +7,11 @@ from .health_hook import LocalizationHealthHook
 from .loss_curve_hook import LossCurveHook
 from .rng_hook import RNGStateHook
 from .scopes import ENGINE_CHILDREN
+from .train_progress_hook import TrainProgressHook
 
 __all__ = [
     'CHECKPOINT_SAFE_GLOBALS', 'safe_checkpoint_loading', 'load_checkpoint_file',
     'prepare_distributed', 'distributed_launcher', 'packaged_config_dir', 'resolve_config',
     'AtomicCheckpointHook', 'LocalizationHealthHook', 'LossCurveHook', 'RNGStateHook',
+    'TrainProgressHook',
 ]

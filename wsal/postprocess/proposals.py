@@ -27,7 +27,8 @@ from ..utils.ranges import check_number, check_number_list
 __all__ = ['Proposals', 'default_thresholds', 'threshold_runs', 'attention_proposals',
            'AttentionThresholdProposals', 'TCAMThresholdProposals', 'stream_weighted_sum',
            'model_streams', 'stream_weights_of', 'valid_mask', 'check_stream_weights',
-           'attention_weighted_probabilities', 'weighted_tcam', 'check_thresholds']
+           'attention_weighted_probabilities', 'weighted_tcam', 'check_thresholds',
+           'minmax_per_video']
 
 #: Bound on the ``[rows, K, T]`` comparison tensor of one chunk (elements).
 _CHUNK_ELEMENTS = 1 << 25
@@ -243,6 +244,27 @@ def valid_mask(outputs: dict, like: Tensor) -> Tensor:
     return mask.bool()
 
 
+def minmax_per_video(signal: Tensor, mask: Tensor) -> Tensor:
+    """Rescale each row to ``[0, 1]`` over its valid entries: ``(x - min) / (max - min)``.
+
+    A constant row becomes all 0. Padding stays 0.
+
+    Args:
+        signal: ``[B, T]``.
+        mask: ``BoolTensor[B, T]``.
+
+    Returns:
+        Tensor: ``[B, T]``, same dtype.
+    """
+    big = torch.finfo(signal.dtype).max
+    lo = signal.masked_fill(~mask, big).amin(dim=1, keepdim=True)
+    hi = signal.masked_fill(~mask, -big).amax(dim=1, keepdim=True)
+    span = hi - lo
+    out = torch.where(span > 0, (signal - lo) / torch.where(span > 0, span, torch.ones_like(span)),
+                      torch.zeros_like(signal))
+    return out * mask.to(signal.dtype)
+
+
 @POSTPROCESSORS.register_module()
 class AttentionThresholdProposals(nn.Module):
     """Proposals from the stream-averaged attention (paper section 3.2 / 4.2).
@@ -252,25 +274,46 @@ class AttentionThresholdProposals(nn.Module):
     all thresholds. The proposals are class-agnostic: each is scored for every
     selected class of its video.
 
+    ``normalize='minmax'`` applies the thresholds to each video's λ rescaled
+    to its own range, ``(λ - min λ) / (max λ - min λ)``, instead of to λ
+    itself. Why: the classification terms constrain which frames λ ranks
+    high, not its absolute level (with ``'mass'`` pooling they are blind to
+    it; with 1/T pooling L_fg pushes it up and L_bg down), so a fixed list of
+    absolute thresholds can miss a selective λ that sits at 0.9-1 or at
+    0-0.1 (README, "Model settings").
+
     Args:
         thresholds: Threshold list (default 0 to 0.5 step 0.025).
+        normalize: None (thresholds on λ, as printed in the paper) or
+            ``'minmax'`` (thresholds on λ rescaled per video).
 
     Call: ``gen(outputs, class_mask BoolTensor[B, C])`` -> :class:`Proposals`
     with ``label=None``.
     """
 
-    def __init__(self, *, thresholds: Optional[Sequence[float]] = None) -> None:
+    NORMALIZE = (None, 'minmax')
+
+    def __init__(self, *, thresholds: Optional[Sequence[float]] = None,
+                 normalize: Optional[str] = None) -> None:
         super().__init__()
+        if normalize not in self.NORMALIZE:
+            raise ValueError(f'AttentionThresholdProposals: normalize must be one of '
+                             f'{self.NORMALIZE}, got {normalize!r}')
+        self.normalize = normalize
         self.thresholds = check_thresholds(thresholds, owner=type(self).__name__)
 
     def forward(self, outputs: dict, class_mask: Optional[Tensor] = None) -> Proposals:
         if 'attention' not in outputs:
             raise KeyError("model outputs lack 'attention' ([B, T] mean of the streams' λ)")
         attention = outputs['attention']
-        return attention_proposals(attention, valid_mask(outputs, attention), self.thresholds)
+        mask = valid_mask(outputs, attention)
+        if self.normalize == 'minmax':
+            attention = minmax_per_video(attention, mask)
+        return attention_proposals(attention, mask, self.thresholds)
 
     def extra_repr(self) -> str:
-        return f'thresholds={len(self.thresholds)} values {self.thresholds[0]}..{self.thresholds[-1]}'
+        return (f'thresholds={len(self.thresholds)} values '
+                f'{self.thresholds[0]}..{self.thresholds[-1]}, normalize={self.normalize!r}')
 
 
 @POSTPROCESSORS.register_module()

@@ -52,6 +52,8 @@ class WeaklySupervisedLocalizer(StreamLocalizer):
             parameter goes without gradient (DDP requires that).
         losses: ``{name: loss config | built module | None}``; None: eq. 11
             with α = β = γ = 0.1.
+        loss_warmup: ``{term: ratio}`` linear ramps of terms over the first
+            part of the run (see :class:`StreamLocalizer`).
         test_cfg: Post-processor config or object used by :meth:`predict`.
         data_preprocessor: mmengine data preprocessor.
         init_cfg: mmengine initialisation config.
@@ -67,12 +69,13 @@ class WeaklySupervisedLocalizer(StreamLocalizer):
                  fusion: str = 'late', stream_weights: Optional[Mapping[str, float]] = None,
                  attention: Any = None, pooling: Any = None, classifier: Any = None,
                  cluster_head: Any = None, losses: Optional[Mapping[str, Any]] = None,
+                 loss_warmup: Optional[Mapping[str, float]] = None,
                  test_cfg: Any = None, data_preprocessor: Any = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(num_classes=num_classes, streams=streams, fusion=fusion,
                          stream_weights=stream_weights,
                          losses=_default_losses() if losses is None else losses,
-                         test_cfg=test_cfg, data_preprocessor=data_preprocessor,
+                         loss_warmup=loss_warmup, test_cfg=test_cfg, data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)
         attention = dict(type='MLPAttention') if attention is None else attention
         pooling = dict(type='AttentionAvgPool') if pooling is None else pooling

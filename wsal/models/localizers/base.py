@@ -9,7 +9,7 @@ loss term to every stream, post-processing) lives here once.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -51,6 +51,15 @@ class StreamLocalizer(BaseModel):
         stream_weights: θ per model stream (normalised to sum 1); None: equal.
         losses: ``{name: loss config | built module | None}``; None entries
             are switched off; at least one must remain.
+        loss_warmup: ``{term name: ratio}``: the named terms are ramped in
+            linearly from 0 to their full weight over the first ``ratio`` of
+            the run's iterations (``0 < ratio <= 1``), so the other terms act
+            alone first. Names of switched-off terms are allowed (a child
+            config that drops a term keeps its base's schedule); unknown names
+            are an error. The ramp needs the run's progress: wsal's Runner
+            configs call :meth:`set_train_progress` before every iteration
+            (``TrainProgressHook``); a plain training loop must call it too.
+            None or ``{}``: no ramp.
         test_cfg: Post-processor (``POSTPROCESSORS``) used by :meth:`predict`.
         data_preprocessor: mmengine data preprocessor.
         init_cfg: mmengine initialisation config.
@@ -58,7 +67,8 @@ class StreamLocalizer(BaseModel):
 
     def __init__(self, *, num_classes: int, streams: Optional[Mapping[str, int]] = None,
                  fusion: str = 'late', stream_weights: Optional[Mapping[str, float]] = None,
-                 losses: Mapping[str, Any], test_cfg: Any = None, data_preprocessor: Any = None,
+                 losses: Mapping[str, Any], loss_warmup: Optional[Mapping[str, float]] = None,
+                 test_cfg: Any = None, data_preprocessor: Any = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         who = type(self).__name__
@@ -97,10 +107,53 @@ class StreamLocalizer(BaseModel):
         if len(self.losses) == 0:
             raise ValueError(f'{who}: every loss term is switched off; enable at least one, '
                              "e.g. losses=dict(fg=dict(type='ForegroundLoss'))")
+        self.loss_warmup = self._check_warmup(loss_warmup, set(dict(losses)), who)
+        self._progress: Optional[Tuple[int, int]] = None
         self.test_cfg = test_cfg
         self.postprocessor = build_component(test_cfg, POSTPROCESSORS)
 
     # ------------------------------------------------------------------ build
+    @staticmethod
+    def _check_warmup(warmup: Optional[Mapping[str, float]], names: set,
+                      who: str) -> Dict[str, float]:
+        out: Dict[str, float] = {}
+        for name, ratio in dict(warmup or {}).items():
+            if name not in names:
+                raise ValueError(f"{who}: loss_warmup names '{name}', which is not a loss term "
+                                 f'(terms: {sorted(names)})')
+            if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) \
+                    or not 0 < float(ratio) <= 1:
+                raise ValueError(f"{who}: loss_warmup['{name}'] must be a fraction of the run "
+                                 f'in (0, 1], got {ratio!r}')
+            out[name] = float(ratio)
+        return out
+
+    def set_train_progress(self, iteration: int, max_iters: int) -> None:
+        """Tell the model where training is (for ``loss_warmup``).
+
+        Args:
+            iteration: Iterations done before the coming one (0-based).
+            max_iters: Length of the run in iterations.
+        """
+        if max_iters <= 0 or iteration < 0:
+            raise ValueError(f'set_train_progress: need iteration >= 0 and max_iters > 0, got '
+                             f'{iteration}, {max_iters}')
+        self._progress = (int(iteration), int(max_iters))
+
+    def loss_factors(self) -> Dict[str, float]:
+        """Current ramp factor in ``[0, 1]`` of each warmed-up term (others: 1)."""
+        active = [n for n in self.loss_warmup if n in self.losses]
+        if not active or not self.training:
+            return {}
+        if self._progress is None:
+            raise RuntimeError(
+                f'{type(self).__name__}: loss_warmup ramps {active} over the run, so the model '
+                'needs the training progress: call model.set_train_progress(iteration, '
+                "max_iters) before each training step (wsal's Runner configs do it with "
+                "TrainProgressHook), or set loss_warmup=None")
+        it, total = self._progress
+        return {n: min(1.0, (it + 1) / max(1.0, self.loss_warmup[n] * total)) for n in active}
+
     def _normalise_weights(self, weights: Optional[Mapping[str, float]]) -> Dict[str, float]:
         names = list(self.model_streams)
         who = type(self).__name__
@@ -289,7 +342,9 @@ class StreamLocalizer(BaseModel):
         labels = self._labels(data_samples, mask.shape[0], mask.device)
         totals: Dict[str, torch.Tensor] = {}
         owner: Dict[str, str] = {}
+        factors = self.loss_factors()
         for term_name, term in self.losses.items():
+            factor = factors.get(term_name, 1.0)
             for stream_out in outputs['streams'].values():
                 result = term(stream_out, labels, mask)
                 if not isinstance(result, Mapping):
@@ -302,6 +357,8 @@ class StreamLocalizer(BaseModel):
                     if owner.setdefault(key, term_name) != term_name:
                         raise ValueError(f"loss terms '{owner[key]}' and '{term_name}' both "
                                          f"return '{key}'")
+                    if factor != 1.0:
+                        value = value * factor
                     totals[key] = totals[key] + value if key in totals else value
         return totals
 

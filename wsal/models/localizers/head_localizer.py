@@ -33,6 +33,8 @@ class HeadLocalizer(StreamLocalizer):
         fusion: ``'late'`` or ``'early'`` (the four methods concatenate RGB and
             flow: ``'early'``).
         stream_weights: θ per model stream; None gives equal weights.
+        loss_warmup: ``{term: ratio}`` linear ramps of terms over the first
+            part of the run (see :class:`StreamLocalizer`).
         test_cfg: Post-processor config or object used by :meth:`predict`.
         data_preprocessor: mmengine data preprocessor.
         init_cfg: mmengine initialisation config.
@@ -40,10 +42,12 @@ class HeadLocalizer(StreamLocalizer):
 
     def __init__(self, *, num_classes: int, head: Any, losses: Mapping[str, Any],
                  streams: Optional[Mapping[str, int]] = None, fusion: str = 'early',
-                 stream_weights: Optional[Mapping[str, float]] = None, test_cfg: Any = None,
+                 stream_weights: Optional[Mapping[str, float]] = None,
+                 loss_warmup: Optional[Mapping[str, float]] = None, test_cfg: Any = None,
                  data_preprocessor: Any = None, init_cfg: Optional[dict] = None) -> None:
         super().__init__(num_classes=num_classes, streams=streams, fusion=fusion,
-                         stream_weights=stream_weights, losses=losses, test_cfg=test_cfg,
+                         stream_weights=stream_weights, losses=losses,
+                         loss_warmup=loss_warmup, test_cfg=test_cfg,
                          data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.head = self.build_per_stream(head, 'head', with_dim=True,
                                           extra=dict(num_classes=num_classes))

@@ -1,0 +1,77 @@
+"""Loss ramps (``loss_warmup``) of the localizers and the hook that drives them."""
+import pytest
+import torch
+
+from wsal.engine import TrainProgressHook
+from wsal.models.localizers import WeaklySupervisedLocalizer
+
+LOSSES = dict(fg=dict(type='ForegroundLoss', weight=1.0),
+              bg=dict(type='BackgroundLoss', weight=0.1),
+              guide=dict(type='SelfGuideLoss', weight=0.1, distance='bce'),
+              cluster=None)
+
+
+def _model(**kw):
+    torch.manual_seed(0)
+    return WeaklySupervisedLocalizer(num_classes=3, streams=dict(rgb=6, flow=6),
+                                     losses=LOSSES, **kw)
+
+
+def _batch():
+    g = torch.Generator().manual_seed(1)
+    inputs = {'rgb': torch.rand(1, 9, 6, generator=g), 'flow': torch.rand(1, 9, 6, generator=g)}
+    return inputs, [{'label': torch.tensor([0.0, 1.0, 0.0])}]
+
+
+def test_ramp_scales_named_terms_linearly():
+    plain = _model()
+    ramped = _model(loss_warmup=dict(bg=0.5, guide=0.25))
+    inputs, samples = _batch()
+    full = plain.loss(inputs, samples)
+    # 100-iteration run: bg ramps over 50 iterations, guide over 25
+    for it, f_bg, f_guide in ((0, 1 / 50, 1 / 25), (9, 10 / 50, 10 / 25),
+                              (24, 25 / 50, 1.0), (49, 1.0, 1.0), (99, 1.0, 1.0)):
+        ramped.set_train_progress(it, 100)
+        out = ramped.loss(inputs, samples)
+        assert out['loss_fg'].item() == pytest.approx(full['loss_fg'].item())
+        assert out['loss_bg'].item() == pytest.approx(f_bg * full['loss_bg'].item())
+        assert out['loss_guide'].item() == pytest.approx(f_guide * full['loss_guide'].item())
+
+
+def test_ramp_needs_progress_in_training_only():
+    model = _model(loss_warmup=dict(bg=0.5))
+    inputs, samples = _batch()
+    with pytest.raises(RuntimeError, match='set_train_progress'):
+        model.loss(inputs, samples)
+    model.eval()  # evaluation (e.g. a validation loss) does not ramp
+    assert 'loss_bg' in model.loss(inputs, samples)
+
+
+@pytest.mark.parametrize('warmup, match', [
+    (dict(bgg=0.5), "names 'bgg'"),
+    (dict(bg=0.0), 'fraction of the run'),
+    (dict(bg=1.5), 'fraction of the run'),
+    (dict(bg=True), 'fraction of the run'),
+])
+def test_bad_warmup_is_rejected(warmup, match):
+    with pytest.raises(ValueError, match=match):
+        _model(loss_warmup=warmup)
+
+
+def test_switched_off_term_may_keep_its_ramp():
+    model = _model(loss_warmup=dict(cluster=0.5))  # cluster=None in LOSSES
+    inputs, samples = _batch()
+    assert model.loss_factors() == {}
+    assert set(model.loss(inputs, samples)) == {'loss_fg', 'loss_bg', 'loss_guide'}
+
+
+class _Runner:
+    def __init__(self, model, it, max_iters):
+        self.model, self.iter, self.max_iters = model, it, max_iters
+
+
+def test_hook_passes_the_runner_iteration():
+    model = _model(loss_warmup=dict(bg=0.5))
+    TrainProgressHook().before_train_iter(_Runner(model, 7, 40), 0)
+    assert model.loss_factors() == {'bg': pytest.approx(8 / 20)}
+    TrainProgressHook().before_train_iter(_Runner(torch.nn.Linear(2, 2), 7, 40), 0)  # no-op
