@@ -8,7 +8,8 @@ from mmengine.config import Config
 import wsal
 
 ROOT = Path(__file__).resolve().parents[2] / 'configs'
-METHOD_CONFIGS = sorted(p for p in ROOT.rglob('*.py') if '_base_' not in p.parts)
+METHOD_CONFIGS = sorted(p for p in ROOT.rglob('*.py') if '_base_' not in p.parts
+                        and 'sweeps' not in p.parts)  # sweeps/: generator settings, no model
 MODEL_BASES = sorted((ROOT / '_base_' / 'models').glob('*.py'))
 
 
@@ -33,6 +34,7 @@ def test_config_builds_trains_and_predicts(path):
     samples = [{'video_id': f'v{i}', 'label': torch.eye(C)[i], 'num_segments': n,
                 'seconds_per_segment': 0.64, 'duration': 0.64 * n}
                for i, n in enumerate((T, 6))]
+    model.set_train_progress(0, 10)  # loss ramps (loss_warmup) follow the run
     losses = model.loss(inputs, samples)
     assert losses and all(torch.isfinite(v) for v in losses.values())
     sum(losses.values()).backward()
@@ -89,12 +91,13 @@ def _flatten(d, prefix=''):
 @pytest.mark.parametrize('bm,stpn', [('bm/bm_i3d_thumos14.py', 'stpn/stpn_i3d_thumos14.py'),
                                      ('activitynet/bm_i3d_activitynet13.py',
                                       'activitynet/stpn_i3d_activitynet13.py')])
-def test_stpn_and_bm_differ_only_in_losses_proposals_and_pooling_norm(bm, stpn):
+def test_stpn_and_bm_differ_only_in_losses_and_proposals(bm, stpn):
     a, b = load(bm), load(stpn)
     fa, fb = _flatten(a.to_dict()), _flatten(b.to_dict())
     diff = {k for k in set(fa) | set(fb) if fa.get(k, object()) != fb.get(k, object())}
     allowed = ('model.losses.', 'model.test_cfg.proposal.')
-    assert {k for k in diff if not k.startswith(allowed)} == {'model.pooling.normalize'}
+    assert {k for k in diff if not k.startswith(allowed)} == set()
+    assert a.model.pooling.normalize == b.model.pooling.normalize == 'length'  # 1/T, eqs. 1, 4
     assert a.model.test_cfg.proposal.type == 'AttentionThresholdProposals'
     assert b.model.test_cfg.proposal.type == 'TCAMThresholdProposals'
 
@@ -103,7 +106,11 @@ def test_activitynet_has_200_classes_and_paper_thresholds():
     for name in ('activitynet/bm_i3d_activitynet13.py', 'activitynet/stpn_i3d_activitynet13.py'):
         assert load(name).model.num_classes == 200
     cfg = load('bm/bm_i3d_thumos14.py')
-    thresholds = cfg.model.test_cfg.proposal.thresholds
-    assert thresholds == pytest.approx([0.025 * i for i in range(21)])  # 0..0.5 step 0.025
+    proposal = cfg.model.test_cfg.proposal
+    # λ rescaled per video, thresholds over the whole range (README, "Model settings")
+    assert proposal.normalize == 'minmax'
+    assert proposal.thresholds == pytest.approx([0.05 * i for i in range(20)])
+    stpn = load('stpn/stpn_i3d_thumos14.py').model.test_cfg.proposal
+    assert stpn.thresholds == pytest.approx([0.025 * i for i in range(21)])  # the paper's list
     assert cfg.model.test_cfg.class_threshold == 0.1
     assert cfg.model.test_cfg.nms.iou_threshold == 0.5

@@ -40,6 +40,7 @@ def _config_case(name):
     cfg = Config.fromfile(str(CONFIGS / name)).model.to_dict()
     cfg.pop('type')
     cfg.pop('test_cfg', None)
+    cfg.pop('loss_warmup', None)  # a schedule on top of the losses (tests/test_models/test_loss_warmup.py)
     cfg.update(num_classes=3, streams=dict(rgb=6, flow=4))
     cfg['attention'] = dict(cfg['attention'], hidden_channels=5)
     return cfg

@@ -38,13 +38,15 @@ def test_ramp_scales_named_terms_linearly():
         assert out['loss_guide'].item() == pytest.approx(f_guide * full['loss_guide'].item())
 
 
-def test_ramp_needs_progress_in_training_only():
+def test_without_progress_terms_are_full_with_a_warning():
     model = _model(loss_warmup=dict(bg=0.5))
-    inputs, samples = _batch()
-    with pytest.raises(RuntimeError, match='set_train_progress'):
-        model.loss(inputs, samples)
-    model.eval()  # evaluation (e.g. a validation loss) does not ramp
-    assert 'loss_bg' in model.loss(inputs, samples)
+    full = _model().loss(*_batch())
+    with pytest.warns(UserWarning, match='set_train_progress'):
+        out = model.loss(*_batch())
+    assert out['loss_bg'].item() == pytest.approx(full['loss_bg'].item())
+    model.eval()  # evaluation (e.g. a validation loss) never ramps
+    model.set_train_progress(0, 100)
+    assert model.loss(*_batch())['loss_bg'].item() == pytest.approx(full['loss_bg'].item())
 
 
 @pytest.mark.parametrize('warmup, match', [

@@ -5,14 +5,14 @@
 # Sparsity: STPN used β = 1e-4 on the L1 sum over T = 400 sampled segments;
 # wsal averages over each video's segments, so β = 1e-4 x 400 = 0.04.
 #
-# Pooling: STPN pools Σ λ_t x_t / T (no mass normalisation). With the base's
-# normalize='mass', L_fg is blind to the attention level and the sparsity term
-# drives it to ≈0 (weighted T-CAM ≈0.03 on foreground, so the fixed 0..0.5
-# thresholds find nothing). With 'length' STPN's λ saturates near 1 on the
-# synthetic data (the Discussion's "majority of λ close to 1" without enough
-# sparsity), and its proposals come from the weighted T-CAM λ·σ(w·x), i.e. in
-# effect from the class activations. This one line is the only difference
-# from the background-modeling config besides the losses and the proposal scheme.
+# Pooling: STPN pools Σ λ_t x_t / T, like the base (stated again below because
+# STPN depends on it: with mass normalisation, Σλx/Σλ, L_fg is blind to the
+# attention level and the sparsity term drives λ to ≈0, so the weighted T-CAM
+# falls below the fixed 0..0.5 thresholds). With 1/T, STPN's λ saturates near 1
+# on the synthetic data (the Discussion's "majority of λ close to 1" without
+# enough sparsity) and its proposals come from the weighted T-CAM λ·σ(w·x),
+# i.e. in effect from the class activations. The base's `loss_warmup` names
+# terms that STPN switches off, so it ramps nothing here.
 _base_ = ['./wsal_i3d_two_stream.py']
 
 model = dict(

@@ -9,6 +9,7 @@ loss term to every stream, post-processing) lives here once.
 """
 from __future__ import annotations
 
+import warnings
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import torch
@@ -58,7 +59,8 @@ class StreamLocalizer(BaseModel):
             config that drops a term keeps its base's schedule); unknown names
             are an error. The ramp needs the run's progress: wsal's Runner
             configs call :meth:`set_train_progress` before every iteration
-            (``TrainProgressHook``); a plain training loop must call it too.
+            (``TrainProgressHook``); a plain training loop must call it too
+            (without it the terms are used at full weight, with a warning).
             None or ``{}``: no ramp.
         test_cfg: Post-processor (``POSTPROCESSORS``) used by :meth:`predict`.
         data_preprocessor: mmengine data preprocessor.
@@ -109,6 +111,7 @@ class StreamLocalizer(BaseModel):
                              "e.g. losses=dict(fg=dict(type='ForegroundLoss'))")
         self.loss_warmup = self._check_warmup(loss_warmup, set(dict(losses)), who)
         self._progress: Optional[Tuple[int, int]] = None
+        self._warned_progress = False
         self.test_cfg = test_cfg
         self.postprocessor = build_component(test_cfg, POSTPROCESSORS)
 
@@ -146,11 +149,16 @@ class StreamLocalizer(BaseModel):
         if not active or not self.training:
             return {}
         if self._progress is None:
-            raise RuntimeError(
-                f'{type(self).__name__}: loss_warmup ramps {active} over the run, so the model '
-                'needs the training progress: call model.set_train_progress(iteration, '
-                "max_iters) before each training step (wsal's Runner configs do it with "
-                "TrainProgressHook), or set loss_warmup=None")
+            if not self._warned_progress:
+                warnings.warn(
+                    f'{type(self).__name__}: loss_warmup ramps {active} over the run, but the '
+                    'model was not told the training progress, so these terms are used at full '
+                    'weight. Call model.set_train_progress(iteration, max_iters) before each '
+                    "training step (wsal's Runner configs do it with TrainProgressHook); "
+                    'training from scratch without the ramp can collapse the attention.',
+                    stacklevel=3)
+                self._warned_progress = True
+            return {}
         it, total = self._progress
         return {n: min(1.0, (it + 1) / max(1.0, self.loss_warmup[n] * total)) for n in active}
 
