@@ -95,9 +95,11 @@ def test_stpn_and_bm_differ_only_in_losses_and_proposals(bm, stpn):
     a, b = load(bm), load(stpn)
     fa, fb = _flatten(a.to_dict()), _flatten(b.to_dict())
     diff = {k for k in set(fa) | set(fb) if fa.get(k, object()) != fb.get(k, object())}
-    allowed = ('model.losses.', 'model.test_cfg.proposal.')
+    allowed = ('model.losses.', 'model.test_cfg.proposal.', 'model.test_cfg.scorer.')
     assert {k for k in diff if not k.startswith(allowed)} == set()
     assert a.model.pooling.normalize == b.model.pooling.normalize == 'length'  # 1/T, eqs. 1, 4
+    assert a.model.test_cfg.scorer.type == 'OuterInnerContrastScorer'
+    assert b.model.test_cfg.scorer.type == 'WeightedLogitScorer'  # STPN's mean score
     assert a.model.test_cfg.proposal.type == 'AttentionThresholdProposals'
     assert b.model.test_cfg.proposal.type == 'TCAMThresholdProposals'
 

@@ -27,4 +27,6 @@ model = dict(
             _delete_=True,
             type='TCAMThresholdProposals',
             thresholds={{_base_.proposal_thresholds}},
-            activation='sigmoid')))
+            activation='sigmoid'),
+        # STPN scores a proposal by the mean of its weighted class activations
+        scorer=dict(_delete_=True, type='WeightedLogitScorer')))

@@ -26,6 +26,15 @@
 #   λ is rescaled, the background level can sit anywhere in [0, 1], so the
 #   thresholds span the whole range. normalize=None with `proposal_thresholds`
 #   restores the printed rule.
+# * Proposal scores: outer-inner contrast of the weighted logits θ·λ·w_c·x
+#   (OuterInnerContrastScorer: mean inside minus mean over a margin of a
+#   quarter of the length on each side, AutoLoc's rule) instead of the printed
+#   mean inside. Thresholds over the whole range pool fragments of an action
+#   (high thresholds) with complete instances; the mean inside is highest for
+#   the fragment around the peak, so fragments outrank whole instances and
+#   count as false positives at tIoU 0.5. A fragment's surroundings are the
+#   rest of the action, so its contrast is low; a complete instance is
+#   surrounded by background. WeightedLogitScorer restores the printed score.
 # * L_guide distance: cross-entropy to the same soft targets λ̂fg, λ̂bg
 #   (distance='bce') instead of the printed L1 |λ - λ̂|. Through the sigmoid
 #   L1's gradient on the attention logit is ±λ(1-λ), which vanishes as λ
@@ -65,13 +74,13 @@ model = dict(
     # child's dict into a base None without `_delete_=True`.
     # sec. 3.2 / 4.2: classes with p_fg >= 0.1 (else the top class), proposals
     # from the stream-averaged attention (rescaled per video, thresholds 0..0.95
-    # step 0.05; the paper: λ at 0..0.5 step 0.025, see above), weighted-logit
-    # scores (the paper's θ·λ·w_c·x), class-wise NMS at 0.5.
+    # step 0.05; the paper: λ at 0..0.5 step 0.025), outer-inner contrast of the
+    # weighted logits θ·λ·w_c·x (the paper: their mean), class-wise NMS at 0.5.
     test_cfg=dict(
         type='DetectionPipeline',
         proposal=dict(type='AttentionThresholdProposals', thresholds=attention_thresholds,
                       normalize='minmax'),
-        scorer=dict(type='WeightedLogitScorer'),
+        scorer=dict(type='OuterInnerContrastScorer', inflation=0.25),
         nms=dict(type='TemporalNMS', iou_threshold=0.5),
         class_threshold=0.1),
     data_preprocessor=None)
