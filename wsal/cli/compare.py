@@ -34,6 +34,10 @@ def register(subparsers) -> None:
                    help='training iterations, the same for every method (default: tiny 30, '
                    'small 1500, full 2000); METHOD=N sets one method\'s, e.g. --iters 300 '
                    'stpn=1500')
+    p.add_argument('--cfg-options', nargs='+', default=[], metavar='[METHOD:]KEY=VALUE',
+                   help='config overrides for every method, or for one with a METHOD: prefix, '
+                   'e.g. basnet:train_dataloader.batch_size=4 (recorded in the tables; a change '
+                   're-runs the cells it affects)')
     p.add_argument('--lr', type=float, default=None,
                    help="Adam learning rate for every method (default: each config's)")
     p.add_argument('--work-dir', metavar='DIR', default=None,
@@ -49,11 +53,12 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from wsal.experiments.compare import parse_iters, run_compare
+    from wsal.experiments.compare import parse_cfg_options, parse_iters, run_compare
     preset = args.preset or 'small'
     work_dir = args.work_dir or f'work_dirs/compare_{preset}'
     run_compare(args.configs, work_dir=work_dir, preset=preset, seeds=args.seeds,
-                iters=parse_iters(args.iters), lr=args.lr, data_root=args.data_root,
+                iters=parse_iters(args.iters), cfg_options=parse_cfg_options(args.cfg_options),
+                lr=args.lr, data_root=args.data_root,
                 figure=not args.no_figure, force=args.force, log_level=args.log_level,
                 threads=args.threads)
     return 0

@@ -49,7 +49,8 @@ from .published import METHOD_CONFIGS, PUBLISHED_LABEL, published_for
 from .report import summarize
 from .table1 import AblationRow
 
-__all__ = ['Method', 'resolve_methods', 'parse_iters', 'resolved_config_digest', 'run_compare']
+__all__ = ['Method', 'resolve_methods', 'parse_iters', 'parse_cfg_options',
+           'resolved_config_digest', 'run_compare']
 
 PathLike = Union[str, os.PathLike]
 IterSpec = Union[None, int, Mapping[str, int]]
@@ -122,6 +123,37 @@ def parse_iters(items: Sequence[str]) -> IterSpec:
     return spec['*'] if list(spec) == ['*'] else spec
 
 
+def parse_cfg_options(items: Sequence[str]) -> Dict[str, Dict[str, Any]]:
+    """``['a.b=1', 'wtalc:c.d=[1,2]']`` -> ``{'*': {'a.b': 1}, 'wtalc': {'c.d': [1, 2]}}``.
+
+    ``KEY=VALUE`` applies to every method, ``METHOD:KEY=VALUE`` to one; values
+    are read like ``--cfg-options`` of ``wsal train`` (numbers, lists,
+    ``None``, strings).
+
+    Raises:
+        ValueError: an item without ``=``.
+    """
+    from mmengine.config import DictAction
+    out: Dict[str, Dict[str, Any]] = {}
+    for item in items:
+        key, sep, value = item.partition('=')
+        if not sep or not key:
+            raise ValueError(f"--cfg-options expects [METHOD:]KEY=VALUE, got '{item}'")
+        method, _, key = key.rpartition(':')
+        out.setdefault(method or '*', {})[key] = DictAction._parse_iterable(value)
+    return out
+
+
+def _options_for(methods: Sequence[Method],
+                 cfg_options: Optional[Mapping[str, Mapping[str, Any]]]) -> Dict[str, Dict]:
+    spec = {k: dict(v) for k, v in (cfg_options or {}).items()}
+    unknown = sorted(set(spec) - {'*'} - {m.key for m in methods})
+    if unknown:
+        raise ValueError(f"--cfg-options names methods not compared: {', '.join(unknown)} "
+                         f"(methods: {', '.join(m.key for m in methods)})")
+    return {m.key: {**spec.get('*', {}), **spec.get(m.key, {})} for m in methods}
+
+
 def _iters_for(methods: Sequence[Method], iters: IterSpec, default: int) -> Dict[str, int]:
     if iters is None or isinstance(iters, int):
         n = int(iters or default)
@@ -154,6 +186,7 @@ def run_compare(configs: Sequence[str], *, work_dir: PathLike, preset: str = 'sm
                 seeds: Sequence[int] = (0, 1, 2), iters: IterSpec = None,
                 lr: Optional[float] = None, data_root: Optional[str] = None,
                 generator_options: Optional[Mapping[str, Any]] = None,
+                cfg_options: Optional[Mapping[str, Mapping[str, Any]]] = None,
                 figure: bool = True, force: bool = False,
                 log_level: Optional[str] = 'WARNING', threads: Optional[int] = 1,
                 title: Optional[str] = None,
@@ -174,6 +207,10 @@ def run_compare(configs: Sequence[str], *, work_dir: PathLike, preset: str = 'sm
         data_root: Use this canonical-layout data instead of generating it;
             ``{seed}`` in it is replaced by the seed.
         generator_options: Overrides of the synthetic generator for generated data.
+        cfg_options: Config overrides, ``{'*': {key: value}}`` for every method
+            and ``{method_key: {key: value}}`` for one (e.g. a smaller batch for
+            the batch-trained methods); recorded in the tables and part of
+            every cell's resolved config.
         figure: Plot every method on one test video of the first seed.
         force: Re-run cells even when their result exists.
         log_level: The Runner's log level (None: the configs').
@@ -194,6 +231,7 @@ def run_compare(configs: Sequence[str], *, work_dir: PathLike, preset: str = 'sm
         raise ValueError(f'seeds must be distinct and non-empty, got {seeds}')
     methods = resolve_methods(configs)
     per_method = _iters_for(methods, iters, PRESET_DEFAULTS[preset]['iters'])
+    options = _options_for(methods, cfg_options)
     if data_root is not None:
         if generator_options:
             raise ValueError('generator options apply to generated data, not to data_root')
@@ -206,7 +244,8 @@ def run_compare(configs: Sequence[str], *, work_dir: PathLike, preset: str = 'sm
         torch.set_num_threads(int(threads))
     try:
         return _Comparison(work_dir=os.fspath(work_dir), preset=preset, seeds=seeds,
-                           methods=methods, iters=per_method, lr=lr, data_root=data_root,
+                           methods=methods, iters=per_method, options=options, lr=lr,
+                           data_root=data_root,
                            generator_options=generator_options, force=force,
                            log_level=log_level, title=title, log=log).run(figure=figure)
     finally:
@@ -217,12 +256,13 @@ class _Comparison:
     """The state of one comparison: cells done so far and where the tables go."""
 
     def __init__(self, *, work_dir: str, preset: str, seeds: List[int], methods: List[Method],
-                 iters: Dict[str, int], lr: Optional[float], data_root: Optional[str],
+                 iters: Dict[str, int], options: Dict[str, Dict[str, Any]],
+                 lr: Optional[float], data_root: Optional[str],
                  generator_options: Optional[Mapping[str, Any]], force: bool,
                  log_level: Optional[str], title: Optional[str],
                  log: Callable[[str], None]) -> None:
         self.work_dir, self.preset, self.seeds, self.methods = work_dir, preset, seeds, methods
-        self.iters, self.lr, self.data_root = iters, lr, data_root
+        self.iters, self.options, self.lr, self.data_root = iters, options, lr, data_root
         self.force, self.log_level, self.log = force, log_level, log
         self.opts = dict(PRESET_DEFAULTS[preset]['generator_options'])
         self.opts.update(generator_options or {})
@@ -236,7 +276,8 @@ class _Comparison:
     def _config(self, method: Method, seed: int, info: Mapping[str, Any], work_dir: str):
         return experiment_config(method.config, data_root=self.roots[seed], work_dir=work_dir,
                                  seed=seed, iters=self.iters[method.key], lr=self.lr,
-                                 data_info=info, log_level=self.log_level)
+                                 data_info=info, log_level=self.log_level,
+                                 cfg_options=self.options[method.key])
 
     def run(self, *, figure: bool) -> Dict[str, Any]:
         from wsal.datasets.data_info import read_data_info
@@ -260,8 +301,9 @@ class _Comparison:
                     preset=None if self.data_root is not None else self.preset, lr=self.lr,
                     generator_options={} if self.data_root is not None else self.opts,
                     data_info=info, force=self.force, log_level=self.log_level,
-                    extra_settings={'kind': 'compare', 'resolved_config_sha256': digest},
-                    log=self.log)
+                    extra_settings={'kind': 'compare', 'resolved_config_sha256': digest,
+                                    'cfg_options': self.options[method.key]},
+                    cfg_options=self.options[method.key], log=self.log)
                 self.log(f'  ({time.time() - start:.0f}s elapsed)')
                 self.write(final=False)
             if figure and seed == self.seeds[0]:
@@ -298,6 +340,7 @@ class _Comparison:
         summary = summarize(done)
         for key, row in summary['rows'].items():
             row['iters'] = self.iters[key]
+            row['cfg_options'] = self.options[key]
         summary['published'] = {k: (p.to_dict() if p is not None else None)
                                 for k, p in self.published.items() if k in done}
         n_test = {c['num_test_videos'] for v in done.values() for c in v.values()}
@@ -308,7 +351,8 @@ class _Comparison:
                     f'{json.dumps(self.opts, sort_keys=True)}')
         summary['meta'] = {
             'preset': self.preset if self.data_root is None else None, 'seeds': list(self.seeds),
-            'iters': dict(self.iters), 'lr': self.lr, 'data_desc': desc,
+            'iters': dict(self.iters), 'cfg_options': dict(self.options), 'lr': self.lr,
+            'data_desc': desc,
             'data_roots': {str(k): v for k, v in self.roots.items()},
             'generator_options': self.opts if self.data_root is None else None,
             'num_test_videos': sorted(n_test)[0] if len(n_test) == 1 else sorted(n_test),

@@ -1,6 +1,7 @@
 """Markdown of a method comparison: paper-layout AP table, published numbers, health."""
 from __future__ import annotations
 
+import json
 from typing import Any, List, Mapping, Optional
 
 from .report import _pm
@@ -47,6 +48,7 @@ def format_compare_markdown(summary: Mapping[str, Any], *,
     iter_text = (f'{next(iter(set(iters.values())))} iterations per method'
                  if len(set(iters.values())) == 1 else
                  'iterations per method: ' + ', '.join(f'{k} {v}' for k, v in iters.items()))
+    options = {k: v for k, v in (meta.get('cfg_options') or {}).items() if v}
     lines = [f'### {title}', '']
     if meta:
         lines += [f'Data: {meta.get("data_desc", "")}; seeds {seeds} (data seed = training '
@@ -57,6 +59,10 @@ def format_compare_markdown(summary: Mapping[str, Any], *,
                   f'over {len(seeds)} seed(s). Rows marked "{meta.get("published", "published")}" '
                   'are the papers\' THUMOS14 numbers, not measured here and not comparable '
                   'with rows measured on other data.', '']
+        if options:
+            lines += ['Config overrides: ' + '; '.join(
+                f'`{k}`: ' + ', '.join(f'`{o}={json.dumps(v)}`' for o, v in opts.items())
+                for k, opts in options.items()) + '.', '']
     head = [f'{t:g}' for t in tiou] + [f'avg {r}' for r in AVERAGES]
     lines.append('| method | ' + ' | '.join(head) + ' |')
     lines.append('|---|' + '|'.join(['--:'] * len(head)) + '|')

@@ -17,7 +17,8 @@ BATCHING_KEYS = ('batch_size', 'sampler', 'collate_fn')
 def experiment_config(config: str, *, data_root: str, work_dir: str, seed: int, iters: int,
                       lr: Optional[float] = None, val_interval: Optional[int] = None,
                       data_info: Optional[Mapping[str, Any]] = None,
-                      log_level: Optional[str] = None):
+                      log_level: Optional[str] = None,
+                      cfg_options: Optional[Mapping[str, Any]] = None):
     """A method config (relative to ``configs/``) on ``data_root``, ready for the Runner.
 
     The method's model, losses, post-processing and training batches
@@ -42,6 +43,8 @@ def experiment_config(config: str, *, data_root: str, work_dir: str, seed: int, 
         val_interval: Validate this often (None: never).
         data_info: ``read_data_info(data_root)`` when already read.
         log_level: The Runner's log level (None: the config's).
+        cfg_options: ``{'a.b': value}`` overrides applied last (e.g. a
+            smaller ``train_dataloader.batch_size``).
 
     Returns:
         mmengine.Config
@@ -92,6 +95,8 @@ def experiment_config(config: str, *, data_root: str, work_dir: str, seed: int, 
             hook['num_videos'] = 1
     if log_level is not None:
         cfg.log_level = log_level
+    if cfg_options:
+        cfg.merge_from_dict(dict(cfg_options))
     if not val_interval:
         cfg.val_dataloader = None
         cfg.val_cfg = None
