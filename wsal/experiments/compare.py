@@ -94,7 +94,7 @@ def resolve_methods(configs: Sequence[str]) -> List[Method]:
                                  f"{', '.join(METHOD_CONFIGS)}") from None
             config = text if not osp.isfile(text) else os.path.abspath(text)
             key = next((k for k, v in METHOD_CONFIGS.items() if Path(v).name == path.name
-                        and resolve_config(v) == path), path.stem)
+                        and resolve_config(v).resolve() == path.resolve()), path.stem)
         if any(m.key == key for m in out):
             raise ValueError(f"method '{key}' given twice ({text})")
         pub = published_for(config)

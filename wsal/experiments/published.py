@@ -8,7 +8,6 @@ with them: wsal's numbers on synthetic data are not comparable.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Dict, Optional
 
 __all__ = ['PublishedResult', 'PUBLISHED', 'METHOD_CONFIGS', 'PUBLISHED_LABEL',
@@ -98,7 +97,8 @@ def published_for(config: str) -> Optional[PublishedResult]:
 
     Looks first at the config's own ``paper_result`` (a dict with ``source``
     and ``ap`` = ``{tIoU: mAP %}``, so that a plugin method can carry its
-    number), then matches the config's file name against :data:`METHOD_CONFIGS`.
+    number), then whether it is one of the packaged :data:`METHOD_CONFIGS` (a
+    copy elsewhere, possibly edited, gets no published number).
 
     Args:
         config: A method key, a packaged config name or a config path.
@@ -121,6 +121,6 @@ def published_for(config: str) -> Optional[PublishedResult]:
             raise ValueError(f'{path}: paper_result must be dict(source=..., ap={{tIoU: mAP %}}, '
                              f'...): {type(exc).__name__}: {exc}') from None
     for key, rel in METHOD_CONFIGS.items():
-        if Path(rel).name == path.name:
+        if resolve_config(rel).resolve() == path.resolve():
             return PUBLISHED[key]
     return None
