@@ -173,11 +173,12 @@ def resolved_config_digest(cfg) -> str:
     """SHA-256 of a prepared config (``experiment_config``), whole.
 
     Everything the Runner reads is included (model, batches, optimizer,
-    schedule, post-processing, evaluators), so a cell re-runs whenever its
-    method config or any base it inherits changes in a way that matters.
+    schedule, post-processing, evaluators; not the log level), so a cell
+    re-runs whenever its method config or any base it inherits changes.
     """
     data = cfg.to_dict()
-    data.pop('filename', None)
+    for key in ('filename', 'log_level'):  # where it came from, how much it logs
+        data.pop(key, None)
     text = json.dumps(data, sort_keys=True, default=str)
     return hashlib.sha256(text.encode('utf-8')).hexdigest()
 
