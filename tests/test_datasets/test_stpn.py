@@ -101,3 +101,20 @@ def test_extracted_fps_and_mismatched_annotations(tmp_path):
     with pytest.raises(ValueError, match=r"JOINTFeatures.npy \(video 'video_validation_1', rgb\): "
                                          r'joint dim 12 <= split_dim 1024'):
         STPNFeatureDataset(data_root=tmp_path / 'a')
+
+
+def test_convert_force_fps_overrides_extracted_fps(tmp_path):
+    """The W-TALC release records 10 fps for I3D features extracted at 25 fps."""
+    def fps(feats, ann):
+        np.save(ann / 'extracted_fps.npy', np.full(3, 10))
+    make_stpn(tmp_path / 'src', extra=fps)
+    assert main(['convert', str(tmp_path / 'src'), str(tmp_path / 'out'), '--split-dim', '5',
+                 '--force-fps', '25']) == 0
+    gt = json.loads((tmp_path / 'out' / 'gt.json').read_text())
+    assert {v['fps'] for v in gt['database'].values()} == {25.0}
+    canon = WSALFeatureDataset(data_root=tmp_path / 'out')
+    assert canon[0]['data_sample']['seconds_per_segment'] == pytest.approx(16 / 25)
+    out = convert_stpn(tmp_path / 'src', tmp_path / 'out10', split_dim=5)   # without: the file's
+    assert {v['fps'] for v in json.loads((out / 'gt.json').read_text())['database'].values()} == {10.0}
+    with pytest.raises(ValueError, match='fps must be > 0'):
+        convert_stpn(tmp_path / 'src', tmp_path / 'bad', split_dim=5, fps=0)

@@ -16,6 +16,10 @@ def register(subparsers) -> None:
     p.add_argument('--fps', type=float, default=10.0,
                    help='extraction fps when the annotations have no extracted_fps.npy (default 10, '
                    'as the public THUMOS14 features)')
+    p.add_argument('--force-fps', type=float, default=None, metavar='FPS',
+                   help='extraction fps of every video, overriding extracted_fps.npy (the W-TALC '
+                   'I3D release records 10 there but its features are 16-frame snippets at 25 '
+                   'fps: use --force-fps 25)')
     p.add_argument('--split-dim', type=int, default=1024,
                    help='channels of the RGB block in the joint features (default 1024)')
     p.add_argument('--overwrite', action='store_true', help='replace an existing OUT')
@@ -28,6 +32,7 @@ def run(args) -> int:
     from wsal.datasets.stpn import convert_stpn
     out = convert_stpn(args.src, args.out, feature_file=args.feature_file,
                        annotation_dir=args.annotation_dir, default_fps=args.fps,
+                       fps=args.force_fps,
                        split_dim=args.split_dim, overwrite=args.overwrite)
     gt = json.loads((out / 'gt.json').read_text(encoding='utf-8'))
     print(f"wrote {out}: {len(gt['database'])} videos, {len(gt['classes'])} classes "

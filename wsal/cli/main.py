@@ -19,6 +19,7 @@ COMMANDS = [
     'wsal.cli.localize',
     'wsal.cli.demo',
     'wsal.cli.ablate',
+    'wsal.cli.compare',
     'wsal.cli.eval_cmd',
     'wsal.cli.make_synthetic',
     'wsal.cli.convert',

@@ -60,9 +60,15 @@ def _load_pickled(path: Path):
 
 
 def load_stpn_layout(root: PathLike, *, feature_file: Optional[PathLike] = None,
-                     annotation_dir: Optional[PathLike] = None, default_fps: float = 10.0
+                     annotation_dir: Optional[PathLike] = None, default_fps: float = 10.0,
+                     fps: Optional[float] = None
                      ) -> Tuple[dict, List[np.ndarray], Path]:
     """Read an STPN/W-TALC layout into an ActivityNet-style dict plus features.
+
+    Each video's extraction fps is ``fps`` when given, else its entry of
+    ``extracted_fps.npy``, else ``default_fps``. (The annotation folder of the
+    public W-TALC release records 10 fps for every video, while its I3D
+    features are evaluated as 16-frame snippets at 25 fps: pass ``fps=25``.)
 
     Returns:
         ``(gt, features, feature_path)``: ``gt`` as in ``gt.json`` (with
@@ -92,7 +98,10 @@ def load_stpn_layout(root: PathLike, *, feature_file: Optional[PathLike] = None,
             raise ValueError(f"{ann_dir / 'videoname.npy'}: duplicate video id '{v}' "
                              f'(entries {seen[v]} and {i})')
         seen[v] = i
-    fps = arrays.get('extracted_fps')
+    fps_of = arrays.get('extracted_fps') if fps is None else np.full(n, float(fps))
+    if fps is not None and not float(fps) > 0:
+        raise ValueError(f'fps must be > 0, got {fps}')
+    fps = fps_of
     if fps is not None:
         fps = np.asarray(fps, dtype=np.float64).reshape(-1)
         if fps.size == 1:
@@ -225,13 +234,15 @@ class STPNFeatureDataset(FeatureDatasetBase):
 
 def convert_stpn(src: PathLike, out: PathLike, *, feature_file: Optional[PathLike] = None,
                  annotation_dir: Optional[PathLike] = None, default_fps: float = 10.0,
+                 fps: Optional[float] = None,
                  split_dim: int = 1024, stream_names: Tuple[str, str] = ('rgb', 'flow'),
                  overwrite: bool = False) -> Path:
     """Convert an STPN/W-TALC layout to wsal's canonical layout.
 
     Writes ``OUT/gt.json`` (ActivityNet-style, with ``classes`` and per-video
     ``fps``) and ``OUT/features/{rgb,flow}/<video_id>.npy`` (float32) into a
-    temporary sibling folder renamed onto ``OUT`` at the end.
+    temporary sibling folder renamed onto ``OUT`` at the end. ``fps`` and
+    ``default_fps``: as in :func:`load_stpn_layout`.
 
     Raises:
         ValueError / FileNotFoundError: naming the file and video at fault
@@ -242,7 +253,8 @@ def convert_stpn(src: PathLike, out: PathLike, *, feature_file: Optional[PathLik
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not overwrite)):
         raise ValueError(f'{out} already exists and is not an empty folder (use --overwrite)')
     gt, feats, feat_path = load_stpn_layout(src, feature_file=feature_file,
-                                            annotation_dir=annotation_dir, default_fps=default_fps)
+                                            annotation_dir=annotation_dir, default_fps=default_fps,
+                                            fps=fps)
     with atomic_directory(out) as tmp:
         for name in stream_names:
             (tmp / 'features' / name).mkdir(parents=True)

@@ -172,8 +172,16 @@ def run_cell(row: AblationRow, *, seed: int, data_root: str, cell_dir: str, iter
              generator_options: Optional[Mapping[str, Any]] = None,
              data_info: Optional[Mapping[str, Any]] = None, force: bool = False,
              log_level: Optional[str] = None,
+             extra_settings: Optional[Mapping[str, Any]] = None,
+             cfg_options: Optional[Mapping[str, Any]] = None,
              log: Callable[[str], None] = print) -> Dict[str, Any]:
     """Train and test one ``(row, seed)`` cell; reuse its ``result.json`` if complete.
+
+    The cell is reused only when its stored ``settings`` equal the current
+    ones (config digest, data, seed, iterations, ...); ``extra_settings``
+    (JSON values) are added to them, e.g. a digest of the whole resolved
+    config. ``cfg_options`` are passed to :func:`~.config.experiment_config`
+    (record them in ``extra_settings`` so that a change re-runs the cell).
 
     Returns:
         dict: the cell result (``result.json``): ``settings``, ``row``,
@@ -189,6 +197,7 @@ def run_cell(row: AblationRow, *, seed: int, data_root: str, cell_dir: str, iter
     settings = _settings(row=row, preset=preset, seed=seed, iters=iters, lr=lr,
                          val_interval=val_interval, data_root=data_root,
                          generator_options=generator_options or {})
+    settings.update(json.loads(json.dumps(dict(extra_settings or {}), sort_keys=True)))
     result_file = osp.join(cell_dir, RESULT_FILE)
     if osp.isfile(result_file) and not force:
         with open(result_file, encoding='utf-8') as fh:
@@ -201,7 +210,7 @@ def run_cell(row: AblationRow, *, seed: int, data_root: str, cell_dir: str, iter
 
     cfg = experiment_config(row.config, data_root=data_root, work_dir=cell_dir, seed=seed,
                             iters=iters, lr=lr, val_interval=val_interval, data_info=data_info,
-                            log_level=log_level)
+                            log_level=log_level, cfg_options=cfg_options)
     log(f'[{row.key} seed {seed}] training {row.name} ({row.config}), {iters} iterations ...')
     run = train_and_test(cfg)
     res = run.result

@@ -1,22 +1,30 @@
 """One config preparation for every experiment: a method config on a data root."""
 from __future__ import annotations
 
+import copy
 from typing import Any, Mapping, Optional
 
-__all__ = ['SYNTHETIC_BASE', 'experiment_config']
+__all__ = ['SYNTHETIC_BASE', 'BATCHING_KEYS', 'experiment_config']
 
 #: The dataset / evaluator base that experiments swap into a method config.
 SYNTHETIC_BASE = '_base_/datasets/thumos14_synthetic.py'
+#: Keys of the method config's ``train_dataloader`` kept over the base's: how
+#: a method batches its training videos (batch size, e.g. W-TALC's class-pair
+#: sampler, fixed-length snippet sampling).
+BATCHING_KEYS = ('batch_size', 'sampler', 'collate_fn')
 
 
 def experiment_config(config: str, *, data_root: str, work_dir: str, seed: int, iters: int,
                       lr: Optional[float] = None, val_interval: Optional[int] = None,
                       data_info: Optional[Mapping[str, Any]] = None,
-                      log_level: Optional[str] = None):
+                      log_level: Optional[str] = None,
+                      cfg_options: Optional[Mapping[str, Any]] = None):
     """A method config (relative to ``configs/``) on ``data_root``, ready for the Runner.
 
-    The method's model, losses and post-processing are kept; the dataloaders
-    and evaluators come from :data:`SYNTHETIC_BASE` (the canonical layout:
+    The method's model, losses, post-processing and training batches
+    (:data:`BATCHING_KEYS` of its ``train_dataloader``) are kept; the datasets,
+    the other dataloader settings and the evaluators come from
+    :data:`SYNTHETIC_BASE` (the canonical layout:
     ``gt.json`` and ``features/<stream>/<video>.npy``); the model's class
     count, the datasets' classes and the feature dims follow the data
     (:func:`wsal.datasets.data_info.read_data_info`). Training runs ``iters``
@@ -25,15 +33,18 @@ def experiment_config(config: str, *, data_root: str, work_dir: str, seed: int, 
     curves only) runs every ``val_interval`` iterations when given, else never.
 
     Args:
-        config: Method config, e.g. ``'bm/bm_i3d_thumos14.py'``.
+        config: Method config: a path or a packaged name, e.g.
+            ``'bm/bm_i3d_thumos14.py'``.
         data_root: Canonical-layout data.
         work_dir: The run's folder.
         seed: Training seed.
-        iters: Training iterations (one video each).
+        iters: Training iterations (one batch of the method's each).
         lr: Adam learning rate (None: the config's).
         val_interval: Validate this often (None: never).
         data_info: ``read_data_info(data_root)`` when already read.
         log_level: The Runner's log level (None: the config's).
+        cfg_options: ``{'a.b': value}`` overrides applied last (e.g. a
+            smaller ``train_dataloader.batch_size``).
 
     Returns:
         mmengine.Config
@@ -42,15 +53,19 @@ def experiment_config(config: str, *, data_root: str, work_dir: str, seed: int, 
 
     from wsal.apis.runner import prepare_config
     from wsal.datasets.data_info import read_data_info
-    from wsal.engine.config_paths import packaged_config_dir
+    from wsal.engine.config_paths import packaged_config_dir, resolve_config
     cfg_dir = packaged_config_dir()
-    cfg = Config.fromfile(str(cfg_dir / config))
+    cfg = Config.fromfile(str(resolve_config(config)))
     base = Config.fromfile(str(cfg_dir / SYNTHETIC_BASE))
+    method_train = cfg.get('train_dataloader') or {}
     for key, value in base.to_dict().items():
         if key == 'model':
             cfg.merge_from_dict({'model': value})
         else:  # dataloaders, evaluators: replaced whole
             cfg[key] = value
+    for key in BATCHING_KEYS:  # the method's own batches (size, sampler, sampling collate)
+        if method_train.get(key) is not None:
+            cfg.train_dataloader[key] = copy.deepcopy(method_train[key])
     info = dict(data_info or read_data_info(data_root))
     iters = int(iters)
     if iters < 1:
@@ -80,6 +95,8 @@ def experiment_config(config: str, *, data_root: str, work_dir: str, seed: int, 
             hook['num_videos'] = 1
     if log_level is not None:
         cfg.log_level = log_level
+    if cfg_options:
+        cfg.merge_from_dict(dict(cfg_options))
     if not val_interval:
         cfg.val_dataloader = None
         cfg.val_cfg = None
