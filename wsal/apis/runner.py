@@ -9,7 +9,9 @@ Example:
 """
 from __future__ import annotations
 
+import contextlib
 import copy
+import io
 import os
 import os.path as osp
 import uuid
@@ -17,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
+from wsal.apis.data_dims import apply_data_dims
 from wsal.apis.inference import check_state_dict, load_config
 from wsal.engine.compat import (distributed_launcher, load_checkpoint_file,
                                 prepare_distributed, safe_checkpoint_loading, scope_collate_fns)
@@ -66,7 +69,9 @@ def check_data_roots(cfg, loaders=LOADERS) -> None:
 def prepare_config(config: Any, *, work_dir: Optional[PathLike] = None,
                    data_root: Optional[PathLike] = None, cfg_options: Optional[dict] = None,
                    seed: Optional[int] = None, resume: Union[bool, str, None] = None,
-                   launcher: Optional[str] = None, select_on_test: bool = False):
+                   launcher: Optional[str] = None, select_on_test: bool = False,
+                   log_level: Optional[str] = None, quiet: bool = False,
+                   dims_from_data: bool = True):
     """Load ``config`` and apply the command-line style overrides.
 
     Args:
@@ -84,10 +89,20 @@ def prepare_config(config: Any, *, work_dir: Optional[PathLike] = None,
             the test split: the protocol of several published methods, which
             overstates accuracy). Default: only fixed-iteration checkpoints;
             the final one is the model to report.
+        log_level: Console log level (``'DEBUG'`` ... ``'ERROR'``; None:
+            ``'WARNING'``). The log file in the work dir always keeps the
+            full INFO log (environment, config, hook order, every logged
+            iteration).
+        quiet: No progress line and only errors on the console.
+        dims_from_data: Set the model's stream dims and every dataset's
+            ``feature_dims`` from the first feature file of each stream of
+            the data (see :func:`wsal.apis.data_dims.apply_data_dims`).
 
     Returns:
         mmengine.Config: ready for :func:`build_runner`.
     """
+    from wsal.engine.console import CONSOLE_LEVEL_KEY, level_number
+    level_number(log_level)  # an unknown level fails here, before any work
     cfg = load_config(config, cfg_options)
     name = Path(cfg.filename).stem if getattr(cfg, 'filename', None) else 'wsal'
     cfg.work_dir = os.fspath(work_dir or cfg.get('work_dir') or osp.join('work_dirs', name))
@@ -108,6 +123,14 @@ def prepare_config(config: Any, *, work_dir: Optional[PathLike] = None,
     if select_on_test:
         cfg.merge_from_dict({'default_hooks.checkpoint.save_best': SELECT_ON_TEST_METRIC,
                              'default_hooks.checkpoint.rule': 'greater'})
+    if dims_from_data:
+        apply_data_dims(cfg)
+    cfg[CONSOLE_LEVEL_KEY] = 'ERROR' if quiet else (log_level or cfg.get(CONSOLE_LEVEL_KEY)
+                                                     or 'WARNING').upper()
+    hooks = [h for h in (cfg.get('custom_hooks') or []) if h.get('type') != 'ProgressHook']
+    if not quiet:
+        hooks.append(dict(type='ProgressHook'))
+    cfg.custom_hooks = hooks
     scope_collate_fns(cfg)
     prepare_distributed(cfg, launcher or distributed_launcher())
     return cfg
@@ -123,7 +146,7 @@ def build_runner(cfg):
     the API, tests) never share logged state. ``cfg`` is left as it was.
     """
     import wsal.engine  # noqa: F401 - registers hooks
-    from mmengine.runner import Runner
+    from wsal.engine.console import ConsoleRunner as Runner
     cfg.setdefault('default_scope', 'wsal')
     if cfg.get('experiment_name') is not None:
         return Runner.from_cfg(cfg)
@@ -212,12 +235,17 @@ def run_test(cfg, checkpoint: PathLike) -> EvalResult:
     ckpt_path = os.fspath(checkpoint)
     state = load_checkpoint_file(ckpt_path)
     state = state.get('state_dict', state)
+    from wsal.apis.data_dims import check_checkpoint_dims
+    check_checkpoint_dims(state, dict(cfg.model.get('streams') or {}), checkpoint=ckpt_path)
     runner = build_runner(cfg)
     model = runner.model.module if hasattr(runner.model, 'module') else runner.model
     check_state_dict(model, {k[7:] if k.startswith('module.') else k: v for k, v in state.items()},
                      checkpoint=ckpt_path, config=cfg.filename or '<config>')
-    with safe_checkpoint_loading():
+    printed = io.StringIO()
+    with safe_checkpoint_loading(), contextlib.redirect_stdout(printed):
         runner.load_checkpoint(ckpt_path, map_location='cpu', strict=True)
+    for line in printed.getvalue().splitlines():  # mmengine print()s here: to the log file
+        runner.logger.info(line)
     metrics = runner.test()
     loop = runner.test_loop
     collector = next(m for m in loop.evaluator.metrics if isinstance(m, CollectDetections))

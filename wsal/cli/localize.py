@@ -33,9 +33,16 @@ def run(args) -> int:
     from wsal.evaluation.detection_records import detection_records, predictions_to_activitynet
     from wsal.utils import atomic_write_json
 
-    model = init_localizer(args.config, args.checkpoint, args.device, cfg_options=args.cfg_options)
+    from wsal.apis.inference import load_config
+    from wsal.datasets.base import probe_npy
+
+    cfg = load_config(args.config, args.cfg_options)
+    files = collect_feature_files(args.features, list(cfg.model.get('streams') or ('rgb', 'flow')))
+    first = files[next(iter(files))]
+    # the model's input dims follow the features given (one header read per stream)
+    dims = {s: int(probe_npy(path)[0][-1]) for s, path in first.items()}
+    model = init_localizer(cfg, args.checkpoint, args.device, feature_dims=dims)
     streams = list(model.input_streams)
-    files = collect_feature_files(args.features, streams)
     traces = trace_features(model, {vid: {s: files[vid][s] for s in streams} for vid in files},
                             seconds_per_segment=args.seconds_per_segment)
     classes = model.dataset_meta.get('classes') or tuple(

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os.path as osp
 
-from wsal.cli._common import add_config_args
+from wsal.cli._common import add_config_args, add_log_args
 
 
 def register(subparsers) -> None:
@@ -20,7 +20,9 @@ def register(subparsers) -> None:
     p.add_argument('--metrics-out', metavar='METRICS.json', default=None,
                    help='metrics file (default: next to the predictions, *_metrics.json)')
     p.add_argument('--work-dir', metavar='DIR', default=None,
-                   help='logs and plots (default: the checkpoint\'s folder)')
+                   help='logs and plots (default: the folder of --out, else '
+                   '<checkpoint folder>/test_<checkpoint name>; never the training run\'s plots)')
+    add_log_args(p)
     p.set_defaults(func=run)
 
 
@@ -30,6 +32,16 @@ def metrics_path(pred_path: str) -> str:
     return f'{root}_metrics{ext or ".json"}'
 
 
+def default_work_dir(checkpoint: str, out=None) -> str:
+    """Where ``wsal test`` writes logs and plots: next to ``--out``, else a
+    ``test_<checkpoint name>`` folder beside the checkpoint (the training
+    run's own ``vis/`` plots are never overwritten)."""
+    if out:
+        return osp.dirname(osp.abspath(out))
+    stem = osp.splitext(osp.basename(checkpoint))[0]
+    return osp.join(osp.dirname(osp.abspath(checkpoint)), f'test_{stem}')
+
+
 def run(args) -> int:
     from wsal.apis.runner import prepare_config, run_test
     from wsal.engine.compat import distributed_launcher
@@ -37,9 +49,10 @@ def run(args) -> int:
 
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
-    work_dir = args.work_dir or osp.dirname(osp.abspath(args.checkpoint))
+    work_dir = args.work_dir or default_work_dir(args.checkpoint, args.out)
     cfg = prepare_config(args.config, work_dir=work_dir, data_root=args.data_root,
-                         cfg_options=args.cfg_options, launcher=distributed_launcher())
+                         cfg_options=args.cfg_options, launcher=distributed_launcher(),
+                         log_level=args.log_level, quiet=args.quiet)
     result = run_test(cfg, args.checkpoint)
     if result.detection is None:  # not rank 0
         return 0
