@@ -25,7 +25,7 @@ from wsal.engine.compat import (distributed_launcher, load_checkpoint_file,
                                 prepare_distributed, safe_checkpoint_loading, scope_collate_fns)
 from wsal.evaluation.detection_records import CollectDetections, predictions_to_activitynet
 
-__all__ = ['prepare_config', 'set_data_root', 'check_data_roots', 'build_runner', 'run_train',
+__all__ = ['prepare_config', 'set_data_root', 'bind_ground_truth', 'check_data_roots', 'build_runner', 'run_train',
            'run_test', 'EvalResult', 'LOADERS', 'checkpoint_selection', 'TEST_SELECTED',
            'SELECT_ON_TEST_METRIC']
 
@@ -64,6 +64,52 @@ def check_data_roots(cfg, loaders=LOADERS) -> None:
                 raise FileNotFoundError(
                     f'data root not found: {root} ({key}.dataset.data_root; '
                     'set it with --data-root DIR)')
+
+
+def _evaluator_list(evaluator) -> list:
+    if isinstance(evaluator, dict) and 'metrics' in evaluator:
+        return list(evaluator['metrics'] or [])
+    if isinstance(evaluator, (list, tuple)):
+        return list(evaluator)
+    return [evaluator] if evaluator is not None else []
+
+
+def bind_ground_truth(cfg) -> None:
+    """Point every ``DetectionMAP`` without ``ann_file`` at its dataset's ground-truth file.
+
+    Without ``ann_file`` the metric would rebuild the ground truth from the
+    dataset items (float32 seconds), while ``wsal test`` and ``wsal eval``
+    read ``gt.json`` (float64): instances on a tIoU boundary then counted
+    differently and the two tables disagreed in the second decimal. Bound to
+    the file, the subset and the video list of the dataset, every table of a
+    run is one computation: the numbers ``wsal eval`` gives for the written
+    predictions.
+    """
+    for ev_key, loader_key in (('val_evaluator', 'val_dataloader'),
+                               ('test_evaluator', 'test_dataloader')):
+        datasets = _datasets(cfg.get(loader_key))
+        if len(datasets) != 1 or not datasets[0].get('ann_file'):
+            continue
+        ds = datasets[0]
+        root = ds.get('data_root')
+        ann = os.fspath(ds['ann_file'])
+        if root is not None and not osp.isabs(ann):
+            ann = osp.join(os.fspath(root), ann)
+        subset = ds.get('subset')
+        if isinstance(subset, (list, tuple)):
+            subset = subset[0] if len(subset) == 1 else None
+        video_list = ds.get('video_list')
+        if isinstance(video_list, (str, os.PathLike)) and root is not None \
+                and not osp.isabs(os.fspath(video_list)):
+            video_list = osp.join(os.fspath(root), os.fspath(video_list))
+        for metric in _evaluator_list(cfg.get(ev_key)):
+            if isinstance(metric, dict) and metric.get('type') in ('DetectionMAP',
+                                                                   'wsal.DetectionMAP') \
+                    and metric.get('ann_file') is None:
+                metric['ann_file'] = ann
+                metric.setdefault('subset', subset)
+                if metric.get('video_list') is None:
+                    metric['video_list'] = video_list
 
 
 def prepare_config(config: Any, *, work_dir: Optional[PathLike] = None,
@@ -125,6 +171,7 @@ def prepare_config(config: Any, *, work_dir: Optional[PathLike] = None,
                              'default_hooks.checkpoint.rule': 'greater'})
     if dims_from_data:
         apply_data_dims(cfg)
+    bind_ground_truth(cfg)
     cfg[CONSOLE_LEVEL_KEY] = 'ERROR' if quiet else (log_level or cfg.get(CONSOLE_LEVEL_KEY)
                                                      or 'WARNING').upper()
     hooks = [h for h in (cfg.get('custom_hooks') or []) if h.get('type') != 'ProgressHook']
@@ -256,9 +303,10 @@ def run_test(cfg, checkpoint: PathLike) -> EvalResult:
     if runner.rank == 0 and getattr(dataset, 'ann_file', None) is not None:
         from wsal.evaluation.detection import evaluate_detection
         subsets = getattr(dataset, 'subset', None)
+        video_list = getattr(dataset, 'video_list', None)
         detection = evaluate_detection(
             os.fspath(dataset.ann_file), preds, classes=list(classes),
             subset=subsets[0] if subsets and len(subsets) == 1 else None,
-            video_list=list(dataset.video_ids))
+            video_list=os.fspath(video_list) if video_list is not None else None)
     return EvalResult(metrics=dict(metrics), predictions=preds, classes=classes,
                       detection=detection, selection=checkpoint_selection(ckpt_path))
