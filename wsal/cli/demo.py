@@ -25,11 +25,13 @@ def register(subparsers) -> None:
     p.add_argument('--lr', type=float, default=DEFAULT_LR,
                    help=f'Adam learning rate (default {DEFAULT_LR}, as in the paper; 1e-3 '
                    'collapses STPN\'s sparsity-regularised attention on this data)')
+    from wsal.cli._common import add_log_args
+    add_log_args(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from wsal.experiments.demo import run_demo
     run_demo(work_dir=args.work_dir, preset=args.preset, seed=args.seed, iters=args.iters,
-             lr=args.lr)
+             lr=args.lr, log_level=args.log_level, quiet=args.quiet)
     return 0

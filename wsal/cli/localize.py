@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from wsal.cli._common import add_config_args
+from wsal.cli._common import add_config_args, add_log_args
 
 
 def register(subparsers) -> None:
@@ -24,6 +24,7 @@ def register(subparsers) -> None:
                    help="time per feature segment (default: the config's stride / fps)")
     p.add_argument('--device', default='cpu', help='torch device (default cpu)')
     add_config_args(p, data_root=False)
+    add_log_args(p)
     p.set_defaults(func=run)
 
 
@@ -48,7 +49,7 @@ def run(args) -> int:
     classes = model.dataset_meta.get('classes') or tuple(
         f'class_{i}' for i in range(model.num_classes))
     result = predictions_to_activitynet(detection_records(traces), classes)
-    for vid, dets in result['results'].items():
+    for vid, dets in ([] if args.quiet else result['results'].items()):
         top = ', '.join(f"{d['label']} {d['segment'][0]:.1f}-{d['segment'][1]:.1f}s ({d['score']:.2f})"
                         for d in dets[:3])
         print(f'{vid}: {len(dets)} detections' + (f'; top: {top}' if top else ''))

@@ -41,22 +41,38 @@ class Campaign:
     label: str = ''
     done: int = 0
     cell: str = ''
+    #: Shown before the cell name (e.g. a sweep's setting).
+    prefix: str = ''
+    #: Iterations trained (not skipped) in finished runs, and their seconds.
+    trained: int = 0
+    train_seconds: float = 0.0
     started: float = field(default_factory=time.perf_counter)
 
     def begin(self, cell: str) -> None:
         """Name the run that starts now (shown in front of its progress line)."""
-        self.cell = cell
+        self.cell = f'{self.prefix} {cell}'.strip()
 
     def advance(self, iters: int) -> None:
         """Count ``iters`` finished (or skipped) training iterations."""
         self.done += int(iters)
 
-    def eta(self, current: int) -> float:
-        """Seconds left for the whole campaign, ``current`` iterations into this run."""
-        done = self.done + current
-        if done <= 0:
+    def record(self, iters: int, seconds: float) -> None:
+        """A run trained ``iters`` iterations in ``seconds`` (the rate behind the ETA)."""
+        self.trained += int(iters)
+        self.train_seconds += float(seconds)
+
+    def eta(self, current: int, ran: int = 0, elapsed: float = 0.0) -> float:
+        """Seconds left for the whole campaign, ``current`` iterations into this run.
+
+        The rate is that of the iterations actually trained (``ran`` of this
+        run in ``elapsed`` seconds plus the finished runs'), so runs reused
+        from an earlier invocation do not make the estimate optimistic.
+        """
+        trained = self.trained + ran
+        if trained <= 0:
             return float('nan')
-        return (time.perf_counter() - self.started) / done * max(0, self.total - done)
+        left = max(0, self.total - self.done - current)
+        return (self.train_seconds + elapsed) / trained * left
 
 
 _CAMPAIGN: Optional[Campaign] = None
@@ -66,12 +82,17 @@ _CAMPAIGN: Optional[Campaign] = None
 def campaign(total_iters: int, label: str = '') -> Iterator[Campaign]:
     """Report the training runs started inside as one campaign of ``total_iters``.
 
+    Inside an open campaign (a sweep of ablations), the outer one is reused.
+
     Example:
         >>> with campaign(2 * 2000, 'demo') as c:
         ...     for name in ('STPN', 'BM'):
         ...         c.begin(name); train(...); c.advance(2000)
     """
     global _CAMPAIGN
+    if _CAMPAIGN is not None:
+        yield _CAMPAIGN
+        return
     previous, _CAMPAIGN = _CAMPAIGN, Campaign(total=int(total_iters), label=label)
     try:
         yield _CAMPAIGN
@@ -151,7 +172,7 @@ class ProgressHook(Hook):
         if camp is not None and self._phase == 'train':
             overall = camp.done + done
             text += (f'  | {camp.label or "all"} {overall}/{camp.total}'
-                     f' ETA {format_duration(camp.eta(done))}')
+                     f' ETA {format_duration(camp.eta(done, ran, elapsed))}')
         return text
 
     def _update(self, done: int, extra: str = '') -> None:
@@ -193,6 +214,9 @@ class ProgressHook(Hook):
 
     def after_train(self, runner) -> None:  # noqa: D102
         self._close()
+        camp = current_campaign()
+        if camp is not None:
+            camp.record(runner.iter - self._first, self._clock() - self._start)
 
     def before_val_epoch(self, runner) -> None:  # noqa: D102
         self._close()

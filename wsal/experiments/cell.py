@@ -171,7 +171,7 @@ def run_cell(row: AblationRow, *, seed: int, data_root: str, cell_dir: str, iter
              val_interval: Optional[int] = None,
              generator_options: Optional[Mapping[str, Any]] = None,
              data_info: Optional[Mapping[str, Any]] = None, force: bool = False,
-             log_level: Optional[str] = None,
+             log_level: Optional[str] = None, quiet: bool = False,
              log: Callable[[str], None] = print) -> Dict[str, Any]:
     """Train and test one ``(row, seed)`` cell; reuse its ``result.json`` if complete.
 
@@ -201,7 +201,7 @@ def run_cell(row: AblationRow, *, seed: int, data_root: str, cell_dir: str, iter
 
     cfg = experiment_config(row.config, data_root=data_root, work_dir=cell_dir, seed=seed,
                             iters=iters, lr=lr, val_interval=val_interval, data_info=data_info,
-                            log_level=log_level)
+                            log_level=log_level, quiet=quiet)
     log(f'[{row.key} seed {seed}] training {row.name} ({row.config}), {iters} iterations ...')
     run = train_and_test(cfg)
     res = run.result

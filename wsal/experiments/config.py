@@ -12,7 +12,7 @@ SYNTHETIC_BASE = '_base_/datasets/thumos14_synthetic.py'
 def experiment_config(config: str, *, data_root: str, work_dir: str, seed: int, iters: int,
                       lr: Optional[float] = None, val_interval: Optional[int] = None,
                       data_info: Optional[Mapping[str, Any]] = None,
-                      log_level: Optional[str] = None):
+                      log_level: Optional[str] = None, quiet: bool = False):
     """A method config (relative to ``configs/``) on ``data_root``, ready for the Runner.
 
     The method's model, losses and post-processing are kept; the dataloaders
@@ -33,7 +33,9 @@ def experiment_config(config: str, *, data_root: str, work_dir: str, seed: int, 
         lr: Adam learning rate (None: the config's).
         val_interval: Validate this often (None: never).
         data_info: ``read_data_info(data_root)`` when already read.
-        log_level: The Runner's log level (None: the config's).
+        log_level: Console log level (None: ``'WARNING'``; the log file in
+            ``work_dir`` keeps the full INFO log).
+        quiet: No progress line, only errors on the console.
 
     Returns:
         mmengine.Config
@@ -78,11 +80,9 @@ def experiment_config(config: str, *, data_root: str, work_dir: str, seed: int, 
     for hook in cfg.get('custom_hooks') or []:  # one Figure-4 PNG per evaluation
         if hook.get('type') == 'LocalizationHealthHook':
             hook['num_videos'] = 1
-    if log_level is not None:
-        cfg.log_level = log_level
     if not val_interval:
         cfg.val_dataloader = None
         cfg.val_cfg = None
         cfg.val_evaluator = None
     return prepare_config(cfg, work_dir=work_dir, data_root=data_root, seed=seed,
-                          launcher='none')
+                          launcher='none', log_level=log_level, quiet=quiet)
