@@ -59,7 +59,9 @@ def run(args) -> int:
     if args.plot:
         from wsal.visualization import save_localization_figure
         for trace in traces:
-            save_localization_figure(os.path.join(args.plot, f"{trace['video_id']}.png"),
-                                     [trace], classes=classes)
+            save_localization_figure(
+                os.path.join(args.plot, f"{trace['video_id']}.png"), [trace], classes=classes,
+                model_names=[os.path.splitext(os.path.basename(args.config))[0]],
+                reason='shown: a video given to wsal localize; class: its highest video score')
         print(f'{len(traces)} plot(s) written to {args.plot}')
     return 0
