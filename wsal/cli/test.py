@@ -20,8 +20,9 @@ def register(subparsers) -> None:
     p.add_argument('--metrics-out', metavar='METRICS.json', default=None,
                    help='metrics file (default: next to the predictions, *_metrics.json)')
     p.add_argument('--work-dir', metavar='DIR', default=None,
-                   help='logs and plots (default: the folder of --out, else '
-                   '<checkpoint folder>/test_<checkpoint name>; never the training run\'s plots)')
+                   help='logs and plots, and the predictions unless --out is given (default: '
+                   '<checkpoint folder>/test_<checkpoint name>/, apart from the training run\'s '
+                   'plots)')
     add_log_args(p)
     p.set_defaults(func=run)
 
@@ -32,12 +33,10 @@ def metrics_path(pred_path: str) -> str:
     return f'{root}_metrics{ext or ".json"}'
 
 
-def default_work_dir(checkpoint: str, out=None) -> str:
-    """Where ``wsal test`` writes logs and plots: next to ``--out``, else a
-    ``test_<checkpoint name>`` folder beside the checkpoint (the training
-    run's own ``vis/`` plots are never overwritten)."""
-    if out:
-        return osp.dirname(osp.abspath(out))
+def default_work_dir(checkpoint: str) -> str:
+    """Where ``wsal test`` writes its logs and plots by default: a
+    ``test_<checkpoint name>`` folder beside the checkpoint, so the training
+    run's own ``vis/`` plots and logs are never overwritten."""
     stem = osp.splitext(osp.basename(checkpoint))[0]
     return osp.join(osp.dirname(osp.abspath(checkpoint)), f'test_{stem}')
 
@@ -49,7 +48,7 @@ def run(args) -> int:
 
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
-    work_dir = args.work_dir or default_work_dir(args.checkpoint, args.out)
+    work_dir = args.work_dir or default_work_dir(args.checkpoint)
     cfg = prepare_config(args.config, work_dir=work_dir, data_root=args.data_root,
                          cfg_options=args.cfg_options, launcher=distributed_launcher(),
                          log_level=args.log_level, quiet=args.quiet)
