@@ -65,8 +65,8 @@ def test_dims_follow_the_data_for_model_and_datasets(tiny_root, tmp_path):
         cfg[key].dataset.data_root = str(empty)
     assert data_dims(cfg) == {}
     import torch
-    assert checkpoint_dims({'attention.rgb.fc1.weight': torch.zeros(8, 48),
-                            'attention.rgb.fc1.bias': torch.zeros(8)}, ['rgb', 'flow']) == {'rgb': 48}
+    state = {'attention.rgb.fc1.weight': torch.zeros(8, 48), 'attention.rgb.fc1.bias': torch.zeros(8)}
+    assert checkpoint_dims(state, ['rgb', 'flow']) == {'rgb': 48}
 
 
 def test_detection_metrics_read_the_datasets_ground_truth_file(tiny_root, tmp_path):

@@ -54,7 +54,8 @@ def test_train_console_fits_on_a_screen_and_the_log_file_has_everything(trained)
                    or 'deprecated' in ln for ln in lines)
     # progress with rate and the final line of each phase (not a TTY: plain lines, no \r)
     assert '\r' not in proc.stderr
-    assert re.search(r'^train 4/4  loss \d+\.\d+  [\d.]+ it/s  done in \d+:\d\d$', proc.stderr, re.M)
+    assert re.search(r'^train 4/4  loss \d+\.\d+  [\d.]+ it/s  done in \d+:\d\d$',
+                     proc.stderr, re.M)
     assert re.search(r'^validate 4/4 .*done in', proc.stderr, re.M)
     assert proc.stdout.strip().endswith(f'checkpoints and logs in {work}')
     log = next(work.rglob('*.log')).read_text()
@@ -102,7 +103,8 @@ def test_test_prints_one_table_that_wsal_eval_reproduces(trained, tiny_root):
 def test_log_level_info_and_quiet(trained, tiny_root):
     tmp, work, _ = trained
     loud = _wsal('test', 'bm/bm_i3d_thumos14.py', work / 'iter_4.pth', '--data-root', tiny_root,
-                 '--work-dir', tmp / 'loud', '--log-level', 'info', '--cfg-options', *SHORT, cwd=tmp)
+                 '--work-dir', tmp / 'loud', '--log-level', 'info', '--cfg-options', *SHORT,
+                 cwd=tmp)
     assert loud.returncode == 0 and 'Config:' in loud.stdout
     quiet = _wsal('test', 'bm/bm_i3d_thumos14.py', work / 'iter_4.pth', '--data-root', tiny_root,
                   '--work-dir', tmp / 'quiet', '-q', '--cfg-options', *SHORT, cwd=tmp)
@@ -143,7 +145,8 @@ def test_localize_follows_the_features_dims(trained, tiny_root, tmp_path, capsys
     (['model.attention.type=MLPAtention'], "'MLPAtention' is not registered in wsal's model "
      "registry (scope 'wsal'). Did you mean: MLPAttention"),
 ])
-def test_config_mistakes_are_the_first_and_only_line(tiny_root, tmp_path, capsys, options, expected):
+def test_config_mistakes_are_the_first_and_only_line(tiny_root, tmp_path, capsys, options,
+                                                      expected):
     work = tmp_path / 'w'
     code = main(['train', 'bm/bm_i3d_thumos14.py', '--data-root', str(tiny_root),
                  '--work-dir', str(work), '--cfg-options', *options])

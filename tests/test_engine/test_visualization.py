@@ -32,7 +32,8 @@ def test_one_row_block_per_model(tmp_path):
                             classes=['a', 'b', 'c'])
     assert len(fig.axes) == 1 + 3 * 2  # ground truth + (attention, T-CAM, detections) per model
     labels = [ax.get_ylabel() for ax in fig.axes]
-    assert labels[0] == 'ground truth\nc' and labels[1].startswith('STPN') and labels[4].startswith('BM')
+    assert labels[0] == 'ground truth\nc'
+    assert labels[1].startswith('STPN') and labels[4].startswith('BM')
     assert fig._suptitle.get_text() == 'v1: c — STPN vs BM'
     # the detections row says which class, top-k of what, and what the shading means
     det_title = fig.axes[3].get_title(loc='left')

@@ -25,7 +25,8 @@ from wsal.engine.compat import (distributed_launcher, load_checkpoint_file,
                                 prepare_distributed, safe_checkpoint_loading, scope_collate_fns)
 from wsal.evaluation.detection_records import CollectDetections, predictions_to_activitynet
 
-__all__ = ['prepare_config', 'set_data_root', 'bind_ground_truth', 'check_data_roots', 'build_runner', 'run_train',
+__all__ = ['prepare_config', 'set_data_root', 'bind_ground_truth', 'check_data_roots',
+           'build_runner', 'run_train',
            'run_test', 'EvalResult', 'LOADERS', 'checkpoint_selection', 'TEST_SELECTED',
            'SELECT_ON_TEST_METRIC']
 

@@ -16,7 +16,7 @@ def add_config_args(p: argparse.ArgumentParser, *, data_root: bool = True) -> No
 
 
 def add_log_args(p: argparse.ArgumentParser) -> None:
-    """``--log-level`` and ``-q/--quiet``: what the console shows (the log file keeps everything)."""
+    """``--log-level`` and ``-q/--quiet``: what the console shows (the log file keeps all)."""
     p.add_argument('--log-level', default=None, type=str.upper,
                    choices=['DEBUG', 'INFO', 'WARNING', 'ERROR'],
                    help='console log level (default WARNING: progress, warnings and results; '
