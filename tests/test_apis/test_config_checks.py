@@ -86,3 +86,20 @@ def test_log_level_and_progress_hook(tmp_path):
     assert 'ProgressHook' not in [h['type'] for h in quiet.custom_hooks]
     with pytest.raises(ValueError, match='unknown log level'):
         prepare_config('bm/bm_i3d_thumos14.py', log_level='LOUD')
+
+
+def test_health_flags_name_the_streams():
+    from wsal.apis.health import health_flags
+    metrics = {'health/saturated': 1.0, 'health/rgb/saturated': 1.0, 'health/flow/saturated': 0.0,
+               'health/flow/lambda_in': 0.2, 'health/flow/lambda_out': 0.4,
+               'health/lambda_in': 0.9, 'health/lambda_out': 0.5, 'detection/mAP@0.5': 0.1}
+    assert health_flags(metrics) == ['saturated:mean,rgb', 'inverted:flow']
+    assert health_flags({'health/saturated': 0.0, 'health/collapsed': 0.0}) == []
+
+
+def test_missing_ground_truth_is_refused_before_the_runner(tmp_path):
+    from wsal.apis.runner import check_data_roots
+    cfg = prepare_config('bm/bm_i3d_thumos14.py', data_root=tmp_path, work_dir=tmp_path / 'w')
+    with pytest.raises(FileNotFoundError, match=r'ground truth not found: .*gt\.json '
+                       r'\(train_dataloader\.dataset\.ann_file'):
+        check_data_roots(cfg)

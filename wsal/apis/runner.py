@@ -57,7 +57,8 @@ def set_data_root(cfg, data_root: PathLike) -> None:
 
 
 def check_data_roots(cfg, loaders=LOADERS) -> None:
-    """Fail fast, naming the field, when a dataset's ``data_root`` is missing."""
+    """Fail fast, naming the field, when a dataset's ``data_root`` or its
+    ground-truth file (``ann_file``) is missing: before any Runner is built."""
     for key in loaders:
         for ds in _datasets(cfg.get(key)):
             root = ds.get('data_root')
@@ -65,6 +66,14 @@ def check_data_roots(cfg, loaders=LOADERS) -> None:
                 raise FileNotFoundError(
                     f'data root not found: {root} ({key}.dataset.data_root; '
                     'set it with --data-root DIR)')
+            ann = ds.get('ann_file')
+            if root is None or not isinstance(ann, (str, os.PathLike)):
+                continue
+            path = Path(os.fspath(root)).expanduser() / os.fspath(ann)
+            if not path.is_file():
+                raise FileNotFoundError(
+                    f'ground truth not found: {path} ({key}.dataset.ann_file in data root '
+                    f'{root}; a data root holds gt.json and features/<stream>/<video>.npy)')
 
 
 def _evaluator_list(evaluator) -> list:

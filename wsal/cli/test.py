@@ -58,12 +58,20 @@ def run(args) -> int:
     pred_path = args.out or osp.join(work_dir, 'predictions.json')
     met_path = args.metrics_out or metrics_path(pred_path)
     atomic_write_json(pred_path, result.predictions)
+    from wsal.apis.health import HEALTH_NOTE, health_flags
+    from wsal.evaluation import format_map_table
     payload = result.detection.to_dict()
     payload['checkpoint_selection'] = result.selection
+    payload['health_flags'] = health_flags(result.metrics)
     atomic_write_json(met_path, payload)
-    from wsal.evaluation import format_map_table
     label = f' ({result.selection})' if result.selection != 'final' else ''
-    print(format_map_table(result.detection,
-                           title=f'Detection mAP of {osp.basename(args.checkpoint)}{label}'))
+    table = format_map_table(result.detection,
+                             title=f'Detection mAP of {osp.basename(args.checkpoint)}{label}')
+    flags = payload['health_flags']
+    if flags:  # next to the row whose numbers they qualify
+        lines = table.splitlines()
+        lines[-1] += '  [' + '; '.join(flags) + ']'
+        table = '\n'.join(lines) + f'\n  [...]: {HEALTH_NOTE}'
+    print(table)
     print(f'predictions: {pred_path}\nmetrics: {met_path}')
     return 0
