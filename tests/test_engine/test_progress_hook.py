@@ -103,3 +103,20 @@ def test_console_runner_keeps_the_file_complete(tmp_path):
     for h in logger.handlers:
         h.flush()
     assert 'to the file only' in (tmp_path / 'ts.log').read_text()
+
+
+def test_an_error_ends_the_open_line():
+    import pytest
+
+    from wsal.apis.runner import progress_lines_closed
+    out, clock = io.StringIO(), Clock()
+    hook = ProgressHook(stream=out, tty=True, min_interval_s=0.0, clock=clock)
+    runner = _runner(10)
+    runner.hooks = [hook]
+    with pytest.raises(RuntimeError):
+        with progress_lines_closed(runner):
+            hook.before_train(runner)
+            clock.t += 1
+            hook.after_train_iter(runner, 0, outputs={'loss': 1.0})
+            raise RuntimeError('boom')
+    assert out.getvalue().startswith('\rtrain 1/10') and out.getvalue().endswith('\n')

@@ -26,7 +26,7 @@ from wsal.engine.compat import (distributed_launcher, load_checkpoint_file,
 from wsal.evaluation.detection_records import CollectDetections, predictions_to_activitynet
 
 __all__ = ['prepare_config', 'set_data_root', 'bind_ground_truth', 'check_data_roots',
-           'build_runner', 'run_train',
+           'build_runner', 'run_train', 'progress_lines_closed',
            'run_test', 'EvalResult', 'LOADERS', 'checkpoint_selection', 'TEST_SELECTED',
            'SELECT_ON_TEST_METRIC']
 
@@ -223,9 +223,23 @@ def run_train(cfg):
     """
     check_data_roots(cfg)
     runner = build_runner(cfg)
-    with safe_checkpoint_loading():
+    with safe_checkpoint_loading(), progress_lines_closed(runner):
         runner.train()
     return runner
+
+
+@contextlib.contextmanager
+def progress_lines_closed(runner):
+    """End an open progress line when the run stops with an error (so the
+    error message starts a line of its own)."""
+    try:
+        yield
+    except BaseException:
+        from wsal.engine.progress_hook import ProgressHook
+        for hook in getattr(runner, 'hooks', []):
+            if isinstance(hook, ProgressHook):
+                hook.close()
+        raise
 
 
 #: Label of numbers measured on a checkpoint that was picked by its score on the
@@ -303,7 +317,8 @@ def run_test(cfg, checkpoint: PathLike) -> EvalResult:
         runner.load_checkpoint(ckpt_path, map_location='cpu', strict=True)
     for line in printed.getvalue().splitlines():  # mmengine print()s here: to the log file
         runner.logger.info(line)
-    metrics = runner.test()
+    with progress_lines_closed(runner):
+        metrics = runner.test()
     loop = runner.test_loop
     collector = next(m for m in loop.evaluator.metrics if isinstance(m, CollectDetections))
     dataset = loop.dataloader.dataset

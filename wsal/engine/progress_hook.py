@@ -196,6 +196,10 @@ class ProgressHook(Hook):
         self._last_t = now
         self.stream.flush()
 
+    def close(self) -> None:
+        """End the progress line being updated in place, if any."""
+        self._close()
+
     def _close(self) -> None:
         if self._open:
             self.stream.write('\n')

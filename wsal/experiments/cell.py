@@ -57,7 +57,7 @@ def train_and_test(cfg) -> CellRun:
     Raises:
         FileNotFoundError: data missing, or training wrote no final checkpoint.
     """
-    from wsal.apis.runner import build_runner, check_data_roots, run_test
+    from wsal.apis.runner import build_runner, check_data_roots, progress_lines_closed, run_test
     from wsal.engine.compat import safe_checkpoint_loading
     from wsal.engine.loss_curve_hook import LossCurveHook
     check_data_roots(cfg)
@@ -67,7 +67,8 @@ def train_and_test(cfg) -> CellRun:
     runner.register_hook(curves)
     start = time.perf_counter()
     with safe_checkpoint_loading():
-        runner.train()
+        with progress_lines_closed(runner):
+            runner.train()
     train_s = time.perf_counter() - start
     ckpt = osp.join(runner.work_dir, f'iter_{iters}.pth')
     if not osp.isfile(ckpt):
