@@ -103,3 +103,19 @@ def test_missing_ground_truth_is_refused_before_the_runner(tmp_path):
     with pytest.raises(FileNotFoundError, match=r'ground truth not found: .*gt\.json '
                        r'\(train_dataloader\.dataset\.ann_file'):
         check_data_roots(cfg)
+
+
+def test_types_from_custom_imports_are_known(tmp_path, monkeypatch):
+    (tmp_path / 'my_metric_mod.py').write_text(
+        'from mmengine.evaluator import BaseMetric\n'
+        'from mmengine.registry import METRICS\n\n\n'
+        '@METRICS.register_module(force=True)\n'
+        'class MyOwnMetric(BaseMetric):\n'
+        '    def process(self, data_batch, data_samples):\n        pass\n\n'
+        '    def compute_metrics(self, results):\n        return {}\n')
+    (tmp_path / 'cfg.py').write_text(
+        "_base_ = ['wsal::bm/bm_i3d_thumos14.py']\n"
+        "custom_imports = dict(imports=['my_metric_mod'], allow_failed_imports=False)\n"
+        "test_evaluator = [dict(type='MyOwnMetric')]\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert load_config(str(tmp_path / 'cfg.py')).test_evaluator == [dict(type='MyOwnMetric')]

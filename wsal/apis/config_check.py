@@ -170,6 +170,11 @@ def check_config_keys(cfg, *, name: str = 'config') -> None:
         ConfigKeyError: listing each unknown key by its full path with close
             matches (the first 5).
     """
+    imports = cfg.get('custom_imports')
+    if isinstance(imports, Mapping) and imports.get('imports'):
+        # the Runner imports them too: their types must be known to be checked
+        from mmengine.utils import import_modules_from_strings
+        import_modules_from_strings(**imports)
     errors: List[str] = []
     for key in cfg.keys():
         if key not in RUNNER_KEYS and not str(key).startswith('_'):
