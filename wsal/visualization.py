@@ -215,7 +215,8 @@ def plot_localization(traces: Sequence[Mapping[str, Any]], *,
         n_all = len(_np(det.get('scores')).reshape(-1))
         t = (np.arange(len(_np(trace.get('attention')))) + 0.5) * float(
             trace.get('seconds_per_segment', sps))
-        prefix = f'{name}\n' if name else ''
+        # one model: its name is in the title, the row labels stay short
+        prefix = f'{name}\n' if name and len(traces) > 1 else ''
         ax = axes[row]
         for i, (sname, att) in enumerate((trace.get('stream_attention') or {}).items()):
             ax.plot(t, _np(att), lw=0.8, color=_stream_color(sname, i), alpha=0.7, label=f'λ {sname}')

@@ -123,8 +123,8 @@ class LocalizationHealthHook(Hook):
                         path, [trace], classes=classes, dpi=self.dpi,
                         model_names=[f'{_config_name(runner)}, iteration {runner.iter}'],
                         reason=('shown: named in video_ids' if self.video_ids is not None
-                                else f'shown: one of the first {self.num_videos} videos of '
-                                f'the {mode} split'))
+                                else f'shown: one of the first {self.num_videos} videos '
+                                + ('validated' if mode == 'val' else 'tested')))
             except Exception as exc:  # noqa: BLE001 - a plot must never end a training run
                 runner.logger.warning(f'LocalizationHealthHook: plotting failed '
                                       f'({type(exc).__name__}: {exc}); training continues')
