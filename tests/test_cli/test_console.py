@@ -138,6 +138,12 @@ def test_localize_follows_the_features_dims(trained, tiny_root, tmp_path, capsys
                  '--out', str(out), '-q']) == 0
     assert list(json.loads(out.read_text())['results']) == [vid]
     assert capsys.readouterr().out.strip() == f'predictions written to {out}'
+    assert main(['localize', 'bm/bm_i3d_thumos14.py', str(work / 'iter_4.pth'),
+                 str(feats / 'rgb' / f'{vid}.npy'), str(feats / 'flow' / f'{vid}.npy'),
+                 '--log-level', 'INFO']) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith('1 video(s); feature dims (from ') and 'rgb=32, flow=32' in lines[0]
+    assert lines[1].startswith(f'{vid}: ') and len(lines) == 2
 
 
 @pytest.mark.parametrize('options, expected', [

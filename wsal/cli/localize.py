@@ -44,14 +44,19 @@ def run(args) -> int:
     dims = {s: int(probe_npy(path)[0][-1]) for s, path in first.items()}
     model = init_localizer(cfg, args.checkpoint, args.device, feature_dims=dims)
     streams = list(model.input_streams)
+    if args.log_level in ('DEBUG', 'INFO'):
+        print(f'{len(files)} video(s); feature dims (from {", ".join(map(str, first.values()))}): '
+              + ', '.join(f'{s}={d}' for s, d in dims.items()) + f'; checkpoint {args.checkpoint}')
     traces = trace_features(model, {vid: {s: files[vid][s] for s in streams} for vid in files},
                             seconds_per_segment=args.seconds_per_segment)
     classes = model.dataset_meta.get('classes') or tuple(
         f'class_{i}' for i in range(model.num_classes))
     result = predictions_to_activitynet(detection_records(traces), classes)
-    for vid, dets in ([] if args.quiet else result['results'].items()):
-        top = ', '.join(f"{d['label']} {d['segment'][0]:.1f}-{d['segment'][1]:.1f}s ({d['score']:.2f})"
-                        for d in dets[:3])
+    # one line per video, unless -q / --log-level ERROR
+    per_video = not args.quiet and args.log_level != 'ERROR'
+    for vid, dets in (result['results'].items() if per_video else []):
+        top = ', '.join(f"{d['label']} {d['segment'][0]:.1f}-{d['segment'][1]:.1f}s "
+                        f"({d['score']:.2f})" for d in dets[:3])
         print(f'{vid}: {len(dets)} detections' + (f'; top: {top}' if top else ''))
     if args.out:
         atomic_write_json(args.out, result)
