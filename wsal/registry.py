@@ -291,13 +291,22 @@ def build_model(cfg: Any, **default_args):
     plain dict, with or without the outer ``model=`` key, and inside host
     codebases that set their own mmengine default scope.
 
+    A ``str`` or ``os.PathLike`` is a config file: a path, or a packaged
+    config name (``'bm/bm_i3d_thumos14.py'``, ``'wsal::bm/bm_i3d_thumos14.py'``).
+
     Example:
+        >>> model = build_model('bm/bm_i3d_thumos14.py')
         >>> from mmengine.config import Config
         >>> model = build_model(Config.fromfile('configs/bm/bm_i3d_thumos14.py'))
     """
+    if isinstance(cfg, (str, os.PathLike)):
+        from wsal.utils.config_files import enable_package_configs, resolve_config
+        enable_package_configs()
+        cfg = Config.fromfile(str(resolve_config(cfg)))
     if not isinstance(cfg, (dict, Config, nn.Module)):
-        raise TypeError('build_model expects a Config, ConfigDict or dict (or a built '
-                        f'nn.Module), got {type(cfg).__name__}')
+        raise TypeError('build_model expects a config path or packaged config name, a '
+                        'Config, ConfigDict or dict (or a built nn.Module), got '
+                        f'{type(cfg).__name__}')
     return build_component(cfg, MODELS, default_args=default_args or None, outer_key='model')
 
 

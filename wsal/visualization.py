@@ -32,7 +32,17 @@ import numpy as np
 from wsal.utils import atomic_write
 
 __all__ = ['plot_localization', 'save_localization_figure', 'pick_class', 'pick_figure_video',
-           'trace_videos']
+           'figure_video_reason', 'trace_videos', 'SCORE_SCALES']
+
+#: What a detection score is, per scorer (shown under the detections row).
+SCORE_SCALES = {
+    'WeightedTCAMScorer': 'score = mean over the segment of Σθ·λ·(class logit): unbounded, '
+                          'can be negative',
+    'OuterInnerContrastScorer': 'score = inner minus outer mean of Σθ·λ·(class logit): '
+                                'can be negative',
+}
+#: A detection covering at least this fraction of the video is marked "whole video".
+WHOLE_VIDEO = 0.95
 
 _STREAM_COLORS = {'rgb': '#d62728', 'flow': '#1f77b4', 'fused': '#9467bd'}
 _FALLBACK_COLORS = ['#ff7f0e', '#2ca02c', '#8c564b', '#e377c2', '#17becf']
@@ -68,6 +78,15 @@ def pick_figure_video(records: Sequence[Any]) -> int:
     return best
 
 
+def figure_video_reason(records: Sequence[Any], index: int) -> str:
+    """Why :func:`pick_figure_video` chose ``records[index]``, in one sentence."""
+    labels = list(records[index].gt_labels) if records else []
+    if labels and len(set(labels)) == 1:
+        return (f'shown: the test video with the most instances of a single class '
+                f'({len(labels)} instances)')
+    return 'shown: the first test video (no video has instances of one class only)'
+
+
 def pick_class(trace: Mapping[str, Any]) -> int:
     """The class (0..C-1) a figure shows for ``trace``.
 
@@ -101,17 +120,19 @@ def _tcam_of_class(trace: Mapping[str, Any], cls: int):
 
 
 def _segments_row(ax, segments: np.ndarray, scores: Optional[np.ndarray], color: str,
-                  duration: float, label: str) -> None:
+                  duration: float, label: str, empty: str = 'none') -> None:
     """Ground truth as one lane of bars; detections as one lane each, best on top.
 
-    Detection bar opacity follows the score's rank-normalised value (scores
-    may be negative or unbounded, depending on the scorer).
+    Detection bar opacity follows the score's min-max normalised value among
+    the bars shown (scores may be negative or unbounded, depending on the
+    scorer); each bar is labelled with its score, and a detection covering
+    the whole video is hatched and says so.
     """
     ax.set_ylim(0, 1)
     ax.set_yticks([])
     ax.set_ylabel(label, rotation=0, ha='right', va='center', fontsize=8)
     if segments.size == 0:
-        ax.text(0.5, 0.5, 'none', transform=ax.transAxes, ha='center', va='center',
+        ax.text(0.5, 0.5, empty, transform=ax.transAxes, ha='center', va='center',
                 fontsize=7, color='0.5')
         return
     segments = segments.reshape(-1, 2)
@@ -125,11 +146,17 @@ def _segments_row(ax, segments: np.ndarray, scores: Optional[np.ndarray], color:
     for i, ((s, e), sc) in enumerate(zip(segments, scores)):  # sorted, best first
         rel = 1.0 if hi <= lo else (float(sc) - lo) / (hi - lo)
         top, bottom = 1 - i / k, 1 - (i + 1) / k
+        whole = duration > 0 and (min(duration, e) - max(0.0, s)) >= WHOLE_VIDEO * duration
         ax.axvspan(max(0.0, s), min(duration, e), ymin=bottom + 0.1 / k, ymax=top - 0.1 / k,
-                   color=color, alpha=float(np.clip(0.25 + 0.7 * rel, 0.0, 1.0)), lw=0)
+                   color=color, alpha=float(np.clip(0.25 + 0.7 * rel, 0.0, 1.0)), lw=0,
+                   hatch='//' if whole else None)
         if k <= 6:
-            ax.text(min(duration, e), (top + bottom) / 2, f' {sc:.2f}', ha='left',
-                    va='center', fontsize=6)
+            text = f'{sc:.2f}' + ('  (whole video)' if whole else '')
+            near_end = min(duration, e) > 0.85 * duration
+            # labels stay inside the axes: right-aligned inside a bar that ends near the edge
+            x = min(duration, e)
+            ax.text(x, (top + bottom) / 2, (text + ' ') if near_end else (' ' + text),
+                    ha='right' if near_end else 'left', va='center', fontsize=6)
 
 
 def plot_localization(traces: Sequence[Mapping[str, Any]], *,
@@ -137,7 +164,8 @@ def plot_localization(traces: Sequence[Mapping[str, Any]], *,
                       classes: Optional[Sequence[str]] = None,
                       class_index: Optional[int] = None,
                       max_detections: int = 5,
-                      title: Optional[str] = None):
+                      title: Optional[str] = None,
+                      reason: Optional[str] = None):
     """Plot one video under one or more models, like Figure 4 of the paper.
 
     Args:
@@ -147,7 +175,9 @@ def plot_localization(traces: Sequence[Mapping[str, Any]], *,
         class_index: Class to show; default :func:`pick_class` of the first trace.
         max_detections: Show at most this many detections of the class per
             model (highest scores, one lane each, best on top).
-        title: Figure title (default: the video id and class).
+        title: Figure title (default: the video id, the class and the model
+            names).
+        reason: Why this video is shown (a line under the title).
 
     Returns:
         matplotlib.figure.Figure: the figure (caller saves or closes it).
@@ -176,18 +206,23 @@ def plot_localization(traces: Sequence[Mapping[str, Any]], *,
     if has_gt:
         gt_seg = _np(ref.get('gt_segments')).reshape(-1, 2)
         gt_lab = _np(ref.get('gt_labels')).astype(np.int64).reshape(-1)
-        _segments_row(axes[0], gt_seg[gt_lab == cls], None, '#2ca02c', duration, 'ground truth')
+        _segments_row(axes[0], gt_seg[gt_lab == cls], None, '#2ca02c', duration,
+                      f'ground truth\n{cls_name}', empty=f'no {cls_name} instance')
         row = 1
+    scales: set = set()
     for name, trace in zip(names, traces):
+        det = trace.get('detections') or {}
+        n_all = len(_np(det.get('scores')).reshape(-1))
         t = (np.arange(len(_np(trace.get('attention')))) + 0.5) * float(
             trace.get('seconds_per_segment', sps))
-        prefix = f'{name}\n' if name else ''
+        # one model: its name is in the title, the row labels stay short
+        prefix = f'{name}\n' if name and len(traces) > 1 else ''
         ax = axes[row]
         for i, (sname, att) in enumerate((trace.get('stream_attention') or {}).items()):
             ax.plot(t, _np(att), lw=0.8, color=_stream_color(sname, i), alpha=0.7, label=f'λ {sname}')
         ax.plot(t, _np(trace.get('attention')), lw=1.4, color='k', label='λ mean')
         ax.set_ylim(-0.02, 1.02)
-        ax.set_ylabel(prefix + 'attention', rotation=0, ha='right', va='center', fontsize=8)
+        ax.set_ylabel(prefix + 'attention λ', rotation=0, ha='right', va='center', fontsize=8)
         ax.legend(loc='upper right', fontsize=6, ncol=4, frameon=False)
         ax = axes[row + 1]
         per_stream, mean = _tcam_of_class(trace, cls)
@@ -197,18 +232,35 @@ def plot_localization(traces: Sequence[Mapping[str, Any]], *,
             ax.plot(t, mean, lw=1.4, color='k', label='θ-weighted')
             ax.legend(loc='upper right', fontsize=6, ncol=4, frameon=False)
         ax.set_ylim(-0.02, 1.02)
-        ax.set_ylabel(prefix + 'T-CAM', rotation=0, ha='right', va='center', fontsize=8)
-        det = trace.get('detections') or {}
+        ax.set_ylabel(prefix + f'T-CAM\nP({cls_name})', rotation=0, ha='right', va='center',
+                      fontsize=8)
         seg = _np(det.get('segments')).reshape(-1, 2)
         sc = _np(det.get('scores')).reshape(-1)
         lab = _np(det.get('labels')).astype(np.int64).reshape(-1)
-        keep = np.flatnonzero(lab == cls)
-        keep = keep[np.argsort(-sc[keep], kind='stable')][:max_detections]
-        _segments_row(axes[row + 2], seg[keep], sc[keep], '#d62728', duration, prefix + 'detections')
+        of_class = np.flatnonzero(lab == cls)
+        keep = of_class[np.argsort(-sc[of_class], kind='stable')][:max_detections]
+        ax = axes[row + 2]
+        _segments_row(ax, seg[keep], sc[keep], '#d62728', duration, prefix + 'detections',
+                      empty=f'no detection of {cls_name} ({n_all} of other classes)')
+        if keep.size:
+            scales.add(SCORE_SCALES.get(str(trace.get('scorer') or ''),
+                                        "score: the post-processor's (its scale depends on "
+                                        'the scorer)'))
+            ax.set_title(f'{cls_name}: top {keep.size} of {of_class.size} detections of this '
+                         f'class ({n_all} of all classes), best on top, labelled with their '
+                         'score; darker = higher score among those shown',
+                         fontsize=6, loc='left', pad=2)
         row += 3
     axes[-1].set_xlim(0, duration)
-    axes[-1].set_xlabel('time (s)')
-    fig.suptitle(title or f'{ref.get("video_id", "")}: {cls_name}', fontsize=10)
+    axes[-1].set_xlabel('time (s)' + ''.join(f'\n{s}' for s in sorted(scales)), fontsize=8)
+    if title is None:
+        title = f'{ref.get("video_id", "")}: {cls_name}'
+        shown = [n for n in names if n]
+        if shown:
+            title += ' — ' + ' vs '.join(shown)
+    if reason:
+        title += f'\n{reason}'
+    fig.suptitle(title, fontsize=10)
     return fig
 
 
@@ -259,5 +311,8 @@ def trace_videos(model, data_batch: Mapping[str, Any],
         trace['tcam'] = {name: s['tcam'][i, :n].detach().cpu()
                          for name, s in ext['streams'].items()}
         trace['stream_weights'] = dict(ext['stream_weights'])
+        scorer = getattr(getattr(model, 'postprocessor', None), 'scorer', None)
+        if scorer is not None:
+            trace['scorer'] = type(scorer).__name__
         traces.append(trace)
     return traces

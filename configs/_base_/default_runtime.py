@@ -29,6 +29,8 @@ custom_hooks = [
     dict(type='RNGStateHook'),
     # the model's loss ramps (`loss_warmup`) follow the Runner's iteration
     dict(type='TrainProgressHook'),
+    # one progress line (iteration, loss, it/s, ETA) on stderr; `-q` removes it
+    dict(type='ProgressHook'),
 ]
 
 env_cfg = dict(
@@ -41,6 +43,10 @@ env_cfg = dict(
 
 log_processor = dict(type='LogProcessor', by_epoch=False, window_size=50)
 log_level = 'INFO'
+# What `wsal train/test` show on the console (the log file in the work dir keeps
+# `log_level`: environment, config, hook order, every logged iteration);
+# `--log-level` / `-q` override it.
+console_log_level = 'WARNING'
 load_from = None
 resume = False
 

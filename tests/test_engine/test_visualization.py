@@ -32,8 +32,16 @@ def test_one_row_block_per_model(tmp_path):
                             classes=['a', 'b', 'c'])
     assert len(fig.axes) == 1 + 3 * 2  # ground truth + (attention, T-CAM, detections) per model
     labels = [ax.get_ylabel() for ax in fig.axes]
-    assert labels[0] == 'ground truth' and labels[1].startswith('STPN') and labels[4].startswith('BM')
-    assert fig._suptitle.get_text() == 'v1: c'
+    assert labels[0] == 'ground truth\nc'
+    assert labels[1].startswith('STPN') and labels[4].startswith('BM')
+    assert fig._suptitle.get_text() == 'v1: c — STPN vs BM'
+    # the detections row says which class, top-k of what, and what the shading means
+    det_title = fig.axes[3].get_title(loc='left')
+    assert det_title.startswith('c: top 1 of 1 detections of this class (2 of all classes)')
+    assert 'darker = higher score' in det_title
+    titled = plot_localization([_trace()], model_names=['BM'], classes=['a', 'b', 'c'],
+                               reason='shown: because')
+    assert titled._suptitle.get_text() == 'v1: c — BM\nshown: because'
     no_gt = _trace()
     no_gt.pop('gt_segments')
     assert len(plot_localization([no_gt]).axes) == 3
@@ -48,3 +56,19 @@ def test_bad_input():
         plot_localization([])
     with pytest.raises(ValueError, match='2 model names for 1 traces'):
         plot_localization([_trace()], model_names=['a', 'b'])
+
+
+def test_score_scale_whole_video_and_labels_inside():
+    tr = _trace()
+    tr['scorer'] = 'WeightedTCAMScorer'
+    tr['detections'] = {'segments': torch.tensor([[0.0, 25.0], [20.0, 24.9]]),
+                        'scores': torch.tensor([-0.4, -0.9]), 'labels': torch.tensor([2, 2])}
+    fig = plot_localization([tr], model_names=['BM'], classes=['a', 'b', 'c'])
+    assert 'can be negative' in fig.axes[-1].get_xlabel()  # negative scores are explained
+    texts = [t for t in fig.axes[-1].texts]
+    assert [t.get_text().strip() for t in texts] == ['-0.40  (whole video)', '-0.90']
+    assert all(t.get_ha() == 'right' for t in texts)  # bars ending at the right edge: inside
+    none = _trace()
+    none['detections']['labels'] = torch.tensor([0, 0])
+    fig = plot_localization([none], classes=['a', 'b', 'c'])
+    assert fig.axes[-1].texts[0].get_text() == 'no detection of c (2 of other classes)'

@@ -28,9 +28,13 @@ PathLike = Union[str, os.PathLike]
 def load_config(config: Any, cfg_options: Optional[dict] = None):
     """Load a config file (or pass a ``Config`` through), with overrides.
 
+    Mistyped keys (in the file or in ``cfg_options``) are refused with the
+    full key and close matches named (:mod:`wsal.apis.config_check`).
+
     Raises:
         FileNotFoundError: the file does not exist.
         ValueError: the file cannot be parsed (the message names it).
+        KeyError: a key that does not exist (``ConfigKeyError``).
     """
     from mmengine.config import Config
     if isinstance(config, Config):
@@ -38,17 +42,22 @@ def load_config(config: Any, cfg_options: Optional[dict] = None):
     elif isinstance(config, dict):
         cfg = Config(dict(config))
     else:
-        from wsal.engine.config_paths import resolve_config
+        from wsal.utils.config_files import enable_package_configs, resolve_config
+        enable_package_configs()
         path = resolve_config(config)
         try:
             cfg = Config.fromfile(str(path))
         except Exception as exc:  # noqa: BLE001 - any parse failure: name the file
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else ''
             raise ValueError(f'cannot load config {path}: {type(exc).__name__}: {first}') from None
+    from wsal.apis.config_check import check_config_keys, check_overrides
+    name = getattr(cfg, 'filename', None) or '<dict>'
     if cfg_options:
+        check_overrides(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
     if 'model' not in cfg:
-        raise ValueError(f"config {getattr(cfg, 'filename', None) or '<dict>'} has no 'model'")
+        raise ValueError(f"config {name} has no 'model'")
+    check_config_keys(cfg, name=name)
     return cfg
 
 
@@ -105,7 +114,8 @@ def feature_time_scale(cfg) -> dict:
 
 def init_localizer(config: Any, checkpoint: Optional[PathLike] = None,
                    device: Union[str, torch.device] = 'cpu', *,
-                   cfg_options: Optional[dict] = None):
+                   cfg_options: Optional[dict] = None,
+                   feature_dims: Optional[Mapping[str, int]] = None):
     """Build the localizer of ``config`` and load ``checkpoint`` into it.
 
     Args:
@@ -114,6 +124,9 @@ def init_localizer(config: Any, checkpoint: Optional[PathLike] = None,
         checkpoint: A ``.pth`` written by ``wsal train`` (None: random weights).
         device: Where the model lives.
         cfg_options: Overrides merged into the config.
+        feature_dims: ``{stream: D}`` of the features to localize (replaces
+            the config's ``model.streams`` dims; a checkpoint trained on other
+            dims is refused in one line).
 
     Returns:
         WeaklySupervisedLocalizer: in eval mode, with ``cfg`` and
@@ -126,12 +139,21 @@ def init_localizer(config: Any, checkpoint: Optional[PathLike] = None,
     from wsal.registry import build_model
     cfg = load_config(config, cfg_options)
     cfg_name = getattr(cfg, 'filename', None) or '<config>'
-    model = build_model(cfg.model)
-    meta: Dict[str, Any] = {}
+    if feature_dims:
+        streams = dict(cfg.model.get('streams') or {})
+        streams.update({s: int(d) for s, d in feature_dims.items() if s in streams})
+        cfg.model.streams = streams
+    ckpt = None
     if checkpoint is not None:
+        from wsal.apis.data_dims import check_checkpoint_dims
         ckpt = load_checkpoint_file(os.fspath(checkpoint), map_location='cpu')
         state = ckpt.get('state_dict', ckpt)
         state = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
+        check_checkpoint_dims(state, dict(cfg.model.get('streams') or {}),
+                              checkpoint=os.fspath(checkpoint))
+    model = build_model(cfg.model)
+    meta: Dict[str, Any] = {}
+    if ckpt is not None:
         check_state_dict(model, state, checkpoint=os.fspath(checkpoint), config=cfg_name)
         model.load_state_dict(state, strict=True)
         meta.update((ckpt.get('meta') or {}).get('dataset_meta') or {})

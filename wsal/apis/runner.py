@@ -9,7 +9,9 @@ Example:
 """
 from __future__ import annotations
 
+import contextlib
 import copy
+import io
 import os
 import os.path as osp
 import uuid
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
+from wsal.apis.data_dims import apply_data_dims
 from wsal.apis.inference import check_state_dict, load_config
 from wsal.engine.compat import (distributed_launcher, load_checkpoint_file,
                                 prepare_distributed, safe_checkpoint_loading, scope_collate_fns)
@@ -25,7 +28,8 @@ from wsal.evaluation.detection_records import CollectDetections, predictions_to_
 from wsal.engine.resume import resolve_resume
 from wsal.engine.workdir_lock import hold_work_dir
 
-__all__ = ['prepare_config', 'set_data_root', 'check_data_roots', 'build_runner', 'run_train',
+__all__ = ['prepare_config', 'set_data_root', 'bind_ground_truth', 'check_data_roots',
+           'build_runner', 'run_train', 'progress_lines_closed',
            'run_test', 'EvalResult', 'LOADERS', 'checkpoint_selection', 'TEST_SELECTED',
            'SELECT_ON_TEST_METRIC']
 
@@ -56,7 +60,8 @@ def set_data_root(cfg, data_root: PathLike) -> None:
 
 
 def check_data_roots(cfg, loaders=LOADERS) -> None:
-    """Fail fast, naming the field, when a dataset's ``data_root`` is missing."""
+    """Fail fast, naming the field, when a dataset's ``data_root`` or its
+    ground-truth file (``ann_file``) is missing: before any Runner is built."""
     for key in loaders:
         for ds in _datasets(cfg.get(key)):
             root = ds.get('data_root')
@@ -64,12 +69,68 @@ def check_data_roots(cfg, loaders=LOADERS) -> None:
                 raise FileNotFoundError(
                     f'data root not found: {root} ({key}.dataset.data_root; '
                     'set it with --data-root DIR)')
+            ann = ds.get('ann_file')
+            if root is None or not isinstance(ann, (str, os.PathLike)):
+                continue
+            path = Path(os.fspath(root)).expanduser() / os.fspath(ann)
+            if not path.is_file():
+                raise FileNotFoundError(
+                    f'ground truth not found: {path} ({key}.dataset.ann_file in data root '
+                    f'{root}; a data root holds gt.json and features/<stream>/<video>.npy)')
+
+
+def _evaluator_list(evaluator) -> list:
+    if isinstance(evaluator, dict) and 'metrics' in evaluator:
+        return list(evaluator['metrics'] or [])
+    if isinstance(evaluator, (list, tuple)):
+        return list(evaluator)
+    return [evaluator] if evaluator is not None else []
+
+
+def bind_ground_truth(cfg) -> None:
+    """Point every ``DetectionMAP`` without ``ann_file`` at its dataset's ground-truth file.
+
+    Without ``ann_file`` the metric would rebuild the ground truth from the
+    dataset items (float32 seconds), while ``wsal test`` and ``wsal eval``
+    read ``gt.json`` (float64): instances on a tIoU boundary then counted
+    differently and the two tables disagreed in the second decimal. Bound to
+    the file, the subset and the video list of the dataset, every table of a
+    run is one computation: the numbers ``wsal eval`` gives for the written
+    predictions.
+    """
+    for ev_key, loader_key in (('val_evaluator', 'val_dataloader'),
+                               ('test_evaluator', 'test_dataloader')):
+        datasets = _datasets(cfg.get(loader_key))
+        if len(datasets) != 1 or not datasets[0].get('ann_file'):
+            continue
+        ds = datasets[0]
+        root = ds.get('data_root')
+        ann = os.fspath(ds['ann_file'])
+        if root is not None and not osp.isabs(ann):
+            ann = osp.join(os.fspath(root), ann)
+        subset = ds.get('subset')
+        if isinstance(subset, (list, tuple)):
+            subset = subset[0] if len(subset) == 1 else None
+        video_list = ds.get('video_list')
+        if isinstance(video_list, (str, os.PathLike)) and root is not None \
+                and not osp.isabs(os.fspath(video_list)):
+            video_list = osp.join(os.fspath(root), os.fspath(video_list))
+        for metric in _evaluator_list(cfg.get(ev_key)):
+            if isinstance(metric, dict) and metric.get('type') in ('DetectionMAP',
+                                                                   'wsal.DetectionMAP') \
+                    and metric.get('ann_file') is None:
+                metric['ann_file'] = ann
+                metric.setdefault('subset', subset)
+                if metric.get('video_list') is None:
+                    metric['video_list'] = video_list
 
 
 def prepare_config(config: Any, *, work_dir: Optional[PathLike] = None,
                    data_root: Optional[PathLike] = None, cfg_options: Optional[dict] = None,
                    seed: Optional[int] = None, resume: Union[bool, str, None] = None,
-                   launcher: Optional[str] = None, select_on_test: bool = False):
+                   launcher: Optional[str] = None, select_on_test: bool = False,
+                   log_level: Optional[str] = None, quiet: bool = False,
+                   dims_from_data: bool = True):
     """Load ``config`` and apply the command-line style overrides.
 
     Args:
@@ -87,10 +148,20 @@ def prepare_config(config: Any, *, work_dir: Optional[PathLike] = None,
             the test split: the protocol of several published methods, which
             overstates accuracy). Default: only fixed-iteration checkpoints;
             the final one is the model to report.
+        log_level: Console log level (``'DEBUG'`` ... ``'ERROR'``; None:
+            ``'WARNING'``). The log file in the work dir always keeps the
+            full INFO log (environment, config, hook order, every logged
+            iteration).
+        quiet: No progress line and only errors on the console.
+        dims_from_data: Set the model's stream dims and every dataset's
+            ``feature_dims`` from the first feature file of each stream of
+            the data (see :func:`wsal.apis.data_dims.apply_data_dims`).
 
     Returns:
         mmengine.Config: ready for :func:`build_runner`.
     """
+    from wsal.engine.console import CONSOLE_LEVEL_KEY, level_number
+    level_number(log_level)  # an unknown level fails here, before any work
     cfg = load_config(config, cfg_options)
     name = Path(cfg.filename).stem if getattr(cfg, 'filename', None) else 'wsal'
     cfg.work_dir = os.fspath(work_dir or cfg.get('work_dir') or osp.join('work_dirs', name))
@@ -111,6 +182,15 @@ def prepare_config(config: Any, *, work_dir: Optional[PathLike] = None,
     if select_on_test:
         cfg.merge_from_dict({'default_hooks.checkpoint.save_best': SELECT_ON_TEST_METRIC,
                              'default_hooks.checkpoint.rule': 'greater'})
+    if dims_from_data:
+        apply_data_dims(cfg)
+    bind_ground_truth(cfg)
+    cfg[CONSOLE_LEVEL_KEY] = 'ERROR' if quiet else (log_level or cfg.get(CONSOLE_LEVEL_KEY)
+                                                     or 'WARNING').upper()
+    hooks = [h for h in (cfg.get('custom_hooks') or []) if h.get('type') != 'ProgressHook']
+    if not quiet:
+        hooks.append(dict(type='ProgressHook'))
+    cfg.custom_hooks = hooks
     scope_collate_fns(cfg)
     prepare_distributed(cfg, launcher or distributed_launcher())
     return cfg
@@ -126,7 +206,7 @@ def build_runner(cfg):
     the API, tests) never share logged state. ``cfg`` is left as it was.
     """
     import wsal.engine  # noqa: F401 - registers hooks
-    from mmengine.runner import Runner
+    from wsal.engine.console import ConsoleRunner as Runner
     cfg.setdefault('default_scope', 'wsal')
     if cfg.get('experiment_name') is not None:
         return Runner.from_cfg(cfg)
@@ -149,9 +229,23 @@ def run_train(cfg):
     with hold_work_dir(cfg.work_dir):
         resolve_resume(cfg, log=_rank0_print)
         runner = build_runner(cfg)
-        with safe_checkpoint_loading():
+        with safe_checkpoint_loading(), progress_lines_closed(runner):
             runner.train()
     return runner
+
+
+@contextlib.contextmanager
+def progress_lines_closed(runner):
+    """End an open progress line when the run stops with an error (so the
+    error message starts a line of its own)."""
+    try:
+        yield
+    except BaseException:
+        from wsal.engine.progress_hook import ProgressHook
+        for hook in getattr(runner, 'hooks', []):
+            if isinstance(hook, ProgressHook):
+                hook.close()
+        raise
 
 
 #: Label of numbers measured on a checkpoint that was picked by its score on the
@@ -223,6 +317,8 @@ def run_test(cfg, checkpoint: PathLike) -> EvalResult:
     ckpt_path = os.fspath(checkpoint)
     state = load_checkpoint_file(ckpt_path)
     state = state.get('state_dict', state)
+    from wsal.apis.data_dims import check_checkpoint_dims
+    check_checkpoint_dims(state, dict(cfg.model.get('streams') or {}), checkpoint=ckpt_path)
     with hold_work_dir(cfg.work_dir):  # one run per work dir
         return _run_test(cfg, ckpt_path, state)
 
@@ -232,9 +328,13 @@ def _run_test(cfg, ckpt_path: str, state: dict) -> EvalResult:
     model = runner.model.module if hasattr(runner.model, 'module') else runner.model
     check_state_dict(model, {k[7:] if k.startswith('module.') else k: v for k, v in state.items()},
                      checkpoint=ckpt_path, config=cfg.filename or '<config>')
-    with safe_checkpoint_loading():
+    printed = io.StringIO()
+    with safe_checkpoint_loading(), contextlib.redirect_stdout(printed):
         runner.load_checkpoint(ckpt_path, map_location='cpu', strict=True)
-    metrics = runner.test()
+    for line in printed.getvalue().splitlines():  # mmengine print()s here: to the log file
+        runner.logger.info(line)
+    with progress_lines_closed(runner):
+        metrics = runner.test()
     loop = runner.test_loop
     collector = next(m for m in loop.evaluator.metrics if isinstance(m, CollectDetections))
     dataset = loop.dataloader.dataset
@@ -244,9 +344,10 @@ def _run_test(cfg, ckpt_path: str, state: dict) -> EvalResult:
     if runner.rank == 0 and getattr(dataset, 'ann_file', None) is not None:
         from wsal.evaluation.detection import evaluate_detection
         subsets = getattr(dataset, 'subset', None)
+        video_list = getattr(dataset, 'video_list', None)
         detection = evaluate_detection(
             os.fspath(dataset.ann_file), preds, classes=list(classes),
             subset=subsets[0] if subsets and len(subsets) == 1 else None,
-            video_list=list(dataset.video_ids))
+            video_list=os.fspath(video_list) if video_list is not None else None)
     return EvalResult(metrics=dict(metrics), predictions=preds, classes=classes,
                       detection=detection, selection=checkpoint_selection(ckpt_path))

@@ -10,6 +10,8 @@ naming the file (and video and stream).
 """
 from __future__ import annotations
 
+from collections import Counter
+
 import os
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Union
@@ -38,6 +40,22 @@ def config_stream_dims(config: Any, cfg_options: Optional[dict] = None) -> Dict[
     if isinstance(streams, Mapping) and all(isinstance(v, int) for v in streams.values()):
         return {str(k): int(v) for k, v in streams.items()}
     return {}
+
+
+def majority_dims(files: Mapping[str, Mapping[str, PathLike]]) -> Dict[str, int]:
+    """``{stream: D}`` that most of the given feature files have (headers only).
+
+    A file that cannot be read as a 2-D ``.npy`` raises an error naming it.
+    """
+    counts: Dict[str, Counter] = {}
+    for vid, streams in files.items():
+        for stream, path in streams.items():
+            shape = read_npy_header(path).shape
+            if len(shape) != 2:
+                raise ValueError(f"feature file {path} (video '{vid}', stream '{stream}'): "
+                                 f'expected a 2-D [T, D] array, got shape {shape}')
+            counts.setdefault(stream, Counter())[int(shape[1])] += 1
+    return {stream: c.most_common(1)[0][0] for stream, c in counts.items()}
 
 
 def check_feature_files(files: Mapping[str, Mapping[str, PathLike]],

@@ -21,3 +21,14 @@ def add_config_args(p: argparse.ArgumentParser, *, data_root: bool = True) -> No
     p.add_argument('--cfg-options', nargs='+', action=_DictAction, metavar='KEY=VALUE', default=None,
                    help="override config entries, e.g. train_cfg.max_iters=2000 "
                    "'model.losses.bg.weight=0.2'")
+
+
+def add_log_args(p: argparse.ArgumentParser) -> None:
+    """``--log-level`` and ``-q/--quiet``: what the console shows (the log file keeps all)."""
+    p.add_argument('--log-level', default=None, type=str.upper,
+                   choices=['DEBUG', 'INFO', 'WARNING', 'ERROR'],
+                   help='console log level (default WARNING: progress, warnings and results; '
+                   'INFO shows the full mmengine log, which always goes to the log file in the '
+                   'work dir)')
+    p.add_argument('-q', '--quiet', action='store_true',
+                   help='no progress line; only errors and the final result on the console')

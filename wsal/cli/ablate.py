@@ -51,8 +51,8 @@ def register(subparsers) -> None:
                    help='also validate every N iterations (test split; learning curves only, '
                    'never used to pick a checkpoint)')
     p.add_argument('--no-figure', action='store_true', help='skip the Figure-4 plot')
-    p.add_argument('--log-level', default='WARNING',
-                   help="the Runner's log level (INFO shows every logged iteration; default WARNING)")
+    from wsal.cli._common import add_log_args
+    add_log_args(p)
     p.add_argument('--threads', type=int, default=1,
                    help='torch CPU threads (default 1: these small models train fastest on one)')
     p.add_argument('--force', action='store_true', help='re-run cells that already have results')
@@ -66,7 +66,7 @@ def run(args) -> int:
         raise ValueError('--generator-options applies to generated data, not to --data-root')
     common = dict(work_dir=work_dir, preset=args.preset, seeds=args.seeds, rows=args.configs,
                   iters=args.iters, lr=args.lr, val_interval=args.val_interval, force=args.force,
-                  log_level=args.log_level, threads=args.threads)
+                  log_level=args.log_level, quiet=args.quiet, threads=args.threads)
     if args.settings or args.settings_file:
         from wsal.experiments.sweep import load_settings, parse_setting, run_sweep
         if args.data_root or args.generator_options:

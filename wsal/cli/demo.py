@@ -25,6 +25,10 @@ def register(subparsers) -> None:
     p.add_argument('--lr', type=float, default=DEFAULT_LR,
                    help=f'Adam learning rate (default {DEFAULT_LR}, as in the paper; 1e-3 '
                    'collapses STPN\'s sparsity-regularised attention on this data)')
+    p.add_argument('--threads', type=int, default=1,
+                   help='torch CPU threads (default 1: these small models train fastest on one)')
+    from wsal.cli._common import add_log_args
+    add_log_args(p)
     p.set_defaults(func=run)
 
 
@@ -33,5 +37,5 @@ def run(args) -> int:
     from wsal.experiments.demo import run_demo
     with hold_work_dir(args.work_dir):  # one demo per work dir
         run_demo(work_dir=args.work_dir, preset=args.preset, seed=args.seed, iters=args.iters,
-                 lr=args.lr)
+                 lr=args.lr, log_level=args.log_level, quiet=args.quiet, threads=args.threads)
     return 0

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os.path as osp
 
-from wsal.cli._common import add_config_args
+from wsal.cli._common import add_config_args, add_log_args
 
 
 def register(subparsers) -> None:
@@ -20,7 +20,10 @@ def register(subparsers) -> None:
     p.add_argument('--metrics-out', metavar='METRICS.json', default=None,
                    help='metrics file (default: next to the predictions, *_metrics.json)')
     p.add_argument('--work-dir', metavar='DIR', default=None,
-                   help='logs and plots (default: the checkpoint\'s folder)')
+                   help='logs and plots, and the predictions unless --out is given (default: '
+                   '<checkpoint folder>/test_<checkpoint name>/, apart from the training run\'s '
+                   'plots)')
+    add_log_args(p)
     p.set_defaults(func=run)
 
 
@@ -30,15 +33,24 @@ def metrics_path(pred_path: str) -> str:
     return f'{root}_metrics{ext or ".json"}'
 
 
+def default_work_dir(checkpoint: str) -> str:
+    """Where ``wsal test`` writes its logs and plots by default: a
+    ``test_<checkpoint name>`` folder beside the checkpoint, so the training
+    run's own ``vis/`` plots and logs are never overwritten."""
+    stem = osp.splitext(osp.basename(checkpoint))[0]
+    return osp.join(osp.dirname(osp.abspath(checkpoint)), f'test_{stem}')
+
+
 def run(args) -> int:
     from wsal.apis.runner import prepare_config
     from wsal.engine.compat import distributed_launcher
 
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
-    work_dir = args.work_dir or osp.dirname(osp.abspath(args.checkpoint))
+    work_dir = args.work_dir or default_work_dir(args.checkpoint)
     cfg = prepare_config(args.config, work_dir=work_dir, data_root=args.data_root,
-                         cfg_options=args.cfg_options, launcher=distributed_launcher())
+                         cfg_options=args.cfg_options, launcher=distributed_launcher(),
+                         log_level=args.log_level, quiet=args.quiet)
     from wsal.engine.workdir_lock import hold_work_dir
     with hold_work_dir(work_dir):  # one run per work dir, outputs included
         return _evaluate_and_write(args, cfg, work_dir)
@@ -54,12 +66,20 @@ def _evaluate_and_write(args, cfg, work_dir: str) -> int:
     pred_path = args.out or osp.join(work_dir, 'predictions.json')
     met_path = args.metrics_out or metrics_path(pred_path)
     atomic_write_json(pred_path, result.predictions)
+    from wsal.apis.health import HEALTH_NOTE, health_flags
+    from wsal.evaluation import format_map_table
     payload = result.detection.to_dict()
     payload['checkpoint_selection'] = result.selection
+    payload['health_flags'] = health_flags(result.metrics)
     atomic_write_json(met_path, payload)
-    from wsal.evaluation import format_map_table
     label = f' ({result.selection})' if result.selection != 'final' else ''
-    print(format_map_table(result.detection,
-                           title=f'Detection mAP of {osp.basename(args.checkpoint)}{label}'))
+    table = format_map_table(result.detection,
+                             title=f'Detection mAP of {osp.basename(args.checkpoint)}{label}')
+    flags = payload['health_flags']
+    if flags:  # next to the row whose numbers they qualify
+        lines = table.splitlines()
+        lines[-1] += '  [' + '; '.join(flags) + ']'
+        table = '\n'.join(lines) + f'\n  [...]: {HEALTH_NOTE}'
+    print(table)
     print(f'predictions: {pred_path}\nmetrics: {met_path}')
     return 0

@@ -5,7 +5,7 @@ Single process (CPU or one GPU) or distributed:
 """
 from __future__ import annotations
 
-from wsal.cli._common import add_config_args
+from wsal.cli._common import add_config_args, add_log_args
 
 
 def register(subparsers) -> None:
@@ -29,6 +29,7 @@ def register(subparsers) -> None:
                    'test-selected (reported as such by wsal test)')
     p.add_argument('--launcher', choices=['auto', 'none', 'pytorch'], default='auto',
                    help="'pytorch' under torchrun; 'auto' (default) detects it")
+    add_log_args(p)
     p.set_defaults(func=run)
 
 
@@ -37,7 +38,8 @@ def run(args) -> int:
     cfg = prepare_config(args.config, work_dir=args.work_dir, data_root=args.data_root,
                          cfg_options=args.cfg_options, seed=args.seed, resume=args.resume,
                          launcher=None if args.launcher == 'auto' else args.launcher,
-                         select_on_test=args.select_on_test)
+                         select_on_test=args.select_on_test, log_level=args.log_level,
+                         quiet=args.quiet)
     runner = run_train(cfg)
     if runner.rank == 0:
         print(f'wsal train: done; checkpoints and logs in {runner.work_dir}')

@@ -5,6 +5,7 @@ from .compat import (CHECKPOINT_SAFE_GLOBALS, distributed_launcher, load_checkpo
 from .config_paths import packaged_config_dir, resolve_config
 from .health_hook import LocalizationHealthHook
 from .loss_curve_hook import LossCurveHook
+from .progress_hook import ProgressHook
 from .rng_hook import RNGStateHook
 from .scopes import ENGINE_CHILDREN
 from .train_progress_hook import TrainProgressHook
@@ -12,6 +13,6 @@ from .train_progress_hook import TrainProgressHook
 __all__ = [
     'CHECKPOINT_SAFE_GLOBALS', 'safe_checkpoint_loading', 'load_checkpoint_file',
     'prepare_distributed', 'distributed_launcher', 'packaged_config_dir', 'resolve_config',
-    'AtomicCheckpointHook', 'LocalizationHealthHook', 'LossCurveHook', 'RNGStateHook',
-    'TrainProgressHook',
+    'AtomicCheckpointHook', 'LocalizationHealthHook', 'LossCurveHook', 'ProgressHook',
+    'RNGStateHook', 'TrainProgressHook',
 ]

@@ -119,7 +119,12 @@ class LocalizationHealthHook(Hook):
             try:
                 for trace in self._traces:
                     path = osp.join(base, sub, f'{trace["video_id"]}.png')
-                    save_localization_figure(path, [trace], classes=classes, dpi=self.dpi)
+                    save_localization_figure(
+                        path, [trace], classes=classes, dpi=self.dpi,
+                        model_names=[f'{_config_name(runner)}, iteration {runner.iter}'],
+                        reason=('shown: named in video_ids' if self.video_ids is not None
+                                else f'shown: one of the first {self.num_videos} videos '
+                                + ('validated' if mode == 'val' else 'tested')))
             except Exception as exc:  # noqa: BLE001 - a plot must never end a training run
                 runner.logger.warning(f'LocalizationHealthHook: plotting failed '
                                       f'({type(exc).__name__}: {exc}); training continues')
@@ -149,3 +154,9 @@ class LocalizationHealthHook(Hook):
     def after_test_epoch(self, runner, metrics: Optional[dict] = None) -> None:  # noqa: D102
         if self.on_test:
             self._finish(runner, metrics, 'test')
+
+
+def _config_name(runner) -> str:
+    """The name of the runner's config (its file stem), for figure titles."""
+    filename = getattr(getattr(runner, 'cfg', None), 'filename', None)
+    return osp.splitext(osp.basename(filename))[0] if filename else 'model'

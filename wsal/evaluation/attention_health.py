@@ -197,7 +197,8 @@ class AttentionHealth(BaseMetric):
                       f"{res['frac_videos_collapsed']:.0%} of the videos.",
                       logger='current', level=logging.WARNING)
         if res['saturated']:
-            print_log(f"AttentionHealth: {what} is SATURATED (95% of frames have λ > "
-                      f"{res['lambda_p05']:.3g} > {self.saturate_above:g}): "
-                      'detections from it are worthless.', logger='current', level=logging.WARNING)
+            print_log(f"AttentionHealth: {what} is SATURATED: 95% of frames have λ ≥ "
+                      f"{res['lambda_p05']:.3g}, above the saturation threshold "
+                      f'{self.saturate_above:g}; detections from it are worthless.',
+                      logger='current', level=logging.WARNING)
         return res

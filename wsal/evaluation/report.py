@@ -122,7 +122,8 @@ _KEY_FIELDS = ('ground_truth', 'subset', 'num_videos', 'video_list', 'tiou_thres
 
 
 def format_map_comparison(results: Mapping[str, ResultLike], *, percent: bool = True,
-                          title: str = 'Detection mAP', digits: int = 1) -> str:
+                          title: str = 'Detection mAP', digits: int = 1,
+                          notes: Optional[Mapping[str, str]] = None) -> str:
     """Several models side by side: one row per model, columns tIoU then averages.
 
     All results must use the same tIoU thresholds. When their protocols differ
@@ -134,6 +135,10 @@ def format_map_comparison(results: Mapping[str, ResultLike], *, percent: bool = 
         percent: Show percent (default) or fractions.
         title: First line.
         digits: Decimals (1, as in most papers' tables).
+        notes: ``{model name: text}`` printed after that model's row (e.g.
+            health flags: ``'[saturated: rgb]'``).
+
+    The prediction counts are each model's own (one line per model).
     """
     if not results:
         raise ValueError('format_map_comparison needs at least one result')
@@ -155,7 +160,12 @@ def format_map_comparison(results: Mapping[str, ResultLike], *, percent: bool = 
     protos = {n: {k: (d.get('protocol') or {}).get(k) for k in _KEY_FIELDS} for n, d in ds.items()}
     same = all(p == protos[next(iter(protos))] for p in protos.values())
     if same:
-        out += ['  ' + line for line in describe_protocol(first.get('protocol') or {}, units=units)]
+        shared = describe_protocol(first.get('protocol') or {}, units=units)
+        out += ['  ' + line for line in shared if not line.startswith('predictions:')]
+        for n, d in ds.items():  # counts differ from model to model
+            out += [f'  [{n}] ' + line
+                    for line in describe_protocol(d.get('protocol') or {}, units=units)
+                    if line.startswith('predictions:')]
     else:
         out.append('  PROTOCOLS DIFFER between rows:')
         for n, d in ds.items():
@@ -165,7 +175,9 @@ def format_map_comparison(results: Mapping[str, ResultLike], *, percent: bool = 
     for n, d in ds.items():
         avgs = _avg_columns(d)
         vals = list(d['mAP']) + [avgs.get(k) for k in avg_names]
-        out.append(_row(n, w0, [_num(v, scale, digits, missing='-') for v in vals], widths))
+        row = _row(n, w0, [_num(v, scale, digits, missing='-') for v in vals], widths)
+        note = (notes or {}).get(n)
+        out.append(f'{row}  {note}' if note else row)
     return '\n'.join(out)
 
 

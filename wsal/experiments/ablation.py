@@ -61,7 +61,7 @@ def run_ablation(*, work_dir: PathLike, preset: str = 'small', seeds: Sequence[i
                  generator_options: Optional[Mapping[str, Any]] = None,
                  val_interval: Optional[int] = None, figure: bool = True, force: bool = False,
                  log_level: Optional[str] = 'WARNING', threads: Optional[int] = 1,
-                 title: Optional[str] = None,
+                 title: Optional[str] = None, quiet: bool = False,
                  log: Callable[[str], None] = print) -> Dict[str, Any]:
     """Run (or resume) the ablation; write ``ablation.json`` / ``ablation.md``; return the summary.
 
@@ -82,8 +82,9 @@ def run_ablation(*, work_dir: PathLike, preset: str = 'small', seeds: Sequence[i
         val_interval: Validate (synthetic test split, curves only) this often.
         figure: Write ``figure4_seed<k>.png`` for the first seed.
         force: Re-run cells even when their result exists.
-        log_level: The Runner's log level (its log file in each cell folder
-            too); None keeps the config's ``INFO``.
+        log_level: Console log level of each run (None: ``'WARNING'``); the
+            log file in each cell folder keeps the full INFO log.
+        quiet: No progress lines (per cell and overall, with ETA).
         threads: ``torch.set_num_threads`` for the run (None: torch's
             default). Small models on a few busy cores train faster with one
             thread (an Adam step of this model was ~14x slower with two
@@ -114,7 +115,7 @@ def run_ablation(*, work_dir: PathLike, preset: str = 'small', seeds: Sequence[i
             return _Ablation(work_dir=os.fspath(work_dir), preset=preset, seeds=seeds,
                              rows=selected, iters=iters, lr=lr, data_root=data_root,
                              generator_options=generator_options, val_interval=val_interval,
-                             force=force, log_level=log_level, title=title,
+                             force=force, log_level=log_level, title=title, quiet=quiet,
                              log=log).run(figure=figure)
     finally:
         torch.set_num_threads(before)
@@ -127,10 +128,11 @@ class _Ablation:
                  iters: int, lr: Optional[float], data_root: Optional[str],
                  generator_options: Optional[Mapping[str, Any]], val_interval: Optional[int],
                  force: bool, log_level: Optional[str], title: Optional[str],
-                 log: Callable[[str], None]) -> None:
+                 log: Callable[[str], None], quiet: bool = False) -> None:
         self.work_dir, self.preset, self.seeds, self.rows = work_dir, preset, seeds, rows
         self.iters, self.lr, self.data_root, self.val_interval = iters, lr, data_root, val_interval
         self.force, self.log_level, self.log = force, log_level, log
+        self.quiet = quiet
         self.opts = dict(PRESET_DEFAULTS[preset]['generator_options'])
         self.opts.update(generator_options or {})
         self.title = title or ('Table 1 ablation on synthetic THUMOS14-structured data'
@@ -140,9 +142,19 @@ class _Ablation:
         self.figures: List[str] = []
 
     def run(self, *, figure: bool) -> Dict[str, Any]:
-        from wsal.datasets.data_info import read_data_info
+        from wsal.engine.progress_hook import campaign
         os.makedirs(self.work_dir, exist_ok=True)
-        start = time.time()
+        self._start = time.time()
+        total = len(self.seeds) * len(self.rows) * self.iters
+        with campaign(total, 'ablation') as progress:
+            self._run_cells(progress)
+        if figure:
+            self._figure(self.seeds[0], self._info)
+        return self._finish()
+
+    def _run_cells(self, progress) -> None:
+        from wsal.datasets.data_info import read_data_info
+        start = self._start
         for seed in self.seeds:
             if self.data_root is not None:
                 root = os.fspath(self.data_root).replace('{seed}', str(seed))
@@ -152,23 +164,28 @@ class _Ablation:
                     preset=self.preset, seed=seed, generator_options=self.opts, log=self.log)
             self.roots[seed] = root
             info = read_data_info(root)
+            if seed == self.seeds[0]:
+                self._info = info
             for row in self.rows:
+                progress.begin(f'{row.key} seed {seed}')
                 self.cells[row.key][seed] = run_cell(
                     row, seed=seed, data_root=root,
                     cell_dir=osp.join(self.work_dir, f'seed{seed}', row.key), iters=self.iters,
                     preset=None if self.data_root is not None else self.preset, lr=self.lr,
                     val_interval=self.val_interval,
                     generator_options={} if self.data_root is not None else self.opts,
-                    data_info=info, force=self.force, log_level=self.log_level, log=self.log)
+                    data_info=info, force=self.force, log_level=self.log_level,
+                    quiet=self.quiet, log=self.log)
+                progress.advance(self.iters)
                 self.log(f'  ({time.time() - start:.0f}s elapsed)')
                 self.write(final=False)
-            if figure and seed == self.seeds[0]:
-                self._figure(seed, info)
+
+    def _finish(self) -> Dict[str, Any]:
         summary = self.write(final=True)
         self.log('')
         self.log(summary['markdown'])
         self.log(f'wrote {osp.join(self.work_dir, "ablation.json")} and '
-                 f'{osp.join(self.work_dir, "ablation.md")} ({time.time() - start:.0f}s)')
+                 f'{osp.join(self.work_dir, "ablation.md")} ({time.time() - self._start:.0f}s)')
         return summary
 
     def _figure(self, seed: int, info: Mapping[str, Any]) -> None:

@@ -57,7 +57,7 @@ def train_and_test(cfg) -> CellRun:
     Raises:
         FileNotFoundError: data missing, or training wrote no final checkpoint.
     """
-    from wsal.apis.runner import build_runner, check_data_roots, run_test
+    from wsal.apis.runner import build_runner, check_data_roots, progress_lines_closed, run_test
     from wsal.engine.compat import safe_checkpoint_loading
     from wsal.engine.loss_curve_hook import LossCurveHook
     check_data_roots(cfg)
@@ -67,7 +67,8 @@ def train_and_test(cfg) -> CellRun:
     runner.register_hook(curves)
     start = time.perf_counter()
     with safe_checkpoint_loading():
-        runner.train()
+        with progress_lines_closed(runner):
+            runner.train()
     train_s = time.perf_counter() - start
     ckpt = osp.join(runner.work_dir, f'iter_{iters}.pth')
     if not osp.isfile(ckpt):
@@ -171,7 +172,7 @@ def run_cell(row: AblationRow, *, seed: int, data_root: str, cell_dir: str, iter
              val_interval: Optional[int] = None,
              generator_options: Optional[Mapping[str, Any]] = None,
              data_info: Optional[Mapping[str, Any]] = None, force: bool = False,
-             log_level: Optional[str] = None,
+             log_level: Optional[str] = None, quiet: bool = False,
              extra_settings: Optional[Mapping[str, Any]] = None,
              cfg_options: Optional[Mapping[str, Any]] = None,
              log: Callable[[str], None] = print) -> Dict[str, Any]:
@@ -210,7 +211,7 @@ def run_cell(row: AblationRow, *, seed: int, data_root: str, cell_dir: str, iter
 
     cfg = experiment_config(row.config, data_root=data_root, work_dir=cell_dir, seed=seed,
                             iters=iters, lr=lr, val_interval=val_interval, data_info=data_info,
-                            log_level=log_level, cfg_options=cfg_options)
+                            log_level=log_level, quiet=quiet, cfg_options=cfg_options)
     log(f'[{row.key} seed {seed}] training {row.name} ({row.config}), {iters} iterations ...')
     run = train_and_test(cfg)
     res = run.result

@@ -17,7 +17,7 @@ BATCHING_KEYS = ('batch_size', 'sampler', 'collate_fn')
 def experiment_config(config: str, *, data_root: str, work_dir: str, seed: int, iters: int,
                       lr: Optional[float] = None, val_interval: Optional[int] = None,
                       data_info: Optional[Mapping[str, Any]] = None,
-                      log_level: Optional[str] = None,
+                      log_level: Optional[str] = None, quiet: bool = False,
                       cfg_options: Optional[Mapping[str, Any]] = None):
     """A method config (relative to ``configs/``) on ``data_root``, ready for the Runner.
 
@@ -42,7 +42,9 @@ def experiment_config(config: str, *, data_root: str, work_dir: str, seed: int, 
         lr: Adam learning rate (None: the config's).
         val_interval: Validate this often (None: never).
         data_info: ``read_data_info(data_root)`` when already read.
-        log_level: The Runner's log level (None: the config's).
+        log_level: Console log level (None: ``'WARNING'``; the log file in
+            ``work_dir`` keeps the full INFO log).
+        quiet: No progress line, only errors on the console.
         cfg_options: ``{'a.b': value}`` overrides applied last (e.g. a
             smaller ``train_dataloader.batch_size``).
 
@@ -93,8 +95,6 @@ def experiment_config(config: str, *, data_root: str, work_dir: str, seed: int, 
     for hook in cfg.get('custom_hooks') or []:  # one Figure-4 PNG per evaluation
         if hook.get('type') == 'LocalizationHealthHook':
             hook['num_videos'] = 1
-    if log_level is not None:
-        cfg.log_level = log_level
     if cfg_options:
         cfg.merge_from_dict(dict(cfg_options))
     if not val_interval:
@@ -102,4 +102,4 @@ def experiment_config(config: str, *, data_root: str, work_dir: str, seed: int, 
         cfg.val_cfg = None
         cfg.val_evaluator = None
     return prepare_config(cfg, work_dir=work_dir, data_root=data_root, seed=seed,
-                          launcher='none')
+                          launcher='none', log_level=log_level, quiet=quiet)

@@ -13,12 +13,12 @@ import os.path as osp
 import time
 from typing import Any, Callable, Dict, Optional
 
-from .cell import train_and_test
+from .cell import cell_flags, train_and_test
 from .config import experiment_config
 from .data import ensure_synthetic_data
 from .figure import save_models_figure
 
-__all__ = ['DEMO_METHODS', 'DEFAULT_ITERS', 'DEFAULT_LR', 'run_demo']
+__all__ = ['DEMO_METHODS', 'DEFAULT_ITERS', 'DEFAULT_LR', 'run_demo', 'demo_table']
 
 DEMO_METHODS = (
     ('STPN', 'stpn/stpn_i3d_thumos14.py'),
@@ -35,6 +35,8 @@ DEFAULT_LR = 1e-4
 
 def run_demo(*, work_dir: str, preset: str = 'small', seed: int = 0,
              iters: Optional[int] = None, lr: Optional[float] = DEFAULT_LR, figure: bool = True,
+             log_level: Optional[str] = None, quiet: bool = False,
+             threads: Optional[int] = 1,
              log: Callable[[str], None] = print) -> Dict[str, Any]:
     """Train and test both methods; write ``table.txt``, ``results.json``, ``figure4.png``.
 
@@ -45,12 +47,34 @@ def run_demo(*, work_dir: str, preset: str = 'small', seed: int = 0,
         iters: Training iterations per model (default :data:`DEFAULT_ITERS`).
         lr: Adam learning rate (None: the configs').
         figure: Write the figure.
+        log_level: Console log level of the runs (None: ``'WARNING'``); each
+            model's folder keeps its full INFO log.
+        quiet: No progress lines (per model and overall, with ETA).
+        threads: ``torch.set_num_threads`` while the demo runs (None: torch's
+            default). These small models train several times faster on one
+            thread than on several (see the README's set-up section).
         log: Progress printer.
 
     Returns:
         dict: ``{'table': str, 'results': {name: EvalResult}, 'figure': path or None}``.
     """
+    import torch
+    before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(int(threads))
+    try:
+        return _run_demo(work_dir=work_dir, preset=preset, seed=seed, iters=iters, lr=lr,
+                         figure=figure, log_level=log_level, quiet=quiet, log=log)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _run_demo(*, work_dir: str, preset: str, seed: int, iters: Optional[int],
+              lr: Optional[float], figure: bool, log_level: Optional[str], quiet: bool,
+              log: Callable[[str], None]) -> Dict[str, Any]:
+    """:func:`run_demo` with the thread count set."""
     from wsal.datasets.data_info import read_data_info
+    from wsal.engine.progress_hook import campaign
     from wsal.evaluation import format_map_comparison
     from wsal.utils import atomic_write_json, atomic_write_text
     os.makedirs(work_dir, exist_ok=True)
@@ -59,26 +83,31 @@ def run_demo(*, work_dir: str, preset: str = 'small', seed: int = 0,
     data_root = ensure_synthetic_data(osp.join(work_dir, f'data_{preset}_seed{seed}'),
                                       preset=preset, seed=seed, log=log)
     info = read_data_info(data_root)
-    results, models, cfgs = {}, {}, {}
-    for name, method in DEMO_METHODS:
-        tag = osp.splitext(osp.basename(method))[0]
-        cfg = experiment_config(method, data_root=data_root, work_dir=osp.join(work_dir, tag),
-                                seed=seed, iters=iters, lr=lr, data_info=info,
-                                log_level='WARNING')
-        log(f'[{time.time() - start:5.0f}s] training and testing {name} ({method}, '
-            f'{iters} iterations) ...')
-        run = train_and_test(cfg)
-        results[name], models[name], cfgs[name] = run.result, run.model, cfg
-    table = format_map_comparison({n: r.detection for n, r in results.items()},
-                                  title='Synthetic THUMOS14 test split: detection mAP '
-                                  '(final checkpoints)')
+    results, models, cfgs, flags = {}, {}, {}, {}
+    with campaign(iters * len(DEMO_METHODS), 'demo') as progress:
+        for name, method in DEMO_METHODS:
+            tag = osp.splitext(osp.basename(method))[0]
+            cfg = experiment_config(method, data_root=data_root,
+                                    work_dir=osp.join(work_dir, tag), seed=seed, iters=iters,
+                                    lr=lr, data_info=info, log_level=log_level, quiet=quiet)
+            log(f'[{time.time() - start:5.0f}s] training and testing {name} ({method}, '
+                f'{iters} iterations) ...')
+            progress.begin(name)
+            run = train_and_test(cfg)
+            progress.advance(iters)
+            results[name], models[name], cfgs[name] = run.result, run.model, cfg
+            health = {k[len('health/'):]: v for k, v in run.result.metrics.items()
+                      if k.startswith('health/') and isinstance(v, (int, float))}
+            flags[name] = cell_flags(health, run.losses)
+    table = demo_table(results, flags, preset=preset, seed=seed, iters=iters, lr=lr,
+                       data_root=data_root, info=info)
     log('')
     log(table)
     atomic_write_text(osp.join(work_dir, 'table.txt'), table + '\n')
     atomic_write_json(osp.join(work_dir, 'results.json'), {
-        'preset': preset, 'seed': seed, 'iters': iters, 'data_root': data_root,
+        'preset': preset, 'seed': seed, 'iters': iters, 'lr': lr, 'data_root': data_root,
         'models': {n: {'config': m, 'checkpoint_selection': results[n].selection,
-                       'metrics': results[n].detection.to_dict()}
+                       'flags': flags[n], 'metrics': results[n].detection.to_dict()}
                    for n, m in DEMO_METHODS}})
     fig_path = None
     if figure:
@@ -88,3 +117,33 @@ def run_demo(*, work_dir: str, preset: str = 'small', seed: int = 0,
         log(f'\nfigure: {fig_path}')
     log(f'table: {osp.join(work_dir, "table.txt")}\n(total {time.time() - start:.0f}s)')
     return {'table': table, 'results': results, 'figure': fig_path}
+
+
+def demo_table(results: Dict[str, Any], flags: Dict[str, list], *, preset: str, seed: int,
+               iters: int, lr: Optional[float], data_root: str, info: Dict[str, Any]) -> str:
+    """The side-by-side table with the protocol of the runs behind it.
+
+    Says the training data (preset, videos, feature dims), iterations, learning
+    rate, seed and which checkpoint was evaluated, per model; a model whose
+    attention failed (collapsed, saturated, inverted) or whose loss was still
+    falling gets its flags after its row.
+    """
+    from wsal.evaluation import format_map_comparison
+    selections = sorted({r.selection for r in results.values()})
+    title = ('Synthetic THUMOS14 test split: detection mAP of the '
+             + ' / '.join(selections) + ' checkpoints')
+    notes = {n: '[' + '; '.join(f) + ']' for n, f in flags.items() if f}
+    table = format_map_comparison({n: r.detection for n, r in results.items()}, title=title,
+                                  notes=notes)
+    dims = ', '.join(f'{s}={d}' for s, d in (info.get('dims') or {}).items())
+    lr_text = f'{lr:g}' if lr is not None else "the configs'"
+    lines = table.splitlines()
+    setup = [f'  training: synthetic preset {preset!r} (data seed {seed}, {data_root}), '
+             f"subset 'validation', features {dims}",
+             f'  each model: {iters} iterations (one video each), Adam lr {lr_text}, '
+             f'training seed {seed}; evaluated: the checkpoint of iteration {iters} (final, '
+             'not selected on the test split)']
+    if notes:
+        setup.append('  flags after a row: attention health / convergence problems of that '
+                     'model (its detections are not to be trusted)')
+    return '\n'.join(lines[:1] + setup + lines[1:])

@@ -23,14 +23,17 @@ def save_models_figure(path: str, models: Sequence[Tuple[str, object]], *,
     """
     from wsal.datasets.collate import wsal_collate
     from wsal.registry import build_dataset
-    from wsal.visualization import pick_figure_video, save_localization_figure, trace_videos
+    from wsal.visualization import (figure_video_reason, pick_figure_video,
+                                    save_localization_figure, trace_videos)
     if not models:
         return None
     dataset = build_dataset(dataset_cfg)
-    batch = wsal_collate([dataset[pick_figure_video(dataset.records)]])
+    index = pick_figure_video(dataset.records)
+    batch = wsal_collate([dataset[index]])
     traces = []
     for _, model in models:
         traces += trace_videos(model, batch)
     save_localization_figure(path, traces, model_names=[name for name, _ in models],
-                             classes=dataset.metainfo.get('classes'))
+                             classes=dataset.metainfo.get('classes'),
+                             reason=figure_video_reason(dataset.records, index))
     return path

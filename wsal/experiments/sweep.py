@@ -108,13 +108,13 @@ def run_sweep(*, work_dir: PathLike, settings: Sequence[Setting], preset: str = 
               iters: Optional[int] = None, lr: Optional[float] = None,
               val_interval: Optional[int] = None, force: bool = False,
               log_level: Optional[str] = 'WARNING', threads: Optional[int] = 1,
-              log: Callable[[str], None] = print) -> Dict[str, Any]:
+              quiet: bool = False, log: Callable[[str], None] = print) -> Dict[str, Any]:
     """Run (or resume) the ablation for every setting; write ``sweep.json`` / ``sweep.md``.
 
     Args:
         work_dir: ``<work_dir>/<setting>/`` holds each setting's ablation.
         settings: The generator settings (distinct names).
-        preset, seeds, rows, iters, lr, val_interval, force, log_level, threads:
+        preset, seeds, rows, iters, lr, val_interval, force, log_level, threads, quiet:
             As for :func:`~.ablation.run_ablation` (the same for every setting).
         log: Progress printer.
 
@@ -133,15 +133,22 @@ def run_sweep(*, work_dir: PathLike, settings: Sequence[Setting], preset: str = 
     work_dir = os.fspath(work_dir)
     os.makedirs(work_dir, exist_ok=True)
     out: Dict[str, Any] = {'settings': {}}
-    for s in settings:
-        log(f'=== setting {s.name}: {json.dumps(s.options, sort_keys=True)}')
-        summary = run_ablation(work_dir=osp.join(work_dir, s.name), preset=preset, seeds=seeds,
-                               rows=rows, iters=iters, lr=lr, generator_options=s.options,
-                               val_interval=val_interval, figure=False, force=force,
-                               log_level=log_level, threads=threads,
-                               title=f'Setting {s.name}: {json.dumps(s.options, sort_keys=True)}',
-                               log=log)
-        out['settings'][s.name] = {'options': dict(s.options), 'summary': summary}
+    from wsal.engine.progress_hook import campaign
+
+    from .ablation import PRESET_DEFAULTS
+    from .table1 import select_rows
+    per_setting = len(list(seeds)) * len(select_rows(rows)) * int(
+        iters or PRESET_DEFAULTS.get(preset, {}).get('iters') or 1)
+    with campaign(len(settings) * per_setting, 'sweep') as progress:
+        for s in settings:
+            log(f'=== setting {s.name}: {json.dumps(s.options, sort_keys=True)}')
+            progress.prefix = s.name
+            summary = run_ablation(
+                work_dir=osp.join(work_dir, s.name), preset=preset, seeds=seeds, rows=rows,
+                iters=iters, lr=lr, generator_options=s.options, val_interval=val_interval,
+                figure=False, force=force, log_level=log_level, threads=threads, quiet=quiet,
+                title=f'Setting {s.name}: {json.dumps(s.options, sort_keys=True)}', log=log)
+            out['settings'][s.name] = {'options': dict(s.options), 'summary': summary}
     out['overview'] = _overview(out['settings'])
     out['meta'] = {'preset': preset, 'seeds': [int(x) for x in seeds], 'rows': list(rows or []),
                    'iters': iters, 'lr': lr,

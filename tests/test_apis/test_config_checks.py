@@ -1,0 +1,121 @@
+"""Config preparation: key checks, dims from the data, one ground truth for every table."""
+import os
+
+import pytest
+from mmengine.config import Config
+
+from wsal.apis import load_config, prepare_config
+from wsal.apis.config_check import ConfigKeyError, check_config_keys, check_overrides
+from wsal.apis.data_dims import checkpoint_dims, data_dims
+from wsal.utils.config_files import packaged_config_dir
+
+PACKAGED = sorted(str(p.relative_to(packaged_config_dir()))
+                  for p in packaged_config_dir().rglob('*.py') if '_base_' not in p.parts)
+
+
+@pytest.mark.parametrize('name', PACKAGED)
+def test_every_packaged_config_passes_the_key_checks(name):
+    load_config(name)  # raises ConfigKeyError on an unknown key
+
+
+def test_overrides_name_the_full_key_and_close_matches():
+    cfg = load_config('bm/bm_i3d_thumos14.py')
+    with pytest.raises(ConfigKeyError, match=r'train_cfg has no key .max_iter. .*'
+                       r'Did you mean: train_cfg\.max_iters\?'):
+        check_overrides(cfg, {'train_cfg.max_iter': 10})
+    with pytest.raises(ConfigKeyError, match=r'model\.losses\.bgg does not exist\)\. '
+                       r'Did you mean: model\.losses\.bg\?'):
+        check_overrides(cfg, {'model.losses.bgg.weight': 0.2})
+    with pytest.raises(ConfigKeyError, match=r'model\.losses\.bg\.weight is a float'):
+        check_overrides(cfg, {'model.losses.bg.weight.x': 1})
+    # existing keys, and new keys unlike any existing one, are fine
+    check_overrides(cfg, {'model.losses.bg.weight': 0.2, 'train_cfg.max_iters': 3,
+                          'model.losses.margin': dict(type='BackgroundLoss'),
+                          'val_evaluator.0.preset': 'thumos14'})
+
+
+def test_file_keys_are_checked_against_the_components():
+    cfg = Config.fromfile(str(packaged_config_dir() / 'bm/bm_i3d_thumos14.py'))
+    cfg.model.classifier['dropuot'] = 0.1
+    cfg.model.losses['sparsity'] = dict(weight=0.1)  # no type
+    cfg['defualt_hooks'] = {}
+    with pytest.raises(ConfigKeyError) as info:
+        check_config_keys(cfg, name='my.py')
+    msg = str(info.value)
+    assert msg.startswith('my.py: unknown key(s): ')
+    assert ("model.classifier.dropuot: LinearClassifier has no argument 'dropuot'. "
+            'Did you mean: model.classifier.dropout?') in msg
+    assert "model.losses.sparsity has no 'type'" in msg
+    assert 'defualt_hooks: not a key the Runner reads. Did you mean: default_hooks?' in msg
+
+
+def test_dims_follow_the_data_for_model_and_datasets(tiny_root, tmp_path):
+    cfg = prepare_config('bm/bm_i3d_thumos14.py', data_root=tiny_root, work_dir=tmp_path)
+    assert dict(cfg.model.streams) == {'rgb': 32, 'flow': 32}
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        assert dict(cfg[key].dataset.feature_dims) == {'rgb': 32, 'flow': 32}
+    kept = prepare_config('bm/bm_i3d_thumos14.py', data_root=tiny_root, work_dir=tmp_path,
+                          dims_from_data=False)
+    assert dict(kept.model.streams) == {'rgb': 1024, 'flow': 1024}
+    # no features found (a data root still to be filled): the config is left as it is
+    empty = tmp_path / 'empty'
+    empty.mkdir()
+    cfg = load_config('bm/bm_i3d_thumos14.py')
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[key].dataset.data_root = str(empty)
+    assert data_dims(cfg) == {}
+    import torch
+    state = {'attention.rgb.fc1.weight': torch.zeros(8, 48), 'attention.rgb.fc1.bias': torch.zeros(8)}
+    assert checkpoint_dims(state, ['rgb', 'flow']) == {'rgb': 48}
+
+
+def test_detection_metrics_read_the_datasets_ground_truth_file(tiny_root, tmp_path):
+    cfg = prepare_config('bm/bm_i3d_thumos14.py', data_root=tiny_root, work_dir=tmp_path)
+    for key in ('val_evaluator', 'test_evaluator'):
+        metric = next(m for m in cfg[key] if m['type'] == 'DetectionMAP')
+        assert metric['ann_file'] == os.path.join(str(tiny_root), 'gt.json')
+        assert metric['subset'] == 'test' and metric['video_list'] is None
+
+
+def test_log_level_and_progress_hook(tmp_path):
+    cfg = prepare_config('bm/bm_i3d_thumos14.py', work_dir=tmp_path, log_level='info')
+    assert cfg.console_log_level == 'INFO'
+    assert [h['type'] for h in cfg.custom_hooks].count('ProgressHook') == 1
+    quiet = prepare_config(cfg, work_dir=tmp_path, quiet=True)
+    assert quiet.console_log_level == 'ERROR'
+    assert 'ProgressHook' not in [h['type'] for h in quiet.custom_hooks]
+    with pytest.raises(ValueError, match='unknown log level'):
+        prepare_config('bm/bm_i3d_thumos14.py', log_level='LOUD')
+
+
+def test_health_flags_name_the_streams():
+    from wsal.apis.health import health_flags
+    metrics = {'health/saturated': 1.0, 'health/rgb/saturated': 1.0, 'health/flow/saturated': 0.0,
+               'health/flow/lambda_in': 0.2, 'health/flow/lambda_out': 0.4,
+               'health/lambda_in': 0.9, 'health/lambda_out': 0.5, 'detection/mAP@0.5': 0.1}
+    assert health_flags(metrics) == ['saturated:mean,rgb', 'inverted:flow']
+    assert health_flags({'health/saturated': 0.0, 'health/collapsed': 0.0}) == []
+
+
+def test_missing_ground_truth_is_refused_before_the_runner(tmp_path):
+    from wsal.apis.runner import check_data_roots
+    cfg = prepare_config('bm/bm_i3d_thumos14.py', data_root=tmp_path, work_dir=tmp_path / 'w')
+    with pytest.raises(FileNotFoundError, match=r'ground truth not found: .*gt\.json '
+                       r'\(train_dataloader\.dataset\.ann_file'):
+        check_data_roots(cfg)
+
+
+def test_types_from_custom_imports_are_known(tmp_path, monkeypatch):
+    (tmp_path / 'my_metric_mod.py').write_text(
+        'from mmengine.evaluator import BaseMetric\n'
+        'from mmengine.registry import METRICS\n\n\n'
+        '@METRICS.register_module(force=True)\n'
+        'class MyOwnMetric(BaseMetric):\n'
+        '    def process(self, data_batch, data_samples):\n        pass\n\n'
+        '    def compute_metrics(self, results):\n        return {}\n')
+    (tmp_path / 'cfg.py').write_text(
+        "_base_ = ['wsal::bm/bm_i3d_thumos14.py']\n"
+        "custom_imports = dict(imports=['my_metric_mod'], allow_failed_imports=False)\n"
+        "test_evaluator = [dict(type='MyOwnMetric')]\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert load_config(str(tmp_path / 'cfg.py')).test_evaluator == [dict(type='MyOwnMetric')]

@@ -1,0 +1,62 @@
+"""A Runner whose console shows only what the user asked for.
+
+mmengine's Runner logs the environment, the whole config and the hook order
+at INFO, to the console and to ``<work_dir>/<timestamp>/<timestamp>.log``
+alike. :class:`ConsoleRunner` keeps the log file complete (INFO, or DEBUG when
+asked) and gives the console its own level, ``console_log_level`` in the
+config (default ``'WARNING'``): a run prints its progress line
+(:class:`~wsal.engine.progress_hook.ProgressHook`), warnings and its result.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Optional, Union
+
+from mmengine.runner import Runner
+
+__all__ = ['ConsoleRunner', 'CONSOLE_LEVEL_KEY', 'DEFAULT_CONSOLE_LEVEL', 'LOG_LEVELS',
+           'level_number']
+
+#: Config key of the console's log level.
+CONSOLE_LEVEL_KEY = 'console_log_level'
+DEFAULT_CONSOLE_LEVEL = 'WARNING'
+LOG_LEVELS = ('DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL')
+
+
+def level_number(level: Union[int, str, None], default: str = DEFAULT_CONSOLE_LEVEL) -> int:
+    """``'warning'`` -> ``logging.WARNING``; raises ``ValueError`` naming the choices."""
+    if level is None:
+        level = default
+    if isinstance(level, int):
+        return level
+    name = str(level).upper()
+    if name not in LOG_LEVELS:
+        raise ValueError(f'unknown log level {level!r}; choose one of {", ".join(LOG_LEVELS)}')
+    return logging.getLevelName(name)
+
+
+class _DropDeprecations(logging.Filter):
+    """Keep mmengine's notices about its own deprecated internals off the console."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        msg = record.getMessage()
+        return not ('will be deprecated' in msg or 'is the alias of' in msg)
+
+
+class ConsoleRunner(Runner):
+    """mmengine ``Runner`` with a console log level apart from the log file's."""
+
+    def build_logger(self, log_level: Union[int, str] = 'INFO', log_file: Optional[str] = None,
+                     **kwargs):
+        """The Runner's logger: file at ``log_level`` (at least INFO), console at
+        the config's ``console_log_level``."""
+        cfg = getattr(self, 'cfg', None)
+        console = level_number(cfg.get(CONSOLE_LEVEL_KEY) if cfg is not None else None)
+        file_level = min(level_number(log_level, 'INFO'), logging.INFO, console)
+        logger = super().build_logger(log_level=file_level, log_file=log_file, **kwargs)
+        for handler in logger.handlers:
+            if type(handler) is logging.StreamHandler:  # noqa: E721 - not the FileHandler
+                handler.setLevel(max(handler.level, console))
+                if not any(isinstance(f, _DropDeprecations) for f in handler.filters):
+                    handler.addFilter(_DropDeprecations())
+        return logger
