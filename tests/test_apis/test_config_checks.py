@@ -10,7 +10,8 @@ from wsal.apis.data_dims import checkpoint_dims, data_dims
 from wsal.utils.config_files import packaged_config_dir
 
 PACKAGED = sorted(str(p.relative_to(packaged_config_dir()))
-                  for p in packaged_config_dir().rglob('*.py') if '_base_' not in p.parts)
+                  for p in packaged_config_dir().rglob('*.py')
+                  if '_base_' not in p.parts and 'sweeps' not in p.parts)  # sweeps/: no model
 
 
 @pytest.mark.parametrize('name', PACKAGED)

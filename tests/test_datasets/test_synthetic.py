@@ -187,3 +187,14 @@ def test_coverage_and_scale_knobs():
     assert feats['flow'].mean() / feats['rgb'].mean() > 2.0
     with pytest.raises(ValueError, match='background_scale'):
         generate_synthetic('tiny', 0, background_scale=0.0)
+
+
+def test_packaged_sweep_settings_are_valid_generator_options():
+    """configs/sweeps/generator_settings.py: every setting builds a generator config."""
+    import runpy
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[2] / 'configs' / 'sweeps' / 'generator_settings.py'
+    settings = runpy.run_path(str(path))['SETTINGS']
+    assert len(settings) >= 6 and 'base' in settings
+    for name, options in settings.items():
+        syn._resolve('small', options)  # raises on an unknown or out-of-range knob
