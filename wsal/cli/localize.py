@@ -46,7 +46,8 @@ def run(args) -> int:
     model = init_localizer(cfg, args.checkpoint, args.device, feature_dims=dims)
     streams = list(model.input_streams)
     if args.log_level in ('DEBUG', 'INFO'):
-        print(f'{len(files)} video(s); feature dims: '
+        first = files[next(iter(files))]
+        print(f'{len(files)} video(s); feature dims (from {", ".join(map(str, first.values()))}): '
               + ', '.join(f'{s}={d}' for s, d in dims.items()) + f'; checkpoint {args.checkpoint}')
     traces = trace_features(model, {vid: {s: files[vid][s] for s in streams} for vid in files},
                             seconds_per_segment=args.seconds_per_segment)

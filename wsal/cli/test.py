@@ -51,7 +51,13 @@ def run(args) -> int:
     cfg = prepare_config(args.config, work_dir=work_dir, data_root=args.data_root,
                          cfg_options=args.cfg_options, launcher=distributed_launcher(),
                          log_level=args.log_level, quiet=args.quiet)
+    from wsal.apis.data_dims import check_checkpoint_dims
+    from wsal.engine.compat import load_checkpoint_file
     from wsal.engine.workdir_lock import hold_work_dir
+    state = load_checkpoint_file(args.checkpoint)  # refused before the work dir is touched
+    check_checkpoint_dims(state.get('state_dict', state), dict(cfg.model.get('streams') or {}),
+                          checkpoint=args.checkpoint)
+    del state
     with hold_work_dir(work_dir):  # one run per work dir, outputs included
         return _evaluate_and_write(args, cfg, work_dir)
 
