@@ -50,3 +50,10 @@ def test_demo_trains_both_models_and_reports_their_own_numbers(tmp_path, capsys)
     assert png[:8] == b'\x89PNG\r\n\x1a\n' and len(png) > 10_000
     for model_dir in ('stpn_i3d_thumos14', 'bm_i3d_thumos14'):
         assert (work / model_dir / 'iter_30.pth').is_file()
+
+
+def test_cli_defaults_match_the_experiment_defaults():
+    from wsal.cli import demo as cli_demo
+    from wsal.experiments import demo as exp_demo
+    assert (cli_demo.DEFAULT_ITERS, cli_demo.DEFAULT_LR) == (exp_demo.DEFAULT_ITERS,
+                                                             exp_demo.DEFAULT_LR)

@@ -10,8 +10,13 @@ block per model). Every number printed is the output of this run.
 from __future__ import annotations
 
 
+#: ``wsal.experiments.demo``'s defaults, restated so that ``--help`` imports no torch
+#: (tests/test_cli/test_demo.py checks that they agree).
+DEFAULT_ITERS = 2000
+DEFAULT_LR = 1e-4
+
+
 def register(subparsers) -> None:
-    from wsal.experiments.demo import DEFAULT_ITERS, DEFAULT_LR
     p = subparsers.add_parser(
         'demo', help='train and compare STPN and the background-aware model on synthetic data',
         description=__doc__.split('\n\n')[1].replace('\n', ' '))
