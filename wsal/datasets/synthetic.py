@@ -320,9 +320,8 @@ def rescale_background(duration: float, segments: Sequence[Tuple[float, float]],
     """
     if factor == 1.0 or not segments:
         return duration, [(float(s), float(e)) for s, e in segments]
-    segs = [(min(max(float(s), 0.0), duration), min(max(float(e), 0.0), duration))
-            for s, e in segments]
-    # covered intervals (union), in order
+    segs = [(max(float(s), 0.0), max(float(e), 0.0)) for s, e in segments]
+    # covered intervals (union), in order; annotations may run past the video's end
     union: List[List[float]] = []
     for s, e in sorted(segs):
         if union and s <= union[-1][1]:
@@ -336,11 +335,13 @@ def rescale_background(duration: float, segments: Sequence[Tuple[float, float]],
         knots_old.append(s)
         knots_new.append(knots_new[-1] + (e - s))
         knots_old.append(e)
-    new_duration = knots_new[-1] + (duration - knots_old[-1]) * factor
+    end = max(duration, knots_old[-1])
+    knots_new.append(knots_new[-1] + (end - knots_old[-1]) * factor)
+    knots_old.append(end)
 
     def remap(t: float) -> float:
-        return float(np.interp(t, knots_old + [duration], knots_new + [new_duration]))
-    return new_duration, [(round(remap(s), 3), round(remap(e), 3)) for s, e in segs]
+        return float(np.interp(t, knots_old, knots_new))
+    return remap(duration), [(round(remap(s), 3), round(remap(e), 3)) for s, e in segs]
 
 
 def _video_timeline(info: dict, cfg: SyntheticConfig) -> Tuple[float, List[Tuple[float, float, str]]]:
