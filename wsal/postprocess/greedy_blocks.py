@@ -37,6 +37,8 @@ __all__ = ['BLOCK', 'greedy_keep_sorted']
 
 #: Undecided boxes decided together by one bit-matrix sweep.
 BLOCK = 128
+#: ``UPPER[i, j]``: box ``i`` comes before box ``j`` (strict upper triangle).
+_UPPER = np.triu(np.ones((BLOCK, BLOCK), dtype=bool), 1)
 
 
 def _exceeds(s1, e1, s2, e2, num: int, den: int):
@@ -95,6 +97,23 @@ def _windows(start: np.ndarray, end: np.ndarray, group: np.ndarray, num: int, de
     return by_key, first, lo, hi
 
 
+def _sweep(start: np.ndarray, end: np.ndarray, group: np.ndarray, num: int, den: int) -> list:
+    """Greedy decisions of at most :data:`BLOCK` boxes in priority order: kept positions."""
+    m = start.shape[0]
+    hit = _exceeds(start[:, None], end[:, None], start[None, :], end[None, :], num, den)
+    hit &= group[:, None] == group[None, :]
+    hit &= _UPPER[:m, :m]
+    packed = np.packbits(hit, axis=1, bitorder='little')
+    width = packed.shape[1]
+    raw = packed.tobytes()
+    suppressed, kept = 0, []
+    for i in range(m):
+        if not (suppressed >> i) & 1:
+            kept.append(i)
+            suppressed |= int.from_bytes(raw[i * width:(i + 1) * width], 'little')
+    return kept
+
+
 def greedy_keep_sorted(start: np.ndarray, end: np.ndarray, group: np.ndarray, num: int,
                        den: int) -> np.ndarray:
     """Greedy keep mask of boxes already in priority order.
@@ -116,11 +135,13 @@ def greedy_keep_sorted(start: np.ndarray, end: np.ndarray, group: np.ndarray, nu
     ``O(N + BLOCK^2 + largest block's windows)``.
     """
     n = start.shape[0]
-    if n == 0:
-        return np.zeros(0, dtype=bool)
-    by_key, alive, lo, hi = _windows(start, end, group, num, den)
     keep = np.zeros(n, dtype=bool)
-    upper = np.triu(np.ones((BLOCK, BLOCK), dtype=bool), 1)
+    if n == 0:
+        return keep
+    if n <= BLOCK:  # one block decides everything: no windows needed (copies of a kept
+        keep[_sweep(start, end, group, num, den)] = True  # box have IoU 1 > t: suppressed)
+        return keep
+    by_key, alive, lo, hi = _windows(start, end, group, num, den)
     pos = 0
     while pos < n:
         reach = 4 * BLOCK
@@ -132,20 +153,7 @@ def greedy_keep_sorted(start: np.ndarray, end: np.ndarray, group: np.ndarray, nu
             break
         block = block[:BLOCK] + pos
         last = int(block[-1])
-        m = block.shape[0]
-        bs, be, bg = start[block], end[block], group[block]
-        hit = _exceeds(bs[:, None], be[:, None], bs[None, :], be[None, :], num, den)
-        hit &= bg[:, None] == bg[None, :]
-        hit &= upper[:m, :m]
-        packed = np.packbits(hit, axis=1, bitorder='little')
-        width = packed.shape[1]
-        raw = packed.tobytes()
-        rows = [int.from_bytes(raw[i:i + width], 'little') for i in range(0, m * width, width)]
-        suppressed, kept_local = 0, []
-        for i, row in enumerate(rows):
-            if not (suppressed >> i) & 1:
-                kept_local.append(i)
-                suppressed |= row
+        kept_local = _sweep(start[block], end[block], group[block], num, den)
         kept = block[kept_local]
         keep[kept] = True
         alive[block] = False
