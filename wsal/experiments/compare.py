@@ -43,8 +43,8 @@ from .ablation import PRESET_DEFAULTS
 from .cell import finite, run_cell
 from .compare_report import format_compare_markdown
 from .config import experiment_config
-from .data import ensure_synthetic_data, synthetic_data_dir
-from .figure import save_models_figure
+from .data import check_seed_data_roots, seed_data_root
+from .figure import save_cells_figure
 from .published import METHOD_CONFIGS, PUBLISHED_LABEL, published_for
 from .report import summarize
 from .table1 import AblationRow
@@ -236,10 +236,7 @@ def run_compare(configs: Sequence[str], *, work_dir: PathLike, preset: str = 'sm
     if data_root is not None:
         if generator_options:
             raise ValueError('generator options apply to generated data, not to data_root')
-        for seed in seeds:  # every folder exists before any training starts
-            root = os.fspath(data_root).replace('{seed}', str(seed))
-            if not osp.isdir(root):
-                raise FileNotFoundError(f'data root not found: {root} (--data-root)')
+        check_seed_data_roots(data_root, seeds)  # every folder exists before any training
     before = torch.get_num_threads()
     if threads is not None:
         torch.set_num_threads(int(threads))
@@ -285,12 +282,8 @@ class _Comparison:
         os.makedirs(self.work_dir, exist_ok=True)
         start = time.time()
         for seed in self.seeds:
-            if self.data_root is not None:
-                root = os.fspath(self.data_root).replace('{seed}', str(seed))
-            else:
-                root = ensure_synthetic_data(
-                    synthetic_data_dir(self.work_dir, self.preset, seed, self.opts),
-                    preset=self.preset, seed=seed, generator_options=self.opts, log=self.log)
+            root = seed_data_root(seed=seed, data_root=self.data_root, work_dir=self.work_dir,
+                                  preset=self.preset, generator_options=self.opts, log=self.log)
             self.roots[seed] = root
             info = read_data_info(root)
             for method in self.methods:
@@ -317,22 +310,14 @@ class _Comparison:
         return summary
 
     def _figure(self, seed: int, info: Mapping[str, Any]) -> None:
-        from wsal.apis.inference import init_localizer
+        def config_for(method: Method) -> Callable[[str], Any]:
+            return lambda work_dir: self._config(method, seed, info, work_dir)
+
         path = osp.join(self.work_dir, f'methods_seed{seed}.png')
-        try:
-            models, dataset_cfg = [], None
-            for method in self.methods:
-                cell = self.cells[method.key].get(seed)
-                if not cell or not osp.isfile(cell['checkpoint']):
-                    continue
-                cfg = self._config(method, seed, info, osp.dirname(cell['checkpoint']))
-                dataset_cfg = dataset_cfg or cfg.test_dataloader.dataset
-                models.append((method.name, init_localizer(cfg, cell['checkpoint'])))
-            if save_models_figure(path, models, dataset_cfg=dataset_cfg):
-                self.figures.append(path)
-                self.log(f'figure: {path}')
-        except Exception as exc:  # noqa: BLE001 - the figure must not lose the table
-            self.log(f'warning: figure not written: {type(exc).__name__}: {exc}')
+        entries = ((method.name, self.cells[method.key].get(seed), config_for(method))
+                   for method in self.methods)
+        if save_cells_figure(path, entries, log=self.log):
+            self.figures.append(path)
 
     def write(self, *, final: bool) -> Dict[str, Any]:
         """Write ``compare.json`` and ``compare.md`` (atomically) from the cells so far."""
