@@ -190,7 +190,7 @@ def run_compare(configs: Sequence[str], *, work_dir: PathLike, preset: str = 'sm
                 cfg_options: Optional[Mapping[str, Mapping[str, Any]]] = None,
                 figure: bool = True, force: bool = False,
                 log_level: Optional[str] = 'WARNING', threads: Optional[int] = 1,
-                title: Optional[str] = None,
+                title: Optional[str] = None, quiet: bool = False,
                 log: Callable[[str], None] = print) -> Dict[str, Any]:
     """Run (or resume) the comparison; write ``compare.json`` / ``compare.md``; return the summary.
 
@@ -217,6 +217,7 @@ def run_compare(configs: Sequence[str], *, work_dir: PathLike, preset: str = 'sm
         log_level: The Runner's log level (None: the configs').
         threads: ``torch.set_num_threads`` during the run (None: unchanged).
         title: Heading of the Markdown tables.
+        quiet: No progress lines (per cell and overall, with ETA).
         log: Progress printer.
 
     Returns:
@@ -245,7 +246,8 @@ def run_compare(configs: Sequence[str], *, work_dir: PathLike, preset: str = 'sm
                            methods=methods, iters=per_method, options=options, lr=lr,
                            data_root=data_root,
                            generator_options=generator_options, force=force,
-                           log_level=log_level, title=title, log=log).run(figure=figure)
+                           log_level=log_level, title=title, quiet=quiet,
+                           log=log).run(figure=figure)
     finally:
         torch.set_num_threads(before)
 
@@ -258,10 +260,11 @@ class _Comparison:
                  lr: Optional[float], data_root: Optional[str],
                  generator_options: Optional[Mapping[str, Any]], force: bool,
                  log_level: Optional[str], title: Optional[str],
-                 log: Callable[[str], None]) -> None:
+                 log: Callable[[str], None], quiet: bool = False) -> None:
         self.work_dir, self.preset, self.seeds, self.methods = work_dir, preset, seeds, methods
         self.iters, self.options, self.lr, self.data_root = iters, options, lr, data_root
         self.force, self.log_level, self.log = force, log_level, log
+        self.quiet = quiet
         self.opts = dict(PRESET_DEFAULTS[preset]['generator_options'])
         self.opts.update(generator_options or {})
         self.title = title or ('Method comparison on synthetic THUMOS14-structured data'
@@ -278,16 +281,31 @@ class _Comparison:
                                  cfg_options=self.options[method.key])
 
     def run(self, *, figure: bool) -> Dict[str, Any]:
-        from wsal.datasets.data_info import read_data_info
+        from wsal.engine.progress_hook import campaign
         os.makedirs(self.work_dir, exist_ok=True)
-        start = time.time()
+        self._start = time.time()
+        total = len(self.seeds) * sum(self.iters[m.key] for m in self.methods)
+        with campaign(total, 'compare') as progress:
+            self._run_cells(progress, figure=figure)
+        summary = self.write(final=True)
+        self.log('')
+        self.log(summary['markdown'])
+        self.log(f'wrote {osp.join(self.work_dir, "compare.json")} and '
+                 f'{osp.join(self.work_dir, "compare.md")} ({time.time() - self._start:.0f}s)')
+        return summary
+
+    def _run_cells(self, progress, *, figure: bool) -> None:
+        from wsal.datasets.data_info import read_data_info
+        start = self._start
         for seed in self.seeds:
             root = seed_data_root(seed=seed, data_root=self.data_root, work_dir=self.work_dir,
                                   preset=self.preset, generator_options=self.opts, log=self.log)
             self.roots[seed] = root
             info = read_data_info(root)
             for method in self.methods:
+                progress.begin(f'{method.key} seed {seed}')
                 cell_dir = osp.join(self.work_dir, f'seed{seed}', method.key)
+                # the digest is of the config without console settings (quiet, progress hook)
                 digest = resolved_config_digest(self._config(method, seed, info, cell_dir))
                 self.cells[method.key][seed] = run_cell(
                     method.row(), seed=seed, data_root=root, cell_dir=cell_dir,
@@ -295,19 +313,15 @@ class _Comparison:
                     preset=None if self.data_root is not None else self.preset, lr=self.lr,
                     generator_options={} if self.data_root is not None else self.opts,
                     data_info=info, force=self.force, log_level=self.log_level,
+                    quiet=self.quiet,
                     extra_settings={'kind': 'compare', 'resolved_config_sha256': digest,
                                     'cfg_options': self.options[method.key]},
                     cfg_options=self.options[method.key], log=self.log)
+                progress.advance(self.iters[method.key])
                 self.log(f'  ({time.time() - start:.0f}s elapsed)')
                 self.write(final=False)
             if figure and seed == self.seeds[0]:
                 self._figure(seed, info)
-        summary = self.write(final=True)
-        self.log('')
-        self.log(summary['markdown'])
-        self.log(f'wrote {osp.join(self.work_dir, "compare.json")} and '
-                 f'{osp.join(self.work_dir, "compare.md")} ({time.time() - start:.0f}s)')
-        return summary
 
     def _figure(self, seed: int, info: Mapping[str, Any]) -> None:
         def config_for(method: Method) -> Callable[[str], Any]:
