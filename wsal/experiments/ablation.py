@@ -25,7 +25,6 @@ Example:
 """
 from __future__ import annotations
 
-import json
 import os
 import os.path as osp
 import time
@@ -35,9 +34,9 @@ from wsal.engine.workdir_lock import hold_work_dir
 
 from .cell import finite, run_cell
 from .config import experiment_config
-from .data import check_seed_data_roots, seed_data_root
+from .data import check_seed_data_roots, data_description, seed_data_root
 from .figure import save_cells_figure
-from .report import format_markdown, summarize
+from .report import META_NOTES, format_markdown, summarize
 from .table1 import AblationRow, select_rows
 
 __all__ = ['PRESET_DEFAULTS', 'run_ablation']
@@ -199,11 +198,8 @@ class _Ablation:
         done = {k: v for k, v in self.cells.items() if v}
         summary = summarize(done)
         n_test = {c['num_test_videos'] for v in done.values() for c in v.values()}
-        if self.data_root is not None:
-            desc = f'user data {self.data_root}'
-        else:
-            desc = (f'synthetic THUMOS14-structured, preset {self.preset}, generator options '
-                    f'{json.dumps(self.opts, sort_keys=True)}')
+        desc = data_description(data_root=self.data_root, preset=self.preset,
+                                generator_options=self.opts)
         summary['meta'] = {
             'preset': self.preset if self.data_root is None else None, 'seeds': list(self.seeds),
             'iters': self.iters, 'lr': self.lr, 'data_desc': desc,
@@ -212,9 +208,7 @@ class _Ablation:
             'num_test_videos': sorted(n_test)[0] if len(n_test) == 1 else sorted(n_test),
             'complete': final and all(len(v) == len(self.seeds) for v in self.cells.values()),
             'rows_run': [r.key for r in self.rows], 'figures': list(self.figures),
-            'seed_policy': 'seed k: synthetic data generated with seed k, training seed k',
-            'std': 'sample standard deviation over seeds (ddof=1); 0 with one seed',
-            'checkpoint': 'final checkpoint of every run (no selection on the test split)',
+            **META_NOTES,
         }
         md = format_markdown(summary, title=self.title)
         summary['markdown'] = md

@@ -43,10 +43,10 @@ from .ablation import PRESET_DEFAULTS
 from .cell import finite, run_cell
 from .compare_report import format_compare_markdown
 from .config import experiment_config
-from .data import check_seed_data_roots, seed_data_root
+from .data import check_seed_data_roots, data_description, seed_data_root
 from .figure import save_cells_figure
 from .published import METHOD_CONFIGS, PUBLISHED_LABEL, published_for
-from .report import summarize
+from .report import META_NOTES, summarize
 from .table1 import AblationRow
 
 __all__ = ['Method', 'resolve_methods', 'parse_iters', 'parse_cfg_options',
@@ -344,11 +344,8 @@ class _Comparison:
         summary['published'] = {k: (p.to_dict() if p is not None else None)
                                 for k, p in self.published.items() if k in done}
         n_test = {c['num_test_videos'] for v in done.values() for c in v.values()}
-        if self.data_root is not None:
-            desc = f'user data {self.data_root}'
-        else:
-            desc = (f'synthetic THUMOS14-structured, preset {self.preset}, generator options '
-                    f'{json.dumps(self.opts, sort_keys=True)}')
+        desc = data_description(data_root=self.data_root, preset=self.preset,
+                                generator_options=self.opts)
         summary['meta'] = {
             'preset': self.preset if self.data_root is None else None, 'seeds': list(self.seeds),
             'iters': dict(self.iters), 'cfg_options': dict(self.options), 'lr': self.lr,
@@ -360,9 +357,7 @@ class _Comparison:
             'methods': [{'key': m.key, 'config': m.config, 'name': m.name}
                         for m in self.methods],
             'figures': list(self.figures),
-            'seed_policy': 'seed k: synthetic data generated with seed k, training seed k',
-            'std': 'sample standard deviation over seeds (ddof=1); 0 with one seed',
-            'checkpoint': 'final checkpoint of every run (no selection on the test split)',
+            **META_NOTES,
             'published': PUBLISHED_LABEL,
         }
         md = format_compare_markdown(summary, title=self.title)

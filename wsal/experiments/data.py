@@ -9,7 +9,7 @@ import time
 from typing import Any, Callable, Iterable, Mapping, Optional, Union
 
 __all__ = ['ensure_synthetic_data', 'synthetic_data_dir', 'options_tag', 'seed_data_root',
-           'check_seed_data_roots']
+           'check_seed_data_roots', 'data_description']
 
 PathLike = Union[str, os.PathLike]
 
@@ -108,3 +108,22 @@ def check_seed_data_roots(data_root: PathLike, seeds: Iterable[int]) -> None:
         root = os.fspath(data_root).replace('{seed}', str(seed))
         if not osp.isdir(root):
             raise FileNotFoundError(f'data root not found: {root} (--data-root)')
+
+
+def data_description(*, data_root: Optional[PathLike], preset: str,
+                     generator_options: Mapping[str, Any]) -> str:
+    """One line naming an experiment's data, for its tables.
+
+    Args:
+        data_root: User data (as given, ``{seed}`` kept), or None for synthetic data.
+        preset: Synthetic preset (used without ``data_root``).
+        generator_options: Generator options in effect (used without ``data_root``).
+
+    Returns:
+        str: ``'user data <root>'`` or ``'synthetic THUMOS14-structured, preset
+        <preset>, generator options <JSON>'``.
+    """
+    if data_root is not None:
+        return f'user data {data_root}'
+    return (f'synthetic THUMOS14-structured, preset {preset}, generator options '
+            f'{json.dumps(generator_options, sort_keys=True)}')

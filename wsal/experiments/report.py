@@ -8,7 +8,7 @@ import numpy as np
 from .cell import finite
 from .table1 import LOSS_COLUMNS
 
-__all__ = ['HEALTH_KEYS', 'ATTENTION_KEYS', 'summarize', 'best_row', 'health_cells', 'flags_table',
+__all__ = ['HEALTH_KEYS', 'ATTENTION_KEYS', 'META_NOTES', 'summarize', 'best_row', 'health_cells', 'flags_table',
            'format_markdown']
 
 HEALTH_KEYS = ('lambda_in', 'lambda_out', 'in_out_ratio', 'auc', 'lambda_min', 'lambda_max',
@@ -16,6 +16,13 @@ HEALTH_KEYS = ('lambda_in', 'lambda_out', 'in_out_ratio', 'auc', 'lambda_min', '
                'frac_videos_collapsed', 'collapsed', 'saturated')
 ATTENTION_KEYS = ('lambda_in', 'lambda_out', 'lambda_max', 'auc')
 
+
+#: How every experiment table is made (``meta`` of the ablation and comparison JSON).
+META_NOTES = {
+    'seed_policy': 'seed k: synthetic data generated with seed k, training seed k',
+    'std': 'sample standard deviation over seeds (ddof=1); 0 with one seed',
+    'checkpoint': 'final checkpoint of every run (no selection on the test split)',
+}
 
 def _mean_std(values: Sequence[Optional[float]]) -> Dict[str, Any]:
     arr = np.asarray([np.nan if v is None else v for v in values], dtype=np.float64)
