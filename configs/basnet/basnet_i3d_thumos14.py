@@ -7,23 +7,13 @@
 # weight decay 5e-4, 1500 iterations (the authors' schedule). Localization: the
 # suppression branch's softmax thresholded at 0..0.225, outer-inner contrast
 # + 0.2 x video score, NMS 0.7.
-_base_ = [
-    '../_base_/datasets/thumos14_i3d.py',
-    '../_base_/schedules/adam_1e-4.py',
-    '../_base_/default_runtime.py',
-]
+_base_ = ['../_base_/methods/head_i3d_thumos14.py']
 
 model = dict(
-    type='HeadLocalizer',
-    num_classes=20,
-    streams=dict(rgb=1024, flow=1024),
-    fusion='early',
     head=dict(
         type='BaSNetHead',
         attention=dict(type='MLPAttention', hidden_channels=512),   # the filtering module
-        embedding=dict(type='ConvEmbedding', out_channels=2048, kernel_size=3, num_layers=2,
-                       negative_slope=0.01),
-        classifier=dict(type='LinearClassifier', bias=False, dropout=0.7),
+        embedding=dict(num_layers=2, negative_slope=0.01),
         topk_ratio=8),
     losses=dict(
         base=dict(type='VideoBCELoss', key='base_video_probs', background='present',
@@ -32,17 +22,9 @@ model = dict(
                   name='supp', weight=1.0),
         norm=dict(type='SparsityLoss', reduction='sum', weight=1e-4)),
     test_cfg=dict(
-        type='DetectionPipeline',
-        proposal=dict(type='ClassScoreThresholdProposals',
-                      thresholds=[round(0.025 * i, 3) for i in range(10)]),
-        scorer=dict(type='ClassScoreContrastScorer', inflation=0.25, video_score_weight=0.2),
-        nms=dict(type='TemporalNMS', iou_threshold=0.7),
+        scorer=dict(video_score_weight=0.2),
+        nms=dict(iou_threshold=0.7),
         class_threshold=0.25))
 
-train_dataloader = dict(
-    batch_size=16,
-    collate_fn=dict(type='wsal_sampled_collate', num_segments=750, mode='random'))
-
-optim_wrapper = dict(optimizer=dict(lr=1e-4, weight_decay=5e-4))
 train_cfg = dict(max_iters=1500, val_interval=100)
 default_hooks = dict(checkpoint=dict(interval=100))

@@ -6,37 +6,17 @@
 # 750 snippets (random snippet per bin), Adam 1e-4, 6000 iterations.
 # Localization: sigmoid CAS x normalised actionness thresholded at 0..0.225,
 # outer-inner contrast, NMS 0.6, class threshold 0.2.
-_base_ = [
-    '../_base_/datasets/thumos14_i3d.py',
-    '../_base_/schedules/adam_1e-4.py',
-    '../_base_/default_runtime.py',
-]
+_base_ = ['../_base_/methods/head_i3d_thumos14.py']
 
 model = dict(
-    type='HeadLocalizer',
-    num_classes=20,
-    streams=dict(rgb=1024, flow=1024),
-    fusion='early',
     head=dict(
         type='CoLAHead',
-        embedding=dict(type='ConvEmbedding', out_channels=2048, kernel_size=3),
-        classifier=dict(type='LinearClassifier', bias=False, dropout=0.7, background=False),
+        classifier=dict(background=False),
         ratio_easy=5, ratio_hard=20, m=3, M=6),
     losses=dict(
         cls=dict(type='VideoBCELoss', key='video_scores', name='cls', weight=1.0),
-        snico=dict(type='SnippetContrastLoss', temperature=0.07, weight=0.01)),
-    test_cfg=dict(
-        type='DetectionPipeline',
-        proposal=dict(type='ClassScoreThresholdProposals',
-                      thresholds=[round(0.025 * i, 3) for i in range(10)]),
-        scorer=dict(type='ClassScoreContrastScorer', inflation=0.25),
-        nms=dict(type='TemporalNMS', iou_threshold=0.6),
-        class_threshold=0.2))
+        snico=dict(type='SnippetContrastLoss', temperature=0.07, weight=0.01)))
 
-train_dataloader = dict(
-    batch_size=16,
-    collate_fn=dict(type='wsal_sampled_collate', num_segments=750, mode='random'))
-
-optim_wrapper = dict(optimizer=dict(lr=1e-4, weight_decay=0.0))
+optim_wrapper = dict(optimizer=dict(weight_decay=0.0))
 train_cfg = dict(max_iters=6000, val_interval=100)
 default_hooks = dict(checkpoint=dict(interval=100))

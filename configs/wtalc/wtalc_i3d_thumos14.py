@@ -5,36 +5,26 @@
 # weight decay 5e-4. Localization: each selected class's activations thresholded
 # halfway between their min and max, segments scored by their mean activation.
 # docs/methods.md lists what follows the paper and where wsal differs.
-_base_ = [
-    '../_base_/datasets/thumos14_i3d.py',
-    '../_base_/schedules/adam_1e-4.py',
-    '../_base_/default_runtime.py',
-]
+_base_ = ['../_base_/methods/head_i3d_thumos14.py']
 
 model = dict(
-    type='HeadLocalizer',
-    num_classes=20,
-    streams=dict(rgb=1024, flow=1024),
-    fusion='early',                       # one model over the 2048-d concatenation
     head=dict(
         type='WTALCHead',
-        embedding=dict(type='ConvEmbedding', out_channels=2048, kernel_size=1, dropout=0.7),
-        classifier=dict(type='LinearClassifier', bias=True, background=False),
+        embedding=dict(kernel_size=1, dropout=0.7),
+        classifier=dict(_delete_=True, type='LinearClassifier', bias=True, background=False),
         topk_ratio=8),
     losses=dict(
         mil=dict(type='MILCrossEntropyLoss', weight=0.5),
         casl=dict(type='CoActivitySimilarityLoss', weight=0.5, margin=0.5)),
     test_cfg=dict(
-        type='DetectionPipeline',
-        proposal=dict(type='ClassScoreThresholdProposals', thresholds=[0.5], relative=True),
-        scorer=dict(type='ClassScoreContrastScorer', inflation=0.0),
-        nms=dict(type='TemporalNMS', iou_threshold=0.5),
+        proposal=dict(thresholds=[0.5], relative=True),
+        scorer=dict(inflation=0.0),
+        nms=dict(iou_threshold=0.5),
         class_threshold=0.1))
 
 train_dataloader = dict(
     batch_size=10,                        # 5 pairs of videos sharing a class
     sampler=dict(_delete_=True, type='ClassPairSampler'),
-    collate_fn=dict(type='wsal_sampled_collate', num_segments=750, mode='crop'))
+    collate_fn=dict(mode='crop'))
 
-optim_wrapper = dict(optimizer=dict(lr=1e-4, weight_decay=5e-4))
 train_cfg = dict(max_iters=100000, val_interval=500)   # the authors' default

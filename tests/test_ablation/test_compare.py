@@ -168,3 +168,17 @@ def test_published_number_from_config_metadata(tmp_path):
     path.write_text("paper_result = dict(source='Me, 2030')\n")
     with pytest.raises(ValueError, match='paper_result must be'):
         published_for(str(path))
+
+
+def test_progress_per_cell_and_overall_and_quiet(tmp_path, capsys):
+    args = ['compare', 'stpn', '--preset', 'tiny', '--seeds', '0', '--iters', '2',
+            '--work-dir', str(tmp_path), '--no-figure']
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert '[stpn seed 0] train 2/2' in err and '| compare 2/2' in err
+    assert main(args + ['-q']) == 0  # quiet is no setting of a cell: it is reused
+    out, err = capsys.readouterr()
+    assert '[stpn seed 0] done before' in out and err == ''
+    assert main(args + ['-q', '--force', '--log-level', 'error']) == 0
+    out, err = capsys.readouterr()
+    assert '[stpn seed 0] training' in out and err == ''

@@ -44,8 +44,8 @@ def register(subparsers) -> None:
                    help='data, runs and tables (default work_dirs/compare_<preset>)')
     p.add_argument('--no-figure', action='store_true',
                    help='skip the plot of every method on one test video')
-    p.add_argument('--log-level', default='WARNING',
-                   help="the Runner's log level (default WARNING)")
+    from wsal.cli._common import add_log_args
+    add_log_args(p)
     p.add_argument('--threads', type=int, default=1,
                    help='torch CPU threads (default 1)')
     p.add_argument('--force', action='store_true', help='re-run cells that already have results')
@@ -60,5 +60,5 @@ def run(args) -> int:
                 iters=parse_iters(args.iters), cfg_options=parse_cfg_options(args.cfg_options),
                 lr=args.lr, data_root=args.data_root,
                 figure=not args.no_figure, force=args.force, log_level=args.log_level,
-                threads=args.threads)
+                quiet=args.quiet, threads=args.threads)
     return 0

@@ -25,7 +25,6 @@ Example:
 """
 from __future__ import annotations
 
-import json
 import os
 import os.path as osp
 import time
@@ -35,9 +34,9 @@ from wsal.engine.workdir_lock import hold_work_dir
 
 from .cell import finite, run_cell
 from .config import experiment_config
-from .data import ensure_synthetic_data, synthetic_data_dir
-from .figure import save_models_figure
-from .report import format_markdown, summarize
+from .data import check_seed_data_roots, data_description, seed_data_root
+from .figure import save_cells_figure
+from .report import META_NOTES, format_markdown, summarize
 from .table1 import AblationRow, select_rows
 
 __all__ = ['PRESET_DEFAULTS', 'run_ablation']
@@ -103,10 +102,7 @@ def run_ablation(*, work_dir: PathLike, preset: str = 'small', seeds: Sequence[i
         raise ValueError(f'iters must be >= 1, got {iters}')
     selected = select_rows(rows)
     if data_root is not None:  # every folder exists before any training starts
-        for seed in seeds:
-            root = os.fspath(data_root).replace('{seed}', str(seed))
-            if not osp.isdir(root):
-                raise FileNotFoundError(f'data root not found: {root} (--data-root)')
+        check_seed_data_roots(data_root, seeds)
     before = torch.get_num_threads()
     if threads is not None:
         torch.set_num_threads(int(threads))
@@ -156,12 +152,8 @@ class _Ablation:
         from wsal.datasets.data_info import read_data_info
         start = self._start
         for seed in self.seeds:
-            if self.data_root is not None:
-                root = os.fspath(self.data_root).replace('{seed}', str(seed))
-            else:
-                root = ensure_synthetic_data(
-                    synthetic_data_dir(self.work_dir, self.preset, seed, self.opts),
-                    preset=self.preset, seed=seed, generator_options=self.opts, log=self.log)
+            root = seed_data_root(seed=seed, data_root=self.data_root, work_dir=self.work_dir,
+                                  preset=self.preset, generator_options=self.opts, log=self.log)
             self.roots[seed] = root
             info = read_data_info(root)
             if seed == self.seeds[0]:
@@ -189,24 +181,16 @@ class _Ablation:
         return summary
 
     def _figure(self, seed: int, info: Mapping[str, Any]) -> None:
-        from wsal.apis.inference import init_localizer
+        def config_for(row: AblationRow) -> Callable[[str], Any]:
+            return lambda work_dir: experiment_config(
+                row.config, data_root=self.roots[seed], work_dir=work_dir, seed=seed,
+                iters=self.iters, lr=self.lr, data_info=info)
+
         path = osp.join(self.work_dir, f'figure4_seed{seed}.png')
-        try:
-            models, dataset_cfg = [], None
-            for row in self.rows:
-                cell = self.cells[row.key].get(seed)
-                if not cell or not osp.isfile(cell['checkpoint']):
-                    continue
-                cfg = experiment_config(row.config, data_root=self.roots[seed],
-                                        work_dir=osp.dirname(cell['checkpoint']), seed=seed,
-                                        iters=self.iters, lr=self.lr, data_info=info)
-                dataset_cfg = dataset_cfg or cfg.test_dataloader.dataset
-                models.append((f'{row.key} {row.name}', init_localizer(cfg, cell['checkpoint'])))
-            if save_models_figure(path, models, dataset_cfg=dataset_cfg):
-                self.figures.append(path)
-                self.log(f'figure: {path}')
-        except Exception as exc:  # noqa: BLE001 - the figure must not lose the table
-            self.log(f'warning: figure not written: {type(exc).__name__}: {exc}')
+        entries = ((f'{row.key} {row.name}', self.cells[row.key].get(seed), config_for(row))
+                   for row in self.rows)
+        if save_cells_figure(path, entries, log=self.log):
+            self.figures.append(path)
 
     def write(self, *, final: bool) -> Dict[str, Any]:
         """Write ``ablation.json`` and ``ablation.md`` (atomically) from the cells so far."""
@@ -214,11 +198,8 @@ class _Ablation:
         done = {k: v for k, v in self.cells.items() if v}
         summary = summarize(done)
         n_test = {c['num_test_videos'] for v in done.values() for c in v.values()}
-        if self.data_root is not None:
-            desc = f'user data {self.data_root}'
-        else:
-            desc = (f'synthetic THUMOS14-structured, preset {self.preset}, generator options '
-                    f'{json.dumps(self.opts, sort_keys=True)}')
+        desc = data_description(data_root=self.data_root, preset=self.preset,
+                                generator_options=self.opts)
         summary['meta'] = {
             'preset': self.preset if self.data_root is None else None, 'seeds': list(self.seeds),
             'iters': self.iters, 'lr': self.lr, 'data_desc': desc,
@@ -227,9 +208,7 @@ class _Ablation:
             'num_test_videos': sorted(n_test)[0] if len(n_test) == 1 else sorted(n_test),
             'complete': final and all(len(v) == len(self.seeds) for v in self.cells.values()),
             'rows_run': [r.key for r in self.rows], 'figures': list(self.figures),
-            'seed_policy': 'seed k: synthetic data generated with seed k, training seed k',
-            'std': 'sample standard deviation over seeds (ddof=1); 0 with one seed',
-            'checkpoint': 'final checkpoint of every run (no selection on the test split)',
+            **META_NOTES,
         }
         md = format_markdown(summary, title=self.title)
         summary['markdown'] = md

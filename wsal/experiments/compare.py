@@ -43,10 +43,10 @@ from .ablation import PRESET_DEFAULTS
 from .cell import finite, run_cell
 from .compare_report import format_compare_markdown
 from .config import experiment_config
-from .data import ensure_synthetic_data, synthetic_data_dir
-from .figure import save_models_figure
+from .data import check_seed_data_roots, data_description, seed_data_root
+from .figure import save_cells_figure
 from .published import METHOD_CONFIGS, PUBLISHED_LABEL, published_for
-from .report import summarize
+from .report import META_NOTES, summarize
 from .table1 import AblationRow
 
 __all__ = ['Method', 'resolve_methods', 'parse_iters', 'parse_cfg_options',
@@ -190,7 +190,7 @@ def run_compare(configs: Sequence[str], *, work_dir: PathLike, preset: str = 'sm
                 cfg_options: Optional[Mapping[str, Mapping[str, Any]]] = None,
                 figure: bool = True, force: bool = False,
                 log_level: Optional[str] = 'WARNING', threads: Optional[int] = 1,
-                title: Optional[str] = None,
+                title: Optional[str] = None, quiet: bool = False,
                 log: Callable[[str], None] = print) -> Dict[str, Any]:
     """Run (or resume) the comparison; write ``compare.json`` / ``compare.md``; return the summary.
 
@@ -217,6 +217,7 @@ def run_compare(configs: Sequence[str], *, work_dir: PathLike, preset: str = 'sm
         log_level: The Runner's log level (None: the configs').
         threads: ``torch.set_num_threads`` during the run (None: unchanged).
         title: Heading of the Markdown tables.
+        quiet: No progress lines (per cell and overall, with ETA).
         log: Progress printer.
 
     Returns:
@@ -236,10 +237,7 @@ def run_compare(configs: Sequence[str], *, work_dir: PathLike, preset: str = 'sm
     if data_root is not None:
         if generator_options:
             raise ValueError('generator options apply to generated data, not to data_root')
-        for seed in seeds:  # every folder exists before any training starts
-            root = os.fspath(data_root).replace('{seed}', str(seed))
-            if not osp.isdir(root):
-                raise FileNotFoundError(f'data root not found: {root} (--data-root)')
+        check_seed_data_roots(data_root, seeds)  # every folder exists before any training
     before = torch.get_num_threads()
     if threads is not None:
         torch.set_num_threads(int(threads))
@@ -248,7 +246,8 @@ def run_compare(configs: Sequence[str], *, work_dir: PathLike, preset: str = 'sm
                            methods=methods, iters=per_method, options=options, lr=lr,
                            data_root=data_root,
                            generator_options=generator_options, force=force,
-                           log_level=log_level, title=title, log=log).run(figure=figure)
+                           log_level=log_level, title=title, quiet=quiet,
+                           log=log).run(figure=figure)
     finally:
         torch.set_num_threads(before)
 
@@ -261,10 +260,11 @@ class _Comparison:
                  lr: Optional[float], data_root: Optional[str],
                  generator_options: Optional[Mapping[str, Any]], force: bool,
                  log_level: Optional[str], title: Optional[str],
-                 log: Callable[[str], None]) -> None:
+                 log: Callable[[str], None], quiet: bool = False) -> None:
         self.work_dir, self.preset, self.seeds, self.methods = work_dir, preset, seeds, methods
         self.iters, self.options, self.lr, self.data_root = iters, options, lr, data_root
         self.force, self.log_level, self.log = force, log_level, log
+        self.quiet = quiet
         self.opts = dict(PRESET_DEFAULTS[preset]['generator_options'])
         self.opts.update(generator_options or {})
         self.title = title or ('Method comparison on synthetic THUMOS14-structured data'
@@ -281,20 +281,31 @@ class _Comparison:
                                  cfg_options=self.options[method.key])
 
     def run(self, *, figure: bool) -> Dict[str, Any]:
-        from wsal.datasets.data_info import read_data_info
+        from wsal.engine.progress_hook import campaign
         os.makedirs(self.work_dir, exist_ok=True)
-        start = time.time()
+        self._start = time.time()
+        total = len(self.seeds) * sum(self.iters[m.key] for m in self.methods)
+        with campaign(total, 'compare') as progress:
+            self._run_cells(progress, figure=figure)
+        summary = self.write(final=True)
+        self.log('')
+        self.log(summary['markdown'])
+        self.log(f'wrote {osp.join(self.work_dir, "compare.json")} and '
+                 f'{osp.join(self.work_dir, "compare.md")} ({time.time() - self._start:.0f}s)')
+        return summary
+
+    def _run_cells(self, progress, *, figure: bool) -> None:
+        from wsal.datasets.data_info import read_data_info
+        start = self._start
         for seed in self.seeds:
-            if self.data_root is not None:
-                root = os.fspath(self.data_root).replace('{seed}', str(seed))
-            else:
-                root = ensure_synthetic_data(
-                    synthetic_data_dir(self.work_dir, self.preset, seed, self.opts),
-                    preset=self.preset, seed=seed, generator_options=self.opts, log=self.log)
+            root = seed_data_root(seed=seed, data_root=self.data_root, work_dir=self.work_dir,
+                                  preset=self.preset, generator_options=self.opts, log=self.log)
             self.roots[seed] = root
             info = read_data_info(root)
             for method in self.methods:
+                progress.begin(f'{method.key} seed {seed}')
                 cell_dir = osp.join(self.work_dir, f'seed{seed}', method.key)
+                # the digest is of the config without console settings (quiet, progress hook)
                 digest = resolved_config_digest(self._config(method, seed, info, cell_dir))
                 self.cells[method.key][seed] = run_cell(
                     method.row(), seed=seed, data_root=root, cell_dir=cell_dir,
@@ -302,37 +313,25 @@ class _Comparison:
                     preset=None if self.data_root is not None else self.preset, lr=self.lr,
                     generator_options={} if self.data_root is not None else self.opts,
                     data_info=info, force=self.force, log_level=self.log_level,
+                    quiet=self.quiet,
                     extra_settings={'kind': 'compare', 'resolved_config_sha256': digest,
                                     'cfg_options': self.options[method.key]},
                     cfg_options=self.options[method.key], log=self.log)
+                progress.advance(self.iters[method.key])
                 self.log(f'  ({time.time() - start:.0f}s elapsed)')
                 self.write(final=False)
             if figure and seed == self.seeds[0]:
                 self._figure(seed, info)
-        summary = self.write(final=True)
-        self.log('')
-        self.log(summary['markdown'])
-        self.log(f'wrote {osp.join(self.work_dir, "compare.json")} and '
-                 f'{osp.join(self.work_dir, "compare.md")} ({time.time() - start:.0f}s)')
-        return summary
 
     def _figure(self, seed: int, info: Mapping[str, Any]) -> None:
-        from wsal.apis.inference import init_localizer
+        def config_for(method: Method) -> Callable[[str], Any]:
+            return lambda work_dir: self._config(method, seed, info, work_dir)
+
         path = osp.join(self.work_dir, f'methods_seed{seed}.png')
-        try:
-            models, dataset_cfg = [], None
-            for method in self.methods:
-                cell = self.cells[method.key].get(seed)
-                if not cell or not osp.isfile(cell['checkpoint']):
-                    continue
-                cfg = self._config(method, seed, info, osp.dirname(cell['checkpoint']))
-                dataset_cfg = dataset_cfg or cfg.test_dataloader.dataset
-                models.append((method.name, init_localizer(cfg, cell['checkpoint'])))
-            if save_models_figure(path, models, dataset_cfg=dataset_cfg):
-                self.figures.append(path)
-                self.log(f'figure: {path}')
-        except Exception as exc:  # noqa: BLE001 - the figure must not lose the table
-            self.log(f'warning: figure not written: {type(exc).__name__}: {exc}')
+        entries = ((method.name, self.cells[method.key].get(seed), config_for(method))
+                   for method in self.methods)
+        if save_cells_figure(path, entries, log=self.log):
+            self.figures.append(path)
 
     def write(self, *, final: bool) -> Dict[str, Any]:
         """Write ``compare.json`` and ``compare.md`` (atomically) from the cells so far."""
@@ -345,11 +344,8 @@ class _Comparison:
         summary['published'] = {k: (p.to_dict() if p is not None else None)
                                 for k, p in self.published.items() if k in done}
         n_test = {c['num_test_videos'] for v in done.values() for c in v.values()}
-        if self.data_root is not None:
-            desc = f'user data {self.data_root}'
-        else:
-            desc = (f'synthetic THUMOS14-structured, preset {self.preset}, generator options '
-                    f'{json.dumps(self.opts, sort_keys=True)}')
+        desc = data_description(data_root=self.data_root, preset=self.preset,
+                                generator_options=self.opts)
         summary['meta'] = {
             'preset': self.preset if self.data_root is None else None, 'seeds': list(self.seeds),
             'iters': dict(self.iters), 'cfg_options': dict(self.options), 'lr': self.lr,
@@ -361,9 +357,7 @@ class _Comparison:
             'methods': [{'key': m.key, 'config': m.config, 'name': m.name}
                         for m in self.methods],
             'figures': list(self.figures),
-            'seed_policy': 'seed k: synthetic data generated with seed k, training seed k',
-            'std': 'sample standard deviation over seeds (ddof=1); 0 with one seed',
-            'checkpoint': 'final checkpoint of every run (no selection on the test split)',
+            **META_NOTES,
             'published': PUBLISHED_LABEL,
         }
         md = format_compare_markdown(summary, title=self.title)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any, List, Mapping, Optional
 
-from .report import _pm
+from .report import _pm, flags_table, health_cells
 
 __all__ = ['format_compare_markdown']
 
@@ -86,26 +86,11 @@ def format_compare_markdown(summary: Mapping[str, Any], *,
               'collapsed / saturated (seeds) | cls mAP | iters | train s | ms/iter |',
               '|---|--:|--:|--:|--:|--:|:-:|--:|--:|--:|--:|']
     for key, row in summary['rows'].items():
-        h = row['health']
-
-        def g(k, d=3):
-            m = h[k]['mean']
-            return 'n/a' if m is None else f'{m:.{d}f}'
-
-        n_col = sum(int(v or 0) for v in h['collapsed']['values'])
-        n_sat = sum(int(v or 0) for v in h['saturated']['values'])
+        c = health_cells(row)
         lines.append(
-            f'| {row["name"]} | {g("lambda_in")} | {g("lambda_out")} | {g("auc")} | '
-            f'{g("lambda_max")} | {g("frac_above_0.5", 2)} | {n_col} / {n_sat} of '
-            f'{len(row["seeds"])} | {_pm(row["classification_mAP"])} | {row.get("iters", "")} | '
-            f'{_pm(row["train_seconds"], 1.0, 0)} | {_pm(row["seconds_per_iter"], 1000.0, 1)} |')
-    lines += ['', 'Failure flags per cell (inverted: λ lower inside GT than outside; '
-              'collapsed / saturated: AttentionHealth; not-converged: training loss still '
-              'falling over the last tenth of the iterations):', '',
-              '| method | ' + ' | '.join(f'seed {s}' for s in seeds) + ' |',
-              '|---|' + '--|' * len(seeds)]
-    for key, row in summary['rows'].items():
-        flags = row.get('flags', {})
-        cells = [', '.join(flags[str(s)]) or 'ok' if str(s) in flags else 'n/a' for s in seeds]
-        lines.append(f'| {row["name"]} | ' + ' | '.join(cells) + ' |')
+            f'| {row["name"]} | {c["lambda_in"]} | {c["lambda_out"]} | {c["auc"]} | '
+            f'{c["lambda_max"]} | {c["frac_above_0.5"]} | {c["collapsed_saturated"]} | '
+            f'{c["classification_mAP"]} | {row.get("iters", "")} | '
+            f'{c["train_seconds"]} | {c["ms_per_iter"]} |')
+    lines += flags_table(summary, seeds=seeds, column='method', label=lambda key, row: row['name'])
     return '\n'.join(lines) + '\n'

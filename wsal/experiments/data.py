@@ -6,9 +6,10 @@ import json
 import os
 import os.path as osp
 import time
-from typing import Any, Callable, Mapping, Optional, Union
+from typing import Any, Callable, Iterable, Mapping, Optional, Union
 
-__all__ = ['ensure_synthetic_data', 'synthetic_data_dir', 'options_tag']
+__all__ = ['ensure_synthetic_data', 'synthetic_data_dir', 'options_tag', 'seed_data_root',
+           'check_seed_data_roots', 'data_description']
 
 PathLike = Union[str, os.PathLike]
 
@@ -69,3 +70,60 @@ def ensure_synthetic_data(root: PathLike, *, preset: str, seed: int,
     make_synthetic(root, preset=preset, seed=seed, overwrite=True, **opts)
     log(f'  generated in {time.time() - start:.0f}s')
     return root
+
+
+def seed_data_root(*, seed: int, data_root: Optional[PathLike], work_dir: PathLike, preset: str,
+                   generator_options: Optional[Mapping[str, Any]] = None,
+                   log: Callable[[str], None] = print) -> str:
+    """The data folder of one seed of an experiment.
+
+    Args:
+        seed: The seed (generator seed of synthetic data).
+        data_root: User data, ``{seed}`` in it replaced by the seed; None
+            generates (or reuses) the synthetic data of ``(preset, seed,
+            generator_options)`` under ``<work_dir>/data/``.
+        work_dir: The experiment's folder.
+        preset: Synthetic preset (used without ``data_root``).
+        generator_options: Generator overrides (used without ``data_root``).
+        log: Progress printer of the generator.
+
+    Returns:
+        str: The folder (not checked to exist when it is user data).
+    """
+    if data_root is not None:
+        return os.fspath(data_root).replace('{seed}', str(seed))
+    return ensure_synthetic_data(
+        synthetic_data_dir(work_dir, preset, seed, generator_options),
+        preset=preset, seed=seed, generator_options=generator_options, log=log)
+
+
+def check_seed_data_roots(data_root: PathLike, seeds: Iterable[int]) -> None:
+    """Raise ``FileNotFoundError`` naming the first seed's user data folder that is missing.
+
+    Args:
+        data_root: User data, ``{seed}`` in it replaced by each seed.
+        seeds: The seeds of the experiment.
+    """
+    for seed in seeds:
+        root = os.fspath(data_root).replace('{seed}', str(seed))
+        if not osp.isdir(root):
+            raise FileNotFoundError(f'data root not found: {root} (--data-root)')
+
+
+def data_description(*, data_root: Optional[PathLike], preset: str,
+                     generator_options: Mapping[str, Any]) -> str:
+    """One line naming an experiment's data, for its tables.
+
+    Args:
+        data_root: User data (as given, ``{seed}`` kept), or None for synthetic data.
+        preset: Synthetic preset (used without ``data_root``).
+        generator_options: Generator options in effect (used without ``data_root``).
+
+    Returns:
+        str: ``'user data <root>'`` or ``'synthetic THUMOS14-structured, preset
+        <preset>, generator options <JSON>'``.
+    """
+    if data_root is not None:
+        return f'user data {data_root}'
+    return (f'synthetic THUMOS14-structured, preset {preset}, generator options '
+            f'{json.dumps(generator_options, sort_keys=True)}')

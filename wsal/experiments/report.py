@@ -1,20 +1,28 @@
 """Ablation tables: mean ± std over seeds (JSON summary and Markdown)."""
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 
 from .cell import finite
 from .table1 import LOSS_COLUMNS
 
-__all__ = ['HEALTH_KEYS', 'ATTENTION_KEYS', 'summarize', 'best_row', 'format_markdown']
+__all__ = ['HEALTH_KEYS', 'ATTENTION_KEYS', 'META_NOTES', 'summarize', 'best_row', 'health_cells', 'flags_table',
+           'format_markdown']
 
 HEALTH_KEYS = ('lambda_in', 'lambda_out', 'in_out_ratio', 'auc', 'lambda_min', 'lambda_max',
                'lambda_mean', 'lambda_p05', 'lambda_p95', 'frac_above_0.5',
                'frac_videos_collapsed', 'collapsed', 'saturated')
 ATTENTION_KEYS = ('lambda_in', 'lambda_out', 'lambda_max', 'auc')
 
+
+#: How every experiment table is made (``meta`` of the ablation and comparison JSON).
+META_NOTES = {
+    'seed_policy': 'seed k: synthetic data generated with seed k, training seed k',
+    'std': 'sample standard deviation over seeds (ddof=1); 0 with one seed',
+    'checkpoint': 'final checkpoint of every run (no selection on the test split)',
+}
 
 def _mean_std(values: Sequence[Optional[float]]) -> Dict[str, Any]:
     arr = np.asarray([np.nan if v is None else v for v in values], dtype=np.float64)
@@ -96,6 +104,58 @@ def _pm(stat: Mapping[str, Any], scale: float = 100.0, digits: int = 1) -> str:
     return f'{scale * stat["mean"]:.{digits}f} ± {scale * stat["std"]:.{digits}f}'
 
 
+def health_cells(row: Mapping[str, Any]) -> Dict[str, str]:
+    """The formatted health, classification and timing cells of one summary row.
+
+    Args:
+        row: A row of :func:`summarize` (``health``, ``seeds``,
+            ``classification_mAP``, ``train_seconds``, ``seconds_per_iter``).
+
+    Returns:
+        dict: Markdown cell text per column: the health keys with a mean
+        (3 decimals; ``in_out_ratio`` and ``frac_above_0.5`` 2; ``n/a`` when
+        unknown), ``collapsed_saturated`` (``'<n> / <m> of <seeds>'``),
+        ``classification_mAP``, ``train_seconds`` and ``ms_per_iter``.
+    """
+    h = row['health']
+    cells = {k: ('n/a' if h[k]['mean'] is None
+                 else f'{h[k]["mean"]:.{2 if k in ("in_out_ratio", "frac_above_0.5") else 3}f}')
+             for k in ('lambda_in', 'lambda_out', 'in_out_ratio', 'auc', 'lambda_min',
+                       'lambda_max', 'frac_above_0.5') if k in h}
+    n_col = sum(int(v or 0) for v in h['collapsed']['values'])
+    n_sat = sum(int(v or 0) for v in h['saturated']['values'])
+    cells['collapsed_saturated'] = f'{n_col} / {n_sat} of {len(row["seeds"])}'
+    cells['classification_mAP'] = _pm(row['classification_mAP'])
+    cells['train_seconds'] = _pm(row['train_seconds'], 1.0, 0)
+    cells['ms_per_iter'] = _pm(row['seconds_per_iter'], 1000.0, 1)
+    return cells
+
+
+def flags_table(summary: Mapping[str, Any], *, seeds: Sequence[int], column: str,
+                label: Callable[[str, Mapping[str, Any]], str]) -> List[str]:
+    """Markdown lines of the failure-flags table: one row per summary row, one column per seed.
+
+    Args:
+        summary: :func:`summarize` output (rows carry ``flags`` per seed).
+        seeds: The seeds, one column each.
+        column: Heading of the first column.
+        label: ``label(key, row)`` is the text of a row's first cell.
+
+    Returns:
+        list[str]: The lines, starting with a blank line and the legend.
+    """
+    lines = ['', 'Failure flags per cell (inverted: λ lower inside GT than outside; '
+             'collapsed / saturated: AttentionHealth; not-converged: training loss still '
+             'falling over the last tenth of the iterations):', '',
+             f'| {column} | ' + ' | '.join(f'seed {s}' for s in seeds) + ' |',
+             '|---|' + '--|' * len(seeds)]
+    for key, row in summary['rows'].items():
+        flags = row.get('flags', {})
+        cells = [', '.join(flags[str(s)]) or 'ok' if str(s) in flags else 'n/a' for s in seeds]
+        lines.append(f'| {label(key, row)} | ' + ' | '.join(cells) + ' |')
+    return lines
+
+
 def format_markdown(summary: Mapping[str, Any], *, title: str = 'Table 1 ablation') -> str:
     """Markdown tables: detection AP (paper layout), attention health and time, flags."""
     tiou = summary['tiou']
@@ -135,19 +195,12 @@ def format_markdown(summary: Mapping[str, Any], *, title: str = 'Table 1 ablatio
               'collapsed / saturated (seeds) | cls mAP | train s | ms/iter |',
               '|---|--:|--:|--:|--:|--:|--:|--:|:-:|--:|--:|--:|']
     for key, row in summary['rows'].items():
-        h = row['health']
-
-        def g(k, d=3):
-            m = h[k]['mean']
-            return 'n/a' if m is None else f'{m:.{d}f}'
-
-        n_col = sum(int(v or 0) for v in h['collapsed']['values'])
-        n_sat = sum(int(v or 0) for v in h['saturated']['values'])
+        c = health_cells(row)
         lines.append(
-            f'| {key} {row["name"]} | {g("lambda_in")} | {g("lambda_out")} | {g("in_out_ratio", 2)} | '
-            f'{g("auc")} | {g("lambda_min")} | {g("lambda_max")} | {g("frac_above_0.5", 2)} | '
-            f'{n_col} / {n_sat} of {len(row["seeds"])} | {_pm(row["classification_mAP"])} | '
-            f'{_pm(row["train_seconds"], 1.0, 0)} | {_pm(row["seconds_per_iter"], 1000.0, 1)} |')
+            f'| {key} {row["name"]} | {c["lambda_in"]} | {c["lambda_out"]} | {c["in_out_ratio"]} | '
+            f'{c["auc"]} | {c["lambda_min"]} | {c["lambda_max"]} | {c["frac_above_0.5"]} | '
+            f'{c["collapsed_saturated"]} | {c["classification_mAP"]} | '
+            f'{c["train_seconds"]} | {c["ms_per_iter"]} |')
     streams = [st for st in ('rgb', 'flow', 'mean') if any(
         st in row.get('attention', {}) for row in summary['rows'].values())]
     if streams:
@@ -161,14 +214,6 @@ def format_markdown(summary: Mapping[str, Any], *, title: str = 'Table 1 ablatio
                 vals = [a[k]['mean'] for k in ATTENTION_KEYS] if a else []
                 cells.append(' / '.join('n/a' if v is None else f'{v:.3f}' for v in vals) or 'n/a')
             lines.append(f'| {key} {row["name"]} | ' + ' | '.join(cells) + ' |')
-    lines += ['', 'Failure flags per cell (inverted: λ lower inside GT than outside; '
-              'collapsed / saturated: AttentionHealth; not-converged: training loss still '
-              'falling over the last tenth of the iterations):', '',
-              '| row | ' + ' | '.join(f'seed {s}' for s in (seeds or [])) + ' |',
-              '|---|' + '--|' * len(seeds or [])]
-    for key, row in summary['rows'].items():
-        flags = row.get('flags', {})
-        cells = [', '.join(flags[str(s)]) or 'ok' if str(s) in flags else 'n/a'
-                 for s in (seeds or [])]
-        lines.append(f'| {key} {row["name"]} | ' + ' | '.join(cells) + ' |')
+    lines += flags_table(summary, seeds=seeds or [], column='row',
+                         label=lambda key, row: f'{key} {row["name"]}')
     return '\n'.join(lines) + '\n'
