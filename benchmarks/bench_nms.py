@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -174,20 +173,6 @@ def bench_nms_dist_numpy_greedy(benchmark, dist):
     benchmark.group = f'nms-{dist}-3500-cpu'
     got = benchmark(numpy_greedy_labelled, seg, sc, IOU, lab)
     assert got.tolist() == expected
-
-
-@pytest.fixture
-def busy_cores():
-    """One spinning process per core for the duration of the benchmark."""
-    procs = [subprocess.Popen([sys.executable, '-c', 'while True: pass'])
-             for _ in range(os.cpu_count() or 1)]
-    try:
-        yield
-    finally:
-        for p in procs:
-            p.kill()
-        for p in procs:
-            p.wait()
 
 
 @pytest.mark.parametrize('impl', ['vectorized', 'numpy_greedy'])

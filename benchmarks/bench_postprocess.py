@@ -19,8 +19,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -211,20 +209,6 @@ def bench_vectorized_per_video(timed, benchmark, device):
 
     got = timed(per_video)
     assert_same(got, _reference('thumos14test'))
-
-
-@pytest.fixture
-def busy_cores():
-    """One spinning process per core for the duration of the benchmark."""
-    procs = [subprocess.Popen([sys.executable, '-c', 'while True: pass'])
-             for _ in range(os.cpu_count() or 1)]
-    try:
-        yield
-    finally:
-        for p in procs:
-            p.kill()
-        for p in procs:
-            p.wait()
 
 
 @pytest.mark.parametrize('impl', ['vectorized_batched', 'loop_reference'])

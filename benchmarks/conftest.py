@@ -6,6 +6,8 @@ CI runs them once as correctness checks with ``--benchmark-disable``.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -54,3 +56,17 @@ def timed(benchmark, device):
             return out
         return benchmark(call)
     return run
+
+
+@pytest.fixture
+def busy_cores():
+    """One spinning process per core for the duration of the benchmark."""
+    procs = [subprocess.Popen([sys.executable, '-c', 'while True: pass'])
+             for _ in range(os.cpu_count() or 1)]
+    try:
+        yield
+    finally:
+        for p in procs:
+            p.kill()
+        for p in procs:
+            p.wait()

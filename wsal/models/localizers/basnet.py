@@ -8,6 +8,7 @@ from wsal.registry import MODELS, build_component
 
 from .._utils import as_mask
 from ..temporal_ops import classwise_topk_mean, k_from_ratio
+from ._parts import build_embedding_classifier
 
 __all__ = ['BaSNetHead']
 
@@ -51,17 +52,13 @@ class BaSNetHead(nn.Module):
         self.in_channels = int(in_channels)
         attention = attention if attention is not None else dict(type='MLPAttention',
                                                                   hidden_channels=512)
-        embedding = embedding if embedding is not None else dict(
-            type='ConvEmbedding', out_channels=2048, kernel_size=3, num_layers=2,
-            negative_slope=0.01)
-        classifier = classifier if classifier is not None else dict(
-            type='LinearClassifier', bias=False, dropout=0.7)
         self.attention = build_component(attention, MODELS,
                                          default_args=dict(in_channels=in_channels))
-        self.embedding = build_component(embedding, MODELS,
-                                         default_args=dict(in_channels=in_channels))
-        self.classifier = build_component(classifier, MODELS, default_args=dict(
-            in_channels=self.embedding.out_channels, num_classes=num_classes))
+        self.embedding, self.classifier = build_embedding_classifier(
+            embedding, classifier, in_channels=in_channels, num_classes=num_classes,
+            default_embedding=dict(type='ConvEmbedding', out_channels=2048, kernel_size=3,
+                                   num_layers=2, negative_slope=0.01),
+            default_classifier=dict(type='LinearClassifier', bias=False, dropout=0.7))
         self.topk_ratio = float(topk_ratio)
 
     def _branch(self, x, mask, k):

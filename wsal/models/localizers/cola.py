@@ -4,12 +4,13 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from wsal.registry import MODELS, build_component
+from wsal.registry import MODELS
 
 from .._utils import as_mask
 from ..temporal_ops import (binary_dilation, binary_erosion, classwise_topk_mean, k_from_ratio,
                             minmax_normalize, rank_select)
 from ._outputs import foreground_tcam, pad_background
+from ._parts import build_embedding_classifier
 
 __all__ = ['CoLAHead', 'mine_snippets']
 
@@ -84,14 +85,11 @@ class CoLAHead(nn.Module):
         if not 1 <= m < M:
             raise ValueError(f'CoLAHead: need 1 <= m < M, got m={m}, M={M}')
         self.in_channels = int(in_channels)
-        embedding = embedding if embedding is not None else dict(
-            type='ConvEmbedding', out_channels=2048, kernel_size=3)
-        classifier = classifier if classifier is not None else dict(
-            type='LinearClassifier', bias=False, dropout=0.7, background=False)
-        self.embedding = build_component(embedding, MODELS,
-                                         default_args=dict(in_channels=in_channels))
-        self.classifier = build_component(classifier, MODELS, default_args=dict(
-            in_channels=self.embedding.out_channels, num_classes=num_classes))
+        self.embedding, self.classifier = build_embedding_classifier(
+            embedding, classifier, in_channels=in_channels, num_classes=num_classes,
+            default_embedding=dict(type='ConvEmbedding', out_channels=2048, kernel_size=3),
+            default_classifier=dict(type='LinearClassifier', bias=False, dropout=0.7,
+                                    background=False))
         self.ratio_easy, self.ratio_hard = float(ratio_easy), float(ratio_hard)
         self.m, self.M = int(m), int(M)
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from wsal.registry import MODELS, build_component
+from wsal.registry import MODELS
 
 from .._utils import as_mask
 from ..temporal_ops import classwise_topk_mean, k_from_ratio, minmax_normalize
 from ._outputs import foreground_tcam, pad_background
+from ._parts import build_embedding_classifier
 
 __all__ = ['WTALCHead']
 
@@ -45,14 +46,11 @@ class WTALCHead(nn.Module):
         if topk_ratio < 1:
             raise ValueError(f'WTALCHead: topk_ratio must be >= 1, got {topk_ratio}')
         self.in_channels = int(in_channels)
-        embedding = embedding if embedding is not None else dict(
-            type='ConvEmbedding', out_channels=2048, kernel_size=1, dropout=0.7)
-        self.embedding = build_component(embedding, MODELS,
-                                         default_args=dict(in_channels=in_channels))
-        classifier = classifier if classifier is not None else dict(
-            type='LinearClassifier', bias=True, background=False)
-        self.classifier = build_component(classifier, MODELS, default_args=dict(
-            in_channels=self.embedding.out_channels, num_classes=num_classes))
+        self.embedding, self.classifier = build_embedding_classifier(
+            embedding, classifier, in_channels=in_channels, num_classes=num_classes,
+            default_embedding=dict(type='ConvEmbedding', out_channels=2048, kernel_size=1,
+                                   dropout=0.7),
+            default_classifier=dict(type='LinearClassifier', bias=True, background=False))
         self.topk_ratio = float(topk_ratio)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor = None) -> dict:
