@@ -15,18 +15,21 @@ import os
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 
-__all__ = ['data_dims', 'apply_data_dims', 'checkpoint_dims', 'check_checkpoint_dims']
+__all__ = ['LOADERS', 'dataset_configs', 'data_dims', 'apply_data_dims', 'checkpoint_dims',
+           'check_checkpoint_dims']
 
-_LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+#: The Runner's dataloader keys, in order.
+LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 
-def _datasets(loader_cfg) -> List[dict]:
+def dataset_configs(loader_cfg) -> List[dict]:
+    """The dataset config(s) of a dataloader config (ConcatDataset unrolled)."""
     if not isinstance(loader_cfg, dict) or not isinstance(loader_cfg.get('dataset'), dict):
         return []
     ds = loader_cfg['dataset']
     if isinstance(ds.get('datasets'), (list, tuple)):
         return [d for d in ds['datasets'] if isinstance(d, dict)]
-    if isinstance(ds.get('dataset'), dict):
+    if isinstance(ds.get('dataset'), dict):  # wrappers such as RepeatDataset
         return [ds['dataset']]
     return [ds]
 
@@ -63,8 +66,8 @@ def data_dims(cfg) -> Dict[str, int]:
         return {}
     out: Dict[str, int] = {}
     for stream in streams:
-        for key in _LOADERS:
-            for ds in _datasets(cfg.get(key)):
+        for key in LOADERS:
+            for ds in dataset_configs(cfg.get(key)):
                 f = _first_feature_file(ds, stream)
                 if f is None:
                     continue
@@ -93,8 +96,8 @@ def apply_data_dims(cfg) -> Dict[str, int]:
     model_streams = dict(cfg.model.streams)
     model_streams.update(dims)
     cfg.model.streams = model_streams
-    for key in _LOADERS:
-        for ds in _datasets(cfg.get(key)):
+    for key in LOADERS:
+        for ds in dataset_configs(cfg.get(key)):
             fd = ds.get('feature_dims')
             if isinstance(fd, Mapping):
                 ds['feature_dims'] = {s: dims.get(s, d) for s, d in fd.items()}

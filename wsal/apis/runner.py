@@ -18,9 +18,9 @@ import uuid
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, Optional, Union
 
-from wsal.apis.data_dims import apply_data_dims
+from wsal.apis.data_dims import LOADERS, apply_data_dims, dataset_configs
 from wsal.apis.inference import check_state_dict, load_config
 from wsal.engine.compat import (distributed_launcher, load_checkpoint_file,
                                 prepare_distributed, safe_checkpoint_loading, scope_collate_fns)
@@ -34,27 +34,14 @@ __all__ = ['prepare_config', 'set_data_root', 'bind_ground_truth', 'check_data_r
            'SELECT_ON_TEST_METRIC']
 
 PathLike = Union[str, os.PathLike]
-LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 #: Validation metric that ``select_on_test`` keeps the best checkpoint by.
 SELECT_ON_TEST_METRIC = 'detection/mAP@0.5'
-
-
-def _datasets(loader_cfg) -> List[dict]:
-    """The dataset config(s) of a dataloader config (ConcatDataset unrolled)."""
-    if not isinstance(loader_cfg, dict) or not isinstance(loader_cfg.get('dataset'), dict):
-        return []
-    ds = loader_cfg['dataset']
-    if isinstance(ds.get('datasets'), (list, tuple)):
-        return [d for d in ds['datasets'] if isinstance(d, dict)]
-    if isinstance(ds.get('dataset'), dict):  # wrappers such as RepeatDataset
-        return [ds['dataset']]
-    return [ds]
 
 
 def set_data_root(cfg, data_root: PathLike) -> None:
     """Point every dataset of the train/val/test dataloaders at ``data_root``."""
     for key in LOADERS:
-        for ds in _datasets(cfg.get(key)):
+        for ds in dataset_configs(cfg.get(key)):
             ds['data_root'] = os.fspath(data_root)
     cfg.data_root = os.fspath(data_root)
 
@@ -63,7 +50,7 @@ def check_data_roots(cfg, loaders=LOADERS) -> None:
     """Fail fast, naming the field, when a dataset's ``data_root`` or its
     ground-truth file (``ann_file``) is missing: before any Runner is built."""
     for key in loaders:
-        for ds in _datasets(cfg.get(key)):
+        for ds in dataset_configs(cfg.get(key)):
             root = ds.get('data_root')
             if root is not None and not Path(os.fspath(root)).expanduser().is_dir():
                 raise FileNotFoundError(
@@ -100,7 +87,7 @@ def bind_ground_truth(cfg) -> None:
     """
     for ev_key, loader_key in (('val_evaluator', 'val_dataloader'),
                                ('test_evaluator', 'test_dataloader')):
-        datasets = _datasets(cfg.get(loader_key))
+        datasets = dataset_configs(cfg.get(loader_key))
         if len(datasets) != 1 or not datasets[0].get('ann_file'):
             continue
         ds = datasets[0]
