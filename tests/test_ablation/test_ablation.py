@@ -74,6 +74,13 @@ def test_numbers_come_from_the_run(tiny_run):
         again = run_test(cfg, cell['checkpoint'])
         assert np.allclose(again.detection.mAP, cell['detection']['mAP'], atol=1e-12)
         assert again.metrics['health/lambda_in'] == pytest.approx(cell['health']['lambda_in'])
+        diag = cell['detection']['diagnostics']  # recall and missed-instance breakdown
+        assert diag['tiou'] == cell['detection']['tiou']
+        assert diag['recall'] == again.detection.diagnostics['recall']
+        assert again.metrics['detection/recall@0.5'] == pytest.approx(diag['recall'][4])
+        line = next(x for x in md.split('Where recall is lost at tIoU 0.5')[1].splitlines()
+                    if x.startswith(f'| {key} '))
+        assert line.split(' | ')[1] == f"{100 * diag['recall'][4]:.1f}"
 
 
 def test_resume_skips_finished_cells(tiny_run, capsys):

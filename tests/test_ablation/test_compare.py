@@ -68,6 +68,7 @@ def test_outputs(tiny_run):
     measured = [c.strip(' |') for c in lines[i].split(' | ')[1:10]]
     assert measured == [f'{100 * v:.1f}' for v in summary['rows']['wtalc']['mAP']['mean']]
     assert 'Failure flags per cell' in md and 'frame AUC' in md
+    assert 'Where recall is lost at tIoU 0.5' in md
     assert '`wtalc`: `model.head.embedding.out_channels=64`' in md
 
 

@@ -332,9 +332,11 @@ def _run_test(cfg, ckpt_path: str, state: dict) -> EvalResult:
         from wsal.evaluation.detection import evaluate_detection
         subsets = getattr(dataset, 'subset', None)
         video_list = getattr(dataset, 'video_list', None)
+        diagnose = any(getattr(m, 'diagnose', False) for m in loop.evaluator.metrics)
         detection = evaluate_detection(
             os.fspath(dataset.ann_file), preds, classes=list(classes),
             subset=subsets[0] if subsets and len(subsets) == 1 else None,
-            video_list=os.fspath(video_list) if video_list is not None else None)
+            video_list=os.fspath(video_list) if video_list is not None else None,
+            diagnose=diagnose)
     return EvalResult(metrics=dict(metrics), predictions=preds, classes=classes,
                       detection=detection, selection=checkpoint_selection(ckpt_path))

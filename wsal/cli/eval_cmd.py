@@ -11,6 +11,7 @@ examples:
       --videos wsal/data/thumos14_split_test.txt --out metrics.json
   wsal eval anet_gt.json pred.json --subset validation --preset activitynet
   wsal eval gt.json pred.json --subset test --tiou 0.3:0.1:0.7 --average-range 0.3-0.7
+  wsal eval gt.json pred.json --subset test --diagnose   # where recall is lost
 """
 
 
@@ -46,9 +47,13 @@ def register(subparsers) -> None:
                    help='drop predictions whose label is not in the ground truth (counted) '
                    'instead of failing')
     p.add_argument('--per-class', action='store_true', help='also print AP per class')
+    p.add_argument('--diagnose', action='store_true',
+                   help='also print, per tIoU, the recall of the detection list whatever the '
+                   'scores and where the missed instances went: class not predicted, no '
+                   'overlap, merged with a neighbouring instance, too long, too short, shifted')
     p.add_argument('--out', metavar='metrics.json', default=None,
                    help='write {"tiou", "mAP", "average_mAP", "averages", "per_class_AP", '
-                   '"protocol"} (fractions)')
+                   '"protocol"} (fractions; with --diagnose also "diagnostics")')
     p.set_defaults(func=run)
 
 
@@ -64,9 +69,13 @@ def run(args) -> int:
     res = evaluate_detection(
         args.ground_truth, args.predictions, tiou_thresholds=tiou, average_ranges=ranges,
         preset=args.preset, subset=args.subset, video_list=args.videos,
-        ignore_unknown_labels=args.ignore_unknown_labels, outside_videos=args.outside_videos)
+        ignore_unknown_labels=args.ignore_unknown_labels, outside_videos=args.outside_videos,
+        diagnose=args.diagnose)
     res.protocol['preset'] = args.preset if tiou is None else None
     print(format_map_table(res, per_class=args.per_class))
+    if res.diagnostics is not None:
+        from wsal.evaluation.diagnostics import format_error_table
+        print(format_error_table(res.diagnostics))
     if args.out:
         atomic_write_json(args.out, res.to_dict())
         print(f'wrote {args.out} (fractions, with protocol)')

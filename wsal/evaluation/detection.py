@@ -48,6 +48,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 from .average_precision import interpolated_ap
+from .diagnostics import localization_errors
 from .ground_truth import GroundTruth, load_ground_truth
 from .matching import greedy_match
 from .predictions import Predictions, load_predictions
@@ -72,6 +73,8 @@ class DetectionResult:
         classes: The C evaluated class names.
         average_ranges: ``{'lo-hi': (lo, hi)}``; includes the range of all thresholds.
         protocol: How the numbers were obtained (subset, videos, counts, ...).
+        diagnostics: Score-free recall and missed-instance breakdown per
+            threshold (with ``diagnose=True``), else None.
     """
 
     tiou_thresholds: np.ndarray
@@ -79,6 +82,8 @@ class DetectionResult:
     classes: List[str]
     average_ranges: Dict[str, Tuple[float, float]] = field(default_factory=dict)
     protocol: Dict[str, Any] = field(default_factory=dict)
+    #: :func:`~wsal.evaluation.diagnostics.localization_errors` (``diagnose=True``), else None.
+    diagnostics: Optional[Dict[str, Any]] = None
 
     @property
     def mAP(self) -> np.ndarray:  # noqa: N802 - the field's usual name
@@ -103,8 +108,9 @@ class DetectionResult:
         return {k: self.average(lo, hi) for k, (lo, hi) in self.average_ranges.items()}
 
     def to_dict(self) -> Dict[str, Any]:
-        """JSON form (fractions): tiou, mAP, average_mAP, averages, per_class_AP, protocol."""
-        return {
+        """JSON form (fractions): tiou, mAP, average_mAP, averages, per_class_AP, protocol
+        (and diagnostics when computed)."""
+        out = {
             'tiou': [float(t) for t in self.tiou_thresholds],
             'mAP': [float(x) for x in self.mAP],
             'average_mAP': self.average_mAP,
@@ -113,6 +119,9 @@ class DetectionResult:
                              for j, c in enumerate(self.classes)},
             'protocol': dict(self.protocol),
         }
+        if self.diagnostics is not None:
+            out['diagnostics'] = self.diagnostics
+        return out
 
 
 def compute_detection_ap(*, gt_video: np.ndarray, gt_class: np.ndarray, gt_segments: np.ndarray,
@@ -170,7 +179,8 @@ def evaluate_detection(
         video_list: Union[None, str, os.PathLike, Iterable[str]] = None,
         classes: Optional[Sequence[str]] = None,
         ignore_unknown_labels: bool = False,
-        outside_videos: str = 'false_positive') -> DetectionResult:
+        outside_videos: str = 'false_positive',
+        diagnose: bool = False) -> DetectionResult:
     """Detection AP/mAP of ActivityNet-format predictions (module docstring: semantics).
 
     Args:
@@ -191,9 +201,12 @@ def evaluate_detection(
         outside_videos: ``'false_positive'`` (default, as the official
             evaluator), ``'ignore'`` or ``'error'`` for predictions of videos
             outside the evaluated set.
+        diagnose: Also compute the score-free recall and the breakdown of
+            missed instances per threshold (:mod:`wsal.evaluation.diagnostics`).
 
     Returns:
-        DetectionResult: ``ap`` ``[T, C]``, ``mAP`` ``[T]``, averages, protocol.
+        DetectionResult: ``ap`` ``[T, C]``, ``mAP`` ``[T]``, averages, protocol
+        (and ``diagnostics`` with ``diagnose=True``).
 
     Raises:
         ValueError: bad input (see :func:`load_ground_truth`,
@@ -289,5 +302,12 @@ def evaluate_detection(
         'score_ties': 'stable: equal scores keep input order',
         'tiou_ties': 'first listed ground-truth instance',
     }
+    diagnostics = None
+    if diagnose:
+        inside = keep & ~outside
+        diagnostics = localization_errors(
+            gt_video=gt.video_index, gt_class=gt.class_index, gt_segments=gt.segments,
+            pred_video=p_video[inside], pred_class=p_class[inside],
+            pred_segments=pred.segments[inside], tiou_thresholds=ths)
     return DetectionResult(tiou_thresholds=np.asarray(ths), ap=ap, classes=list(gt.classes),
-                           average_ranges=ranges, protocol=protocol)
+                           average_ranges=ranges, protocol=protocol, diagnostics=diagnostics)

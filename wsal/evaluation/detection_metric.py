@@ -48,6 +48,9 @@ class DetectionMAP(BaseMetric):
             ``'ignore'``, ``'false_positive'`` or ``'error'``.
         prediction_file: Also write the detections (ActivityNet results JSON).
         metrics_file: Also write the result JSON (fractions, with protocol).
+        diagnose: Also compute the score-free recall and the breakdown of
+            missed instances (:mod:`wsal.evaluation.diagnostics`): reported as
+            ``detection/recall@<t>`` and kept in ``last_result.diagnostics``.
         collect_device: mmengine's ``collect_device``.
         prefix: Key prefix (default ``'detection'``).
 
@@ -65,8 +68,8 @@ class DetectionMAP(BaseMetric):
                  ann_file: Optional[str] = None, subset: Optional[str] = None,
                  video_list: Optional[Any] = None, ignore_unknown_labels: bool = False,
                  outside_videos: str = 'false_positive', prediction_file: Optional[str] = None,
-                 metrics_file: Optional[str] = None, collect_device: str = 'cpu',
-                 prefix: Optional[str] = None) -> None:
+                 metrics_file: Optional[str] = None, diagnose: bool = False,
+                 collect_device: str = 'cpu', prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         p = get_preset(preset)
         self.preset = preset
@@ -97,6 +100,7 @@ class DetectionMAP(BaseMetric):
         self.outside_videos = outside_videos
         self.prediction_file = prediction_file
         self.metrics_file = metrics_file
+        self.diagnose = bool(diagnose)
         self.last_result = None
 
     def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
@@ -141,7 +145,7 @@ class DetectionMAP(BaseMetric):
         res = evaluate_detection(
             gt, pred, tiou_thresholds=self.tiou_thresholds, average_ranges=self.average_ranges,
             ignore_unknown_labels=self.ignore_unknown_labels,
-            outside_videos=self.outside_videos, **kwargs)
+            outside_videos=self.outside_videos, diagnose=self.diagnose, **kwargs)
         res.protocol['preset'] = self.preset
         self.last_result = res
         print_log('\n' + format_map_table(res), logger='current', level=logging.INFO)
@@ -151,4 +155,7 @@ class DetectionMAP(BaseMetric):
             atomic_write_json(self.metrics_file, res.to_dict())
         out = {f'mAP@{t:g}': float(v) for t, v in zip(res.tiou_thresholds, res.mAP)}
         out.update({f'avg_mAP_{k}': v for k, v in res.averages.items()})
+        if res.diagnostics is not None:
+            out.update({f'recall@{t:g}': float(r) for t, r in
+                        zip(res.diagnostics['tiou'], res.diagnostics['recall'])})
         return out

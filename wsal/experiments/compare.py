@@ -173,12 +173,18 @@ def resolved_config_digest(cfg) -> str:
     """SHA-256 of a prepared config (``experiment_config``), whole.
 
     Everything the Runner reads is included (model, batches, optimizer,
-    schedule, post-processing, evaluators; not the log level), so a cell
-    re-runs whenever its method config or any base it inherits changes.
+    schedule, post-processing, evaluators; not the log level, nor whether the
+    evaluators add the recall diagnostics), so a cell re-runs whenever its
+    method config or any base it inherits changes.
     """
     data = cfg.to_dict()
     for key in ('filename', 'log_level'):  # where it came from, how much it logs
         data.pop(key, None)
+    for key in ('val_evaluator', 'test_evaluator'):  # diagnostics only add outputs
+        evaluators = data.get(key)
+        for ev in evaluators if isinstance(evaluators, list) else [evaluators]:
+            if isinstance(ev, dict):
+                ev.pop('diagnose', None)
     text = json.dumps(data, sort_keys=True, default=str)
     return hashlib.sha256(text.encode('utf-8')).hexdigest()
 

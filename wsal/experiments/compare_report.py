@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any, List, Mapping, Optional
 
-from .report import _pm, flags_table, health_cells
+from .report import _pm, flags_table, health_cells, recall_table
 
 __all__ = ['format_compare_markdown']
 
@@ -92,5 +92,6 @@ def format_compare_markdown(summary: Mapping[str, Any], *,
             f'{c["lambda_max"]} | {c["frac_above_0.5"]} | {c["collapsed_saturated"]} | '
             f'{c["classification_mAP"]} | {row.get("iters", "")} | '
             f'{c["train_seconds"]} | {c["ms_per_iter"]} |')
+    lines += recall_table(summary, column='method', label=lambda key, row: row['name'])
     lines += flags_table(summary, seeds=seeds, column='method', label=lambda key, row: row['name'])
     return '\n'.join(lines) + '\n'

@@ -27,7 +27,8 @@ def experiment_config(config: str, *, data_root: str, work_dir: str, seed: int, 
     :data:`SYNTHETIC_BASE` (the canonical layout:
     ``gt.json`` and ``features/<stream>/<video>.npy``); the model's class
     count, the datasets' classes and the feature dims follow the data
-    (:func:`wsal.datasets.data_info.read_data_info`). Training runs ``iters``
+    (:func:`wsal.datasets.data_info.read_data_info`); the test evaluator adds
+    the recall diagnostics (:mod:`wsal.evaluation.diagnostics`). Training runs ``iters``
     iterations; only the final checkpoint is kept and evaluated (no model
     selection on the test split). Validation (on the test split, for learning
     curves only) runs every ``val_interval`` iterations when given, else never.
@@ -92,6 +93,9 @@ def experiment_config(config: str, *, data_root: str, work_dir: str, seed: int, 
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         if cfg.get(key) is not None:
             cfg[key]['dataset']['classes'] = list(info['classes'])
+    for ev in cfg.get('test_evaluator') or []:  # recall and missed-instance breakdown
+        if ev.get('type') == 'DetectionMAP':
+            ev['diagnose'] = True
     for hook in cfg.get('custom_hooks') or []:  # one Figure-4 PNG per evaluation
         if hook.get('type') == 'LocalizationHealthHook':
             hook['num_videos'] = 1

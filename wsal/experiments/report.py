@@ -5,11 +5,13 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 
+from wsal.evaluation.diagnostics import MISS_CATEGORIES
+
 from .cell import finite
 from .table1 import LOSS_COLUMNS
 
-__all__ = ['HEALTH_KEYS', 'ATTENTION_KEYS', 'META_NOTES', 'summarize', 'best_row', 'health_cells', 'flags_table',
-           'format_markdown']
+__all__ = ['HEALTH_KEYS', 'ATTENTION_KEYS', 'META_NOTES', 'RECALL_PARTS', 'summarize', 'best_row',
+           'health_cells', 'flags_table', 'recall_table', 'format_markdown']
 
 HEALTH_KEYS = ('lambda_in', 'lambda_out', 'in_out_ratio', 'auc', 'lambda_min', 'lambda_max',
                'lambda_mean', 'lambda_p05', 'lambda_p95', 'frac_above_0.5',
@@ -78,8 +80,28 @@ def summarize(cells: Mapping[str, Mapping[int, Mapping[str, Any]]]) -> Dict[str,
             'classification_mAP': _mean_std([r.get('classification_mAP') for r in res]),
             'train_seconds': _mean_std([r['train_seconds'] for r in res]),
             'seconds_per_iter': _mean_std([r['seconds_per_iter'] for r in res]),
+            'recall_at_0.5': {k: _mean_std([_recall_part(r, k) for r in res])
+                              for k in RECALL_PARTS},
         }
     return {'tiou': list(tiou or []), 'rows': rows}
+
+
+#: Columns of the recall table: score-free recall at tIoU 0.5 and the missed
+#: instances by cause (fractions of all instances; wsal.evaluation.diagnostics).
+RECALL_PARTS = ('recall', 'recall_any_class') + MISS_CATEGORIES
+
+
+def _recall_part(cell: Mapping[str, Any], part: str, tiou: float = 0.5) -> Optional[float]:
+    """One recall-table value of a cell at ``tiou`` (None: cell without diagnostics)."""
+    d = cell['detection'].get('diagnostics')
+    if not d:
+        return None
+    idx = [i for i, t in enumerate(d['tiou']) if abs(t - tiou) < 1e-9]
+    if not idx:
+        return None
+    if part in ('recall', 'recall_any_class'):
+        return d[part][idx[0]]
+    return d['missed'][part][idx[0]] / max(1, d['num_ground_truth'])
 
 
 def _at(summary: Mapping[str, Any], key: str, tiou: float) -> Optional[float]:
@@ -214,6 +236,31 @@ def format_markdown(summary: Mapping[str, Any], *, title: str = 'Table 1 ablatio
                 vals = [a[k]['mean'] for k in ATTENTION_KEYS] if a else []
                 cells.append(' / '.join('n/a' if v is None else f'{v:.3f}' for v in vals) or 'n/a')
             lines.append(f'| {key} {row["name"]} | ' + ' | '.join(cells) + ' |')
+    lines += recall_table(summary, column='row', label=lambda key, row: f'{key} {row["name"]}')
     lines += flags_table(summary, seeds=seeds or [], column='row',
                          label=lambda key, row: f'{key} {row["name"]}')
     return '\n'.join(lines) + '\n'
+
+
+def recall_table(summary: Mapping[str, Any], *, column: str,
+                 label: Callable[[str, Mapping[str, Any]], str]) -> List[str]:
+    """Markdown lines: score-free recall at tIoU 0.5 and where the missed instances went.
+
+    Empty when no cell has diagnostics (cells run before they were recorded).
+    """
+    rows = [(k, r) for k, r in summary['rows'].items()
+            if (r.get('recall_at_0.5') or {}).get('recall', {}).get('mean') is not None]
+    if not rows:
+        return []
+    head = ['recall', 'any class'] + [c.replace('_', ' ') for c in MISS_CATEGORIES]
+    lines = ['', 'Where recall is lost at tIoU 0.5 (`wsal eval --diagnose`; percent of the test '
+             'instances, mean over seeds): recall of the detection list whatever the scores, '
+             'the same ignoring labels, and each missed instance by what its best-overlapping '
+             'detection of its class looks like:', '',
+             f'| {column} | ' + ' | '.join(head) + ' |', '|---|' + '--:|' * len(head)]
+    for key, row in rows:
+        r = row['recall_at_0.5']
+        lines.append(f'| {label(key, row)} | ' + ' | '.join(
+            'n/a' if r[k]['mean'] is None else f'{100 * r[k]["mean"]:.1f}'
+            for k in RECALL_PARTS) + ' |')
+    return lines
