@@ -83,6 +83,29 @@ def test_numbers_come_from_the_run(tiny_run):
         assert line.split(' | ')[1] == f"{100 * diag['recall'][4]:.1f}"
 
 
+def test_retest_replaces_only_the_test_results(tiny_run, capsys):
+    path = tiny_run / 'seed3' / 'r8' / 'result.json'
+    before = json.loads(path.read_text())
+    stale = dict(before, detection=dict(before['detection']))
+    del stale['detection']['diagnostics']  # as written before the diagnostics existed
+    path.write_text(json.dumps(stale))
+    assert main(['ablate', '--preset', 'tiny', '--seeds', '3', '--configs', *ROWS,
+                 '--work-dir', str(tiny_run), '--iters', str(ITERS), '--no-figure',
+                 '--retest']) == 0
+    out = capsys.readouterr().out
+    assert '[r8 seed 3] tested again' in out and '] training' not in out
+    after = json.loads(path.read_text())
+    for key in ('settings', 'curves', 'train_seconds', 'checkpoint', 'flags'):
+        assert after[key] == before[key]
+    assert after['detection']['mAP'] == before['detection']['mAP']
+    assert after['detection']['diagnostics'] == before['detection']['diagnostics']
+    json.dump(dict(after, checkpoint=str(tiny_run / 'missing.pth')), path.open('w'))
+    with pytest.raises(FileNotFoundError, match='cannot test again'):
+        abl.run_ablation(work_dir=tiny_run, preset='tiny', seeds=[3], rows=['r8'], iters=ITERS,
+                         figure=False, retest=True, log=print)
+    path.write_text(json.dumps(after))
+
+
 def test_resume_skips_finished_cells(tiny_run, capsys):
     cells = {k: tiny_run / 'seed3' / k / 'result.json' for k in ROWS}
     before = {k: p.stat().st_mtime_ns for k, p in cells.items()}

@@ -56,6 +56,9 @@ def register(subparsers) -> None:
     p.add_argument('--threads', type=int, default=1,
                    help='torch CPU threads (default 1: these small models train fastest on one)')
     p.add_argument('--force', action='store_true', help='re-run cells that already have results')
+    p.add_argument('--retest', action='store_true',
+                   help='test the final checkpoint of finished cells again (post-processing and '
+                   'evaluators as the configs have them now; no training) and rewrite the tables')
     p.set_defaults(func=run)
 
 
@@ -66,7 +69,8 @@ def run(args) -> int:
         raise ValueError('--generator-options applies to generated data, not to --data-root')
     common = dict(work_dir=work_dir, preset=args.preset, seeds=args.seeds, rows=args.configs,
                   iters=args.iters, lr=args.lr, val_interval=args.val_interval, force=args.force,
-                  log_level=args.log_level, quiet=args.quiet, threads=args.threads)
+                  retest=args.retest, log_level=args.log_level, quiet=args.quiet,
+                  threads=args.threads)
     if args.settings or args.settings_file:
         from wsal.experiments.sweep import load_settings, parse_setting, run_sweep
         if args.data_root or args.generator_options:

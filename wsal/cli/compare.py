@@ -49,6 +49,9 @@ def register(subparsers) -> None:
     p.add_argument('--threads', type=int, default=1,
                    help='torch CPU threads (default 1)')
     p.add_argument('--force', action='store_true', help='re-run cells that already have results')
+    p.add_argument('--retest', action='store_true',
+                   help='test the final checkpoint of finished cells again (post-processing and '
+                   'evaluators as the configs have them now; no training) and rewrite the tables')
     p.set_defaults(func=run)
 
 
@@ -59,6 +62,6 @@ def run(args) -> int:
     run_compare(args.configs, work_dir=work_dir, preset=preset, seeds=args.seeds,
                 iters=parse_iters(args.iters), cfg_options=parse_cfg_options(args.cfg_options),
                 lr=args.lr, data_root=args.data_root,
-                figure=not args.no_figure, force=args.force, log_level=args.log_level,
-                quiet=args.quiet, threads=args.threads)
+                figure=not args.no_figure, force=args.force, retest=args.retest,
+                log_level=args.log_level, quiet=args.quiet, threads=args.threads)
     return 0

@@ -59,7 +59,7 @@ def run_ablation(*, work_dir: PathLike, preset: str = 'small', seeds: Sequence[i
                  lr: Optional[float] = None, data_root: Optional[str] = None,
                  generator_options: Optional[Mapping[str, Any]] = None,
                  val_interval: Optional[int] = None, figure: bool = True, force: bool = False,
-                 log_level: Optional[str] = 'WARNING', threads: Optional[int] = 1,
+                 retest: bool = False, log_level: Optional[str] = 'WARNING', threads: Optional[int] = 1,
                  title: Optional[str] = None, quiet: bool = False,
                  log: Callable[[str], None] = print) -> Dict[str, Any]:
     """Run (or resume) the ablation; write ``ablation.json`` / ``ablation.md``; return the summary.
@@ -81,6 +81,9 @@ def run_ablation(*, work_dir: PathLike, preset: str = 'small', seeds: Sequence[i
         val_interval: Validate (synthetic test split, curves only) this often.
         figure: Write ``figure4_seed<k>.png`` for the first seed.
         force: Re-run cells even when their result exists.
+        retest: Test the final checkpoint of finished cells again (current
+            post-processing and evaluators; no training) and replace their
+            test results.
         log_level: Console log level of each run (None: ``'WARNING'``); the
             log file in each cell folder keeps the full INFO log.
         quiet: No progress lines (per cell and overall, with ETA).
@@ -112,7 +115,7 @@ def run_ablation(*, work_dir: PathLike, preset: str = 'small', seeds: Sequence[i
                              rows=selected, iters=iters, lr=lr, data_root=data_root,
                              generator_options=generator_options, val_interval=val_interval,
                              force=force, log_level=log_level, title=title, quiet=quiet,
-                             log=log).run(figure=figure)
+                             retest=retest, log=log).run(figure=figure)
     finally:
         torch.set_num_threads(before)
 
@@ -124,11 +127,11 @@ class _Ablation:
                  iters: int, lr: Optional[float], data_root: Optional[str],
                  generator_options: Optional[Mapping[str, Any]], val_interval: Optional[int],
                  force: bool, log_level: Optional[str], title: Optional[str],
-                 log: Callable[[str], None], quiet: bool = False) -> None:
+                 log: Callable[[str], None], quiet: bool = False, retest: bool = False) -> None:
         self.work_dir, self.preset, self.seeds, self.rows = work_dir, preset, seeds, rows
         self.iters, self.lr, self.data_root, self.val_interval = iters, lr, data_root, val_interval
         self.force, self.log_level, self.log = force, log_level, log
-        self.quiet = quiet
+        self.quiet, self.retest = quiet, retest
         self.opts = dict(PRESET_DEFAULTS[preset]['generator_options'])
         self.opts.update(generator_options or {})
         self.title = title or ('Table 1 ablation on synthetic THUMOS14-structured data'
@@ -167,7 +170,7 @@ class _Ablation:
                     val_interval=self.val_interval,
                     generator_options={} if self.data_root is not None else self.opts,
                     data_info=info, force=self.force, log_level=self.log_level,
-                    quiet=self.quiet, log=self.log)
+                    quiet=self.quiet, retest=self.retest, log=self.log)
                 progress.advance(self.iters)
                 self.log(f'  ({time.time() - start:.0f}s elapsed)')
                 self.write(final=False)

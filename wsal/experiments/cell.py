@@ -167,19 +167,72 @@ def _stream_attention(health: Mapping[str, Any]) -> Dict[str, Dict[str, Any]]:
     return out
 
 
+def _test_fields(row: AblationRow, res: Any, *, losses: Optional[List[float]] = None,
+                 not_converged: bool = False) -> Dict[str, Any]:
+    """The test part of a cell result from an ``EvalResult``.
+
+    ``losses`` (the training loss per iteration) decide the not-converged
+    flag; a re-test passes the flag the cell had instead (``not_converged``).
+    """
+    if res.detection is None:
+        raise ValueError(f'{row.config}: the test split gave no detection result')
+    health = {k[len('health/'):]: finite(float(v)) for k, v in res.metrics.items()
+              if k.startswith('health/') and isinstance(v, (int, float))}
+    flags = cell_flags(health, losses)
+    if not_converged and 'not-converged' not in flags:
+        flags.append('not-converged')
+    return {
+        'detection': res.detection.to_dict(),
+        'checkpoint_selection': res.selection,
+        'health': health,
+        'attention': _stream_attention(health),
+        'flags': flags,
+        'classification_mAP': finite(float(res.metrics.get('classification/mAP', float('nan')))),
+    }
+
+
+def _retest(row: AblationRow, old: Dict[str, Any], *, seed: int, data_root: str,
+            cell_dir: str, iters: int, lr: Optional[float], data_info, log_level,
+            cfg_options, log: Callable[[str], None]) -> Dict[str, Any]:
+    """Test a finished cell's final checkpoint again and store the new test results."""
+    from wsal.apis.runner import run_test
+    from wsal.utils import atomic_write_json
+    ckpt = old.get('checkpoint')
+    if not ckpt or not osp.isfile(ckpt):
+        raise FileNotFoundError(f'[{row.key} seed {seed}] cannot test again: the checkpoint '
+                                f'{ckpt!r} of {osp.join(cell_dir, RESULT_FILE)} is missing')
+    cfg = experiment_config(row.config, data_root=data_root, work_dir=cell_dir, seed=seed,
+                            iters=iters, lr=lr, data_info=data_info, log_level=log_level,
+                            quiet=True, cfg_options=cfg_options)
+    start = time.perf_counter()
+    res = run_test(cfg, ckpt)
+    result = dict(old)
+    result.update(_test_fields(row, res, not_converged='not-converged' in old.get('flags', [])))
+    result['test_seconds'] = time.perf_counter() - start
+    result = finite(result)
+    atomic_write_json(osp.join(cell_dir, RESULT_FILE), result)
+    d = result['detection']
+    log(f'[{row.key} seed {seed}] tested again: mAP@0.5 {100 * d["mAP"][4]:.1f}, '
+        f'avg {100 * d["average_mAP"]:.1f}')
+    return result
+
+
 def run_cell(row: AblationRow, *, seed: int, data_root: str, cell_dir: str, iters: int,
              preset: Optional[str] = None, lr: Optional[float] = None,
              val_interval: Optional[int] = None,
              generator_options: Optional[Mapping[str, Any]] = None,
              data_info: Optional[Mapping[str, Any]] = None, force: bool = False,
-             log_level: Optional[str] = None, quiet: bool = False,
+             log_level: Optional[str] = None, quiet: bool = False, retest: bool = False,
              extra_settings: Optional[Mapping[str, Any]] = None,
              cfg_options: Optional[Mapping[str, Any]] = None,
              log: Callable[[str], None] = print) -> Dict[str, Any]:
     """Train and test one ``(row, seed)`` cell; reuse its ``result.json`` if complete.
 
     The cell is reused only when its stored ``settings`` equal the current
-    ones (config digest, data, seed, iterations, ...); ``extra_settings``
+    ones (config digest, data, seed, iterations, ...). With ``retest`` a
+    reused cell's final checkpoint is tested again (post-processing and
+    evaluators as the config has them now; no training) and its test
+    results are replaced; the training record stays. ``extra_settings``
     (JSON values) are added to them, e.g. a digest of the whole resolved
     config. ``cfg_options`` are passed to :func:`~.config.experiment_config`
     (record them in ``extra_settings`` so that a change re-runs the cell).
@@ -205,6 +258,10 @@ def run_cell(row: AblationRow, *, seed: int, data_root: str, cell_dir: str, iter
             old = json.load(fh)
         same = {k: v for k, v in (old.get('settings') or {}).items() if k not in MONITOR_ONLY}
         if same == {k: v for k, v in settings.items() if k not in MONITOR_ONLY}:
+            if retest:
+                return _retest(row, old, seed=seed, data_root=data_root, cell_dir=cell_dir,
+                               iters=iters, lr=lr, data_info=data_info, log_level=log_level,
+                               cfg_options=cfg_options, log=log)
             log(f'[{row.key} seed {seed}] done before: {result_file}')
             return old
         log(f'[{row.key} seed {seed}] {result_file} has other settings; running again')
@@ -214,31 +271,21 @@ def run_cell(row: AblationRow, *, seed: int, data_root: str, cell_dir: str, iter
                             log_level=log_level, quiet=quiet, cfg_options=cfg_options)
     log(f'[{row.key} seed {seed}] training {row.name} ({row.config}), {iters} iterations ...')
     run = train_and_test(cfg)
-    res = run.result
-    if res.detection is None:
-        raise ValueError(f'{row.config}: the test split gave no detection result')
-    health = {k[len('health/'):]: finite(float(v)) for k, v in res.metrics.items()
-              if k.startswith('health/') and isinstance(v, (int, float))}
     result = {
         'settings': settings,
         'row': {'key': row.key, 'name': row.name, 'config': row.config},
         'marks': loss_marks(cfg),
-        'detection': res.detection.to_dict(),
-        'checkpoint_selection': res.selection,
-        'health': health,
-        'attention': _stream_attention(health),
-        'flags': cell_flags(health, run.losses),
-        'classification_mAP': finite(float(res.metrics.get('classification/mAP', float('nan')))),
+        **_test_fields(row, run.result, losses=run.losses),
         'train_seconds': run.train_seconds,
         'test_seconds': run.test_seconds,
         'seconds_per_iter': run.train_seconds / max(1, iters),
         'curves': run.curves,
         'checkpoint': run.checkpoint,
-        'num_test_videos': res.detection.protocol.get('num_videos'),
+        'num_test_videos': run.result.detection.protocol.get('num_videos'),
     }
     result = finite(result)
     atomic_write_json(result_file, result)
-    d = result['detection']
+    d, health = result['detection'], result['health']
     log(f'[{row.key} seed {seed}] mAP@0.5 {100 * d["mAP"][4]:.1f}, avg {100 * d["average_mAP"]:.1f}; '
         f'λ in/out {health.get("lambda_in") or float("nan"):.3f}/'
         f'{health.get("lambda_out") or float("nan"):.3f}; flags {result["flags"] or "none"}; '

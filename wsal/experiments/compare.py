@@ -194,7 +194,7 @@ def run_compare(configs: Sequence[str], *, work_dir: PathLike, preset: str = 'sm
                 lr: Optional[float] = None, data_root: Optional[str] = None,
                 generator_options: Optional[Mapping[str, Any]] = None,
                 cfg_options: Optional[Mapping[str, Mapping[str, Any]]] = None,
-                figure: bool = True, force: bool = False,
+                figure: bool = True, force: bool = False, retest: bool = False,
                 log_level: Optional[str] = 'WARNING', threads: Optional[int] = 1,
                 title: Optional[str] = None, quiet: bool = False,
                 log: Callable[[str], None] = print) -> Dict[str, Any]:
@@ -220,6 +220,8 @@ def run_compare(configs: Sequence[str], *, work_dir: PathLike, preset: str = 'sm
             every cell's resolved config.
         figure: Plot every method on one test video of the first seed.
         force: Re-run cells even when their result exists.
+        retest: Test the final checkpoint of finished cells again (no
+            training) and replace their test results.
         log_level: The Runner's log level (None: the configs').
         threads: ``torch.set_num_threads`` during the run (None: unchanged).
         title: Heading of the Markdown tables.
@@ -252,7 +254,7 @@ def run_compare(configs: Sequence[str], *, work_dir: PathLike, preset: str = 'sm
                            methods=methods, iters=per_method, options=options, lr=lr,
                            data_root=data_root,
                            generator_options=generator_options, force=force,
-                           log_level=log_level, title=title, quiet=quiet,
+                           log_level=log_level, title=title, quiet=quiet, retest=retest,
                            log=log).run(figure=figure)
     finally:
         torch.set_num_threads(before)
@@ -266,11 +268,11 @@ class _Comparison:
                  lr: Optional[float], data_root: Optional[str],
                  generator_options: Optional[Mapping[str, Any]], force: bool,
                  log_level: Optional[str], title: Optional[str],
-                 log: Callable[[str], None], quiet: bool = False) -> None:
+                 log: Callable[[str], None], quiet: bool = False, retest: bool = False) -> None:
         self.work_dir, self.preset, self.seeds, self.methods = work_dir, preset, seeds, methods
         self.iters, self.options, self.lr, self.data_root = iters, options, lr, data_root
         self.force, self.log_level, self.log = force, log_level, log
-        self.quiet = quiet
+        self.quiet, self.retest = quiet, retest
         self.opts = dict(PRESET_DEFAULTS[preset]['generator_options'])
         self.opts.update(generator_options or {})
         self.title = title or ('Method comparison on synthetic THUMOS14-structured data'
@@ -319,7 +321,7 @@ class _Comparison:
                     preset=None if self.data_root is not None else self.preset, lr=self.lr,
                     generator_options={} if self.data_root is not None else self.opts,
                     data_info=info, force=self.force, log_level=self.log_level,
-                    quiet=self.quiet,
+                    quiet=self.quiet, retest=self.retest,
                     extra_settings={'kind': 'compare', 'resolved_config_sha256': digest,
                                     'cfg_options': self.options[method.key]},
                     cfg_options=self.options[method.key], log=self.log)
