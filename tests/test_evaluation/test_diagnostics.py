@@ -49,6 +49,17 @@ def test_too_long_shifted_no_overlap_and_touching():
     assert d['recall'] == [0.0]
 
 
+def test_an_instance_labelled_twice_is_not_a_neighbour():
+    # one span labelled with two classes, a detection of class 0 that is too long
+    gt = dict(gt_video=np.array([0, 0]), gt_class=np.array([0, 1]),
+              gt_segments=np.array([[10., 14.], [10., 14.]]))
+    pred = dict(pred_video=np.array([0]), pred_class=np.array([0]),
+                pred_segments=np.array([[6., 20.]]))
+    d = localization_errors(**gt, **pred, tiou_thresholds=[0.5])
+    assert d['missed']['too_long'] == [1] and d['missed']['merged'] == [0]
+    assert d['missed']['class_not_predicted'] == [1]
+
+
 def test_empty_inputs():
     z = np.zeros(0, np.int64)
     d = localization_errors(gt_video=np.array([0]), gt_class=np.array([3]),
@@ -93,7 +104,9 @@ def _brute_force(gt, pred, t):
             cats['no_overlap'] += 1
             continue
         b = pred['pred_segments'][same[int(np.argmax(ious))]]
-        others = [o for o in range(m) if o != g and gt['gt_video'][o] == v]
+        others = [o for o in range(m) if o != g and gt['gt_video'][o] == v
+                  and min(seg[1], gt['gt_segments'][o][1])
+                  - max(seg[0], gt['gt_segments'][o][0]) <= 0]
         if any(min(b[1], gt['gt_segments'][o][1]) - max(b[0], gt['gt_segments'][o][0]) > 0
                for o in others):
             cats['merged'] += 1

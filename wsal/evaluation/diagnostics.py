@@ -10,8 +10,11 @@ instance ``g`` (class ``c``, video ``v``), tested in this order:
   video-level class selection dropped the class).
 * ``no_overlap``: detections of class ``c`` exist in ``v``, none overlaps ``g``.
 * ``merged``: the best-overlapping detection of class ``c`` (highest tIoU;
-  the first listed among equals) also overlaps another ground-truth instance
-  of ``v`` (any class): neighbouring instances were joined into one segment.
+  the first listed among equals) also overlaps a neighbour, i.e. another
+  ground-truth instance of ``v`` (any class) that does not itself overlap
+  ``g`` (instances labelled twice, such as THUMOS14's CliffDiving inside
+  Diving, are not neighbours): neighbouring instances were joined into one
+  segment.
 * ``too_long``: the best detection is longer than ``g`` (it extends into
   background).
 * ``too_short``: it is shorter than ``g`` (a fragment of the instance).
@@ -113,11 +116,13 @@ def localization_errors(*, gt_video: np.ndarray, gt_class: np.ndarray, gt_segmen
         j = iou_same.argmax(axis=1)                               # first among equals
         best_same[gi] = np.maximum(iou_same[np.arange(len(gi)), j], 0.0)
         best_len[gi] = p_seg[j, 1] - p_seg[j, 0]
-        # does the chosen detection overlap (positive duration) another instance?
+        # does the chosen detection overlap (positive duration) a neighbour:
+        # another instance of the video that does not overlap this one?
         inter = (np.minimum(p_seg[j, 1][:, None], g_seg[None, :, 1])
                  - np.maximum(p_seg[j, 0][:, None], g_seg[None, :, 0]))   # [g, g]
-        np.fill_diagonal(inter, 0.0)
-        best_touches_other[gi] = (inter > 0).any(axis=1)
+        apart = (np.minimum(g_seg[:, None, 1], g_seg[None, :, 1])
+                 - np.maximum(g_seg[:, None, 0], g_seg[None, :, 0])) <= 0  # itself excluded
+        best_touches_other[gi] = ((inter > 0) & apart).any(axis=1)
 
     gt_len = gt_segments[:, 1] - gt_segments[:, 0]
     recall = [float((best_same >= t).mean()) if m else 0.0 for t in ths]
