@@ -101,6 +101,28 @@ def test_resume_reuses_cells_and_a_changed_config_reruns_its_cell(tiny_run, caps
     assert cell['settings']['cfg_options']['train_dataloader.batch_size'] == 2
 
 
+def test_cells_run_in_another_folder_are_reused(tmp_path, capsys):
+    """Seeds run as separate processes (other work dirs) merge into one comparison."""
+    import shutil
+    data = tmp_path / 'data'
+    for seed in (7, 8):
+        assert main(['make-synthetic', str(data / f'seed{seed}'), '--preset', 'tiny',
+                     '--seed', str(seed)]) == 0
+
+    def args(work, *seeds):
+        return ['compare', 'stpn', '--data-root', str(data / 'seed{seed}'), '--seeds',
+                *map(str, seeds), '--iters', '3', '--work-dir', str(work), '--no-figure', '-q']
+    assert main(args(tmp_path / 'a', 7)) == 0
+    assert main(args(tmp_path / 'b', 8)) == 0
+    shutil.copytree(tmp_path / 'b' / 'seed8', tmp_path / 'a' / 'seed8')
+    capsys.readouterr()
+    assert main(args(tmp_path / 'a', 7, 8)) == 0
+    out = capsys.readouterr().out
+    assert out.count('done before') == 2 and '] training' not in out
+    summary = json.loads((tmp_path / 'a' / 'compare.json').read_text())
+    assert summary['rows']['stpn']['seeds'] == [7, 8] and summary['meta']['complete']
+
+
 def test_methods_keep_their_batches(tmp_path):
     """The experiment config keeps each method's batch size, sampler and collate."""
     from wsal.datasets.synthetic import make_synthetic

@@ -173,12 +173,13 @@ def resolved_config_digest(cfg) -> str:
     """SHA-256 of a prepared config (``experiment_config``), whole.
 
     Everything the Runner reads is included (model, batches, optimizer,
-    schedule, post-processing, evaluators; not the log level, nor whether the
-    evaluators add the recall diagnostics), so a cell re-runs whenever its
-    method config or any base it inherits changes.
+    schedule, post-processing, evaluators; not where it is written, the log
+    level, nor whether the evaluators add the recall diagnostics), so a cell
+    re-runs whenever its method config or any base it inherits changes, and a
+    comparison's folder can be moved, or cells run elsewhere copied in.
     """
     data = cfg.to_dict()
-    for key in ('filename', 'log_level'):  # where it came from, how much it logs
+    for key in ('filename', 'work_dir', 'log_level'):  # where from / to, how much it logs
         data.pop(key, None)
     for key in ('val_evaluator', 'test_evaluator'):  # diagnostics only add outputs
         evaluators = data.get(key)
