@@ -23,6 +23,18 @@ def add_config_args(p: argparse.ArgumentParser, *, data_root: bool = True) -> No
                    "'model.losses.bg.weight=0.2'")
 
 
+def add_cell_args(p: argparse.ArgumentParser) -> None:
+    """Options of the commands that run experiment cells (``ablate``, ``compare``):
+    ``--threads``, ``--force``, ``--retest``, plus the console options."""
+    add_log_args(p)
+    p.add_argument('--threads', type=int, default=1,
+                   help='torch CPU threads (default 1: these small models train fastest on one)')
+    p.add_argument('--force', action='store_true', help='re-run cells that already have results')
+    p.add_argument('--retest', action='store_true',
+                   help='test the final checkpoint of finished cells again (post-processing and '
+                   'evaluators as the configs have them now; no training) and rewrite the tables')
+
+
 def add_log_args(p: argparse.ArgumentParser) -> None:
     """``--log-level`` and ``-q/--quiet``: what the console shows (the log file keeps all)."""
     p.add_argument('--log-level', default=None, type=str.upper,

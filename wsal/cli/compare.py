@@ -44,14 +44,8 @@ def register(subparsers) -> None:
                    help='data, runs and tables (default work_dirs/compare_<preset>)')
     p.add_argument('--no-figure', action='store_true',
                    help='skip the plot of every method on one test video')
-    from wsal.cli._common import add_log_args
-    add_log_args(p)
-    p.add_argument('--threads', type=int, default=1,
-                   help='torch CPU threads (default 1)')
-    p.add_argument('--force', action='store_true', help='re-run cells that already have results')
-    p.add_argument('--retest', action='store_true',
-                   help='test the final checkpoint of finished cells again (post-processing and '
-                   'evaluators as the configs have them now; no training) and rewrite the tables')
+    from wsal.cli._common import add_cell_args
+    add_cell_args(p)
     p.set_defaults(func=run)
 
 
