@@ -171,6 +171,12 @@ def test_bad_input(tmp_path):
                  '--data-root', str(tmp_path / 'missing_{seed}')]) == 2
     with pytest.raises(ValueError, match='distinct'):
         abl.run_ablation(work_dir=tmp_path, preset='tiny', seeds=[1, 1])
+    with pytest.raises(ValueError, match='generator options apply to generated data'):
+        abl.run_ablation(work_dir=tmp_path / 'w', preset='tiny', seeds=[0], data_root=str(tmp_path),
+                         generator_options={'context_rgb': 0.5})
+    with pytest.raises(ValueError, match="unknown preset 'huge'"):
+        abl.run_ablation(work_dir=tmp_path / 'w', preset='huge')
+    assert not (tmp_path / 'w').exists()
 
 
 def test_config_digest_follows_the_resolved_model(tmp_path, monkeypatch):

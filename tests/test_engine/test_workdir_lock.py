@@ -100,3 +100,16 @@ def test_train_and_test_refuse_a_work_dir_in_use_before_writing(holder, tiny_roo
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and 'in use by pid' in err[0], err
     assert sorted(p.name for p in work.iterdir()) == [LOCK_NAME]
+
+
+@pytest.mark.parametrize('command', ['ablate', 'compare'])
+def test_campaigns_refuse_a_work_dir_in_use_before_writing(holder, command):
+    from wsal.experiments import run_ablation, run_compare
+    proc, work = holder
+    run = (lambda: run_ablation(work_dir=work, preset='tiny', seeds=[0], rows=['r1'], iters=2,
+                                log=lambda s: None)) if command == 'ablate' else (
+        lambda: run_compare(['stpn'], work_dir=work, preset='tiny', seeds=[0], iters=2,
+                            log=lambda s: None))
+    with pytest.raises(WorkDirInUseError, match=f'pid {proc.pid}'):
+        run()
+    assert sorted(p.name for p in work.iterdir()) == [LOCK_NAME]

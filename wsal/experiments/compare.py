@@ -34,19 +34,16 @@ import hashlib
 import json
 import os
 import os.path as osp
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
-from .ablation import PRESET_DEFAULTS
-from .cell import finite, run_cell
+from .campaign import PRESET_DEFAULTS, CellCampaign, check_campaign_args, run_campaign
+from .cell import run_cell
 from .compare_report import format_compare_markdown
 from .config import experiment_config
-from .data import check_seed_data_roots, data_description, seed_data_root
-from .figure import save_cells_figure
 from .published import METHOD_CONFIGS, PUBLISHED_LABEL, published_for
-from .report import META_NOTES, summarize
+from .report import summarize
 from .table1 import AblationRow
 
 __all__ = ['Method', 'resolve_methods', 'parse_iters', 'parse_cfg_options',
@@ -234,144 +231,69 @@ def run_compare(configs: Sequence[str], *, work_dir: PathLike, preset: str = 'sm
         (per method, or None), ``iters`` (per method) and ``meta``; also
         written to ``compare.json``, its Markdown to ``compare.md``.
     """
-    import torch
-    if preset not in PRESET_DEFAULTS:
-        raise ValueError(f"unknown preset '{preset}'; choose from {sorted(PRESET_DEFAULTS)}")
-    seeds = [int(s) for s in seeds]
-    if not seeds or len(set(seeds)) != len(seeds):
-        raise ValueError(f'seeds must be distinct and non-empty, got {seeds}')
+    seeds = check_campaign_args(preset=preset, seeds=seeds, data_root=data_root,
+                                generator_options=generator_options)
     methods = resolve_methods(configs)
-    per_method = _iters_for(methods, iters, PRESET_DEFAULTS[preset]['iters'])
-    options = _options_for(methods, cfg_options)
-    if data_root is not None:
-        if generator_options:
-            raise ValueError('generator options apply to generated data, not to data_root')
-        check_seed_data_roots(data_root, seeds)  # every folder exists before any training
-    before = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(int(threads))
-    try:
-        return _Comparison(work_dir=os.fspath(work_dir), preset=preset, seeds=seeds,
-                           methods=methods, iters=per_method, options=options, lr=lr,
-                           data_root=data_root,
-                           generator_options=generator_options, force=force,
-                           log_level=log_level, title=title, quiet=quiet, retest=retest,
-                           log=log).run(figure=figure)
-    finally:
-        torch.set_num_threads(before)
+    comparison = _Comparison(work_dir=os.fspath(work_dir), preset=preset, seeds=seeds,
+                             entries=methods,
+                             iters=_iters_for(methods, iters, PRESET_DEFAULTS[preset]['iters']),
+                             options=_options_for(methods, cfg_options), lr=lr,
+                             data_root=data_root, generator_options=generator_options,
+                             force=force, log_level=log_level, title=title, quiet=quiet,
+                             retest=retest, log=log)
+    return run_campaign(comparison, threads=threads, figure=figure)
 
 
-class _Comparison:
-    """The state of one comparison: cells done so far and where the tables go."""
+class _Comparison(CellCampaign):
+    """Methods × seeds, each method trained its own number of iterations."""
 
-    def __init__(self, *, work_dir: str, preset: str, seeds: List[int], methods: List[Method],
-                 iters: Dict[str, int], options: Dict[str, Dict[str, Any]],
-                 lr: Optional[float], data_root: Optional[str],
-                 generator_options: Optional[Mapping[str, Any]], force: bool,
-                 log_level: Optional[str], title: Optional[str],
-                 log: Callable[[str], None], quiet: bool = False, retest: bool = False) -> None:
-        self.work_dir, self.preset, self.seeds, self.methods = work_dir, preset, seeds, methods
-        self.iters, self.options, self.lr, self.data_root = iters, options, lr, data_root
-        self.force, self.log_level, self.log = force, log_level, log
-        self.quiet, self.retest = quiet, retest
-        self.opts = dict(PRESET_DEFAULTS[preset]['generator_options'])
-        self.opts.update(generator_options or {})
-        self.title = title or ('Method comparison on synthetic THUMOS14-structured data'
-                               if data_root is None else 'Method comparison')
-        self.cells: Dict[str, Dict[int, Dict[str, Any]]] = {m.key: {} for m in methods}
-        self.roots: Dict[int, str] = {}
-        self.figures: List[str] = []
-        self.published = {m.key: published_for(m.config) for m in methods}
+    kind = 'compare'
+    titles = ('Method comparison on synthetic THUMOS14-structured data', 'Method comparison')
+    figure_name = 'methods_seed{seed}.png'
 
-    def _config(self, method: Method, seed: int, info: Mapping[str, Any], work_dir: str):
-        return experiment_config(method.config, data_root=self.roots[seed], work_dir=work_dir,
-                                 seed=seed, iters=self.iters[method.key], lr=self.lr,
+    def __init__(self, *, iters: Dict[str, int], options: Dict[str, Dict[str, Any]],
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.iters, self.options = iters, options
+        self.published = {m.key: published_for(m.config) for m in self.entries}
+
+    def entry_iters(self, entry: Method) -> int:
+        return self.iters[entry.key]
+
+    def entry_config(self, entry: Method, *, seed: int, info: Mapping[str, Any], work_dir: str):
+        return experiment_config(entry.config, data_root=self.roots[seed], work_dir=work_dir,
+                                 seed=seed, iters=self.iters[entry.key], lr=self.lr,
                                  data_info=info, log_level=self.log_level,
-                                 cfg_options=self.options[method.key])
+                                 cfg_options=self.options[entry.key])
 
-    def run(self, *, figure: bool) -> Dict[str, Any]:
-        from wsal.engine.progress_hook import campaign
-        os.makedirs(self.work_dir, exist_ok=True)
-        self._start = time.time()
-        total = len(self.seeds) * sum(self.iters[m.key] for m in self.methods)
-        with campaign(total, 'compare') as progress:
-            self._run_cells(progress, figure=figure)
-        summary = self.write(final=True)
-        self.log('')
-        self.log(summary['markdown'])
-        self.log(f'wrote {osp.join(self.work_dir, "compare.json")} and '
-                 f'{osp.join(self.work_dir, "compare.md")} ({time.time() - self._start:.0f}s)')
-        return summary
+    def run_entry(self, entry: Method, *, seed: int, info: Mapping[str, Any],
+                  cell_dir: str) -> Dict[str, Any]:
+        # the digest is of the config without console settings (quiet, progress hook)
+        digest = resolved_config_digest(self.entry_config(entry, seed=seed, info=info,
+                                                          work_dir=cell_dir))
+        return run_cell(entry.row(), seed=seed, data_root=self.roots[seed], cell_dir=cell_dir,
+                        iters=self.iters[entry.key], data_info=info,
+                        extra_settings={'kind': 'compare', 'resolved_config_sha256': digest,
+                                        'cfg_options': self.options[entry.key]},
+                        cfg_options=self.options[entry.key], **self.cell_kwargs())
 
-    def _run_cells(self, progress, *, figure: bool) -> None:
-        from wsal.datasets.data_info import read_data_info
-        start = self._start
-        for seed in self.seeds:
-            root = seed_data_root(seed=seed, data_root=self.data_root, work_dir=self.work_dir,
-                                  preset=self.preset, generator_options=self.opts, log=self.log)
-            self.roots[seed] = root
-            info = read_data_info(root)
-            for method in self.methods:
-                progress.begin(f'{method.key} seed {seed}')
-                cell_dir = osp.join(self.work_dir, f'seed{seed}', method.key)
-                # the digest is of the config without console settings (quiet, progress hook)
-                digest = resolved_config_digest(self._config(method, seed, info, cell_dir))
-                self.cells[method.key][seed] = run_cell(
-                    method.row(), seed=seed, data_root=root, cell_dir=cell_dir,
-                    iters=self.iters[method.key],
-                    preset=None if self.data_root is not None else self.preset, lr=self.lr,
-                    generator_options={} if self.data_root is not None else self.opts,
-                    data_info=info, force=self.force, log_level=self.log_level,
-                    quiet=self.quiet, retest=self.retest,
-                    extra_settings={'kind': 'compare', 'resolved_config_sha256': digest,
-                                    'cfg_options': self.options[method.key]},
-                    cfg_options=self.options[method.key], log=self.log)
-                progress.advance(self.iters[method.key])
-                self.log(f'  ({time.time() - start:.0f}s elapsed)')
-                self.write(final=False)
-            if figure and seed == self.seeds[0]:
-                self._figure(seed, info)
+    def entry_label(self, entry: Method) -> str:
+        return entry.name
 
-    def _figure(self, seed: int, info: Mapping[str, Any]) -> None:
-        def config_for(method: Method) -> Callable[[str], Any]:
-            return lambda work_dir: self._config(method, seed, info, work_dir)
-
-        path = osp.join(self.work_dir, f'methods_seed{seed}.png')
-        entries = ((method.name, self.cells[method.key].get(seed), config_for(method))
-                   for method in self.methods)
-        if save_cells_figure(path, entries, log=self.log):
-            self.figures.append(path)
-
-    def write(self, *, final: bool) -> Dict[str, Any]:
-        """Write ``compare.json`` and ``compare.md`` (atomically) from the cells so far."""
-        from wsal.utils import atomic_write_json, atomic_write_text
-        done = {k: v for k, v in self.cells.items() if v}
+    def summarize(self, done):
         summary = summarize(done)
         for key, row in summary['rows'].items():
             row['iters'] = self.iters[key]
             row['cfg_options'] = self.options[key]
         summary['published'] = {k: (p.to_dict() if p is not None else None)
                                 for k, p in self.published.items() if k in done}
-        n_test = {c['num_test_videos'] for v in done.values() for c in v.values()}
-        desc = data_description(data_root=self.data_root, preset=self.preset,
-                                generator_options=self.opts)
-        summary['meta'] = {
-            'preset': self.preset if self.data_root is None else None, 'seeds': list(self.seeds),
-            'iters': dict(self.iters), 'cfg_options': dict(self.options), 'lr': self.lr,
-            'data_desc': desc,
-            'data_roots': {str(k): v for k, v in self.roots.items()},
-            'generator_options': self.opts if self.data_root is None else None,
-            'num_test_videos': sorted(n_test)[0] if len(n_test) == 1 else sorted(n_test),
-            'complete': final and all(len(v) == len(self.seeds) for v in self.cells.values()),
-            'methods': [{'key': m.key, 'config': m.config, 'name': m.name}
-                        for m in self.methods],
-            'figures': list(self.figures),
-            **META_NOTES,
-            'published': PUBLISHED_LABEL,
-        }
-        md = format_compare_markdown(summary, title=self.title)
-        summary['markdown'] = md
-        summary = finite(summary)
-        atomic_write_json(osp.join(self.work_dir, 'compare.json'), summary)
-        atomic_write_text(osp.join(self.work_dir, 'compare.md'), md)
         return summary
+
+    def extra_meta(self) -> Dict[str, Any]:
+        return {'iters': dict(self.iters), 'cfg_options': dict(self.options),
+                'methods': [{'key': m.key, 'config': m.config, 'name': m.name}
+                            for m in self.entries],
+                'published': PUBLISHED_LABEL}
+
+    def format(self, summary: Mapping[str, Any]) -> str:
+        return format_compare_markdown(summary, title=self.title)

@@ -75,7 +75,6 @@ def _run_demo(*, work_dir: str, preset: str, seed: int, iters: Optional[int],
     """:func:`run_demo` with the thread count set."""
     from wsal.datasets.data_info import read_data_info
     from wsal.engine.progress_hook import campaign
-    from wsal.evaluation import format_map_comparison
     from wsal.utils import atomic_write_json, atomic_write_text
     os.makedirs(work_dir, exist_ok=True)
     start = time.time()
