@@ -9,7 +9,9 @@
 
 They share one synthetic-data setup (:mod:`.data`), one config preparation
 (:func:`experiment_config`), one train-and-test step (:func:`train_and_test`)
-and one figure (:func:`save_models_figure`).
+and one figure (:func:`save_models_figure`); the ablation and the comparison
+are both a :class:`~.campaign.CellCampaign` (seeds × entries of cells, the
+tables rewritten after every cell, one campaign per work dir).
 """
 from .ablation import PRESET_DEFAULTS, run_ablation
 from .compare import resolve_methods, run_compare
