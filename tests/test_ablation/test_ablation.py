@@ -278,3 +278,21 @@ def test_user_data_root_interface(tiny_run, tmp_path):
         assert cell['settings']['preset'] is None
         dumped = next((work / 'seed5' / key).glob('*_i3d_thumos14.py')).read_text()
         assert 'rgb=32' in dumped.replace(' ', '')  # the tiny preset's 32-d features
+
+
+def test_generated_cells_copied_from_another_work_dir_are_reused(tmp_path, capsys):
+    """Generated data is named by preset, seed and options, not by the folder it lies in."""
+    import shutil
+    def args(work, *seeds):
+        return ['ablate', '--preset', 'tiny', '--seeds', *map(str, seeds), '--configs', 'r1',
+                '--work-dir', str(work), '--iters', '2', '--no-figure', '-q']
+    assert main(args(tmp_path / 'a', 4)) == 0
+    assert main(args(tmp_path / 'b', 5)) == 0
+    shutil.copytree(tmp_path / 'b' / 'seed5', tmp_path / 'a' / 'seed5')
+    capsys.readouterr()
+    assert main(args(tmp_path / 'a', 4, 5)) == 0
+    out = capsys.readouterr().out
+    assert out.count('done before') == 2 and '] training' not in out
+    # other generator options are other data: that cell runs again
+    assert main(args(tmp_path / 'a', 5) + ['--generator-options', 'context_rgb=0.2']) == 0
+    assert '] training' in capsys.readouterr().out

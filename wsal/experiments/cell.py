@@ -158,6 +158,17 @@ def _settings(*, row: AblationRow, preset: Optional[str], seed: int, iters: int,
             'generator_options': json.loads(json.dumps(dict(generator_options)))}
 
 
+def _identity(settings: Mapping[str, Any]) -> Dict[str, Any]:
+    """The settings that decide whether a stored cell can be reused.
+
+    Monitoring-only keys do not count. Nor does the folder of generated data:
+    the preset, the seed and the generator options determine it, so a cell
+    copied from another work dir (one process per seed) is reused there.
+    """
+    skip = set(MONITOR_ONLY) | ({'data_root'} if settings.get('preset') is not None else set())
+    return {k: v for k, v in settings.items() if k not in skip}
+
+
 def _stream_attention(health: Mapping[str, Any]) -> Dict[str, Dict[str, Any]]:
     """``{stream or 'mean': {lambda_in, lambda_out, lambda_max, auc}}`` from health metrics."""
     keys = ('lambda_in', 'lambda_out', 'lambda_max', 'auc')
@@ -256,8 +267,7 @@ def run_cell(row: AblationRow, *, seed: int, data_root: str, cell_dir: str, iter
     if osp.isfile(result_file) and not force:
         with open(result_file, encoding='utf-8') as fh:
             old = json.load(fh)
-        same = {k: v for k, v in (old.get('settings') or {}).items() if k not in MONITOR_ONLY}
-        if same == {k: v for k, v in settings.items() if k not in MONITOR_ONLY}:
+        if _identity(old.get('settings') or {}) == _identity(settings):
             if retest:
                 return _retest(row, old, seed=seed, data_root=data_root, cell_dir=cell_dir,
                                iters=iters, lr=lr, data_info=data_info, log_level=log_level,
