@@ -31,7 +31,7 @@ from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Union
 from .campaign import PRESET_DEFAULTS, CellCampaign, check_campaign_args, run_campaign
 from .cell import run_cell
 from .config import experiment_config
-from .report import format_markdown, summarize
+from .report import format_markdown
 from .table1 import AblationRow, select_rows
 
 __all__ = ['PRESET_DEFAULTS', 'run_ablation']
@@ -119,9 +119,6 @@ class _Ablation(CellCampaign):
 
     def entry_label(self, entry: AblationRow) -> str:
         return f'{entry.key} {entry.name}'
-
-    def summarize(self, done):
-        return summarize(done)
 
     def extra_meta(self) -> Dict[str, Any]:
         return {'iters': self.iters, 'rows_run': [r.key for r in self.entries]}

@@ -18,9 +18,10 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Seque
 from .cell import finite
 from .data import check_seed_data_roots, data_description, seed_data_root
 from .figure import save_cells_figure
-from .report import META_NOTES
+from .report import META_NOTES, summarize
 
-__all__ = ['PRESET_DEFAULTS', 'CellCampaign', 'check_campaign_args', 'run_campaign']
+__all__ = ['PRESET_DEFAULTS', 'CellCampaign', 'check_campaign_args', 'run_campaign',
+           'torch_threads']
 
 #: Per synthetic preset: default training iterations (one video each, shared
 #: by all rows) and the generator options the campaigns add (Table 1 uses no
@@ -55,7 +56,8 @@ def check_campaign_args(*, preset: str, seeds: Sequence[int], data_root: Optiona
 
 
 @contextlib.contextmanager
-def _torch_threads(threads: Optional[int]) -> Iterator[None]:
+def torch_threads(threads: Optional[int]) -> Iterator[None]:
+    """Run the block with ``threads`` torch CPU threads (None: unchanged), then restore them."""
     import torch
     before = torch.get_num_threads()
     if threads is not None:
@@ -70,7 +72,7 @@ def run_campaign(campaign: 'CellCampaign', *, threads: Optional[int],
                  figure: bool) -> Dict[str, Any]:
     """Run ``campaign`` holding its work dir (one campaign per folder) with ``threads`` torch threads."""
     from wsal.engine.workdir_lock import hold_work_dir
-    with _torch_threads(threads), hold_work_dir(campaign.work_dir):
+    with torch_threads(threads), hold_work_dir(campaign.work_dir):
         return campaign.run(figure=figure)
 
 
@@ -135,8 +137,8 @@ class CellCampaign:
         return entry.key
 
     def summarize(self, done: Mapping[str, Mapping[int, Dict[str, Any]]]) -> Dict[str, Any]:
-        """The summary of the finished cells (without ``meta``)."""
-        raise NotImplementedError
+        """The summary of the finished cells (without ``meta``): :func:`~.report.summarize`."""
+        return summarize(done)
 
     def extra_meta(self) -> Dict[str, Any]:
         """Campaign-specific ``meta`` fields."""

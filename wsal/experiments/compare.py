@@ -43,7 +43,6 @@ from .cell import run_cell
 from .compare_report import format_compare_markdown
 from .config import experiment_config
 from .published import METHOD_CONFIGS, PUBLISHED_LABEL, published_for
-from .report import summarize
 from .table1 import AblationRow
 
 __all__ = ['Method', 'resolve_methods', 'parse_iters', 'parse_cfg_options',
@@ -281,7 +280,7 @@ class _Comparison(CellCampaign):
         return entry.name
 
     def summarize(self, done):
-        summary = summarize(done)
+        summary = super().summarize(done)
         for key, row in summary['rows'].items():
             row['iters'] = self.iters[key]
             row['cfg_options'] = self.options[key]

@@ -58,15 +58,10 @@ def run_demo(*, work_dir: str, preset: str = 'small', seed: int = 0,
     Returns:
         dict: ``{'table': str, 'results': {name: EvalResult}, 'figure': path or None}``.
     """
-    import torch
-    before = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(int(threads))
-    try:
+    from .campaign import torch_threads
+    with torch_threads(threads):
         return _run_demo(work_dir=work_dir, preset=preset, seed=seed, iters=iters, lr=lr,
                          figure=figure, log_level=log_level, quiet=quiet, log=log)
-    finally:
-        torch.set_num_threads(before)
 
 
 def _run_demo(*, work_dir: str, preset: str, seed: int, iters: Optional[int],
