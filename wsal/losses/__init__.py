@@ -3,6 +3,7 @@ from .base import LossTerm, foreground_target
 from .classification import BackgroundLoss, ForegroundLoss
 from .coactivity import CoActivitySimilarityLoss
 from .cluster import ClusterLoss
+from .consensus import StreamConsensusLoss
 from .guide import SelfGuideLoss
 from .magnitude import FeatureMagnitudeLoss
 from .smoothing import gaussian_kernel1d, masked_gaussian_smooth
@@ -13,4 +14,4 @@ from .video_classification import MILCrossEntropyLoss, VideoBCELoss, normalized_
 __all__ = ['LossTerm', 'foreground_target', 'ForegroundLoss', 'BackgroundLoss', 'ClusterLoss',
            'SelfGuideLoss', 'SparsityLoss', 'gaussian_kernel1d', 'masked_gaussian_smooth',
            'MILCrossEntropyLoss', 'VideoBCELoss', 'normalized_labels', 'CoActivitySimilarityLoss',
-           'FeatureMagnitudeLoss', 'SnippetContrastLoss', 'info_nce']
+           'FeatureMagnitudeLoss', 'SnippetContrastLoss', 'info_nce', 'StreamConsensusLoss']

@@ -284,8 +284,9 @@ class StreamLocalizer(BaseModel):
                 (``mask`` optional: all segments valid).
 
         Returns:
-            dict: ``streams`` (per stream, see :meth:`run_stream`),
-            ``stream_weights``, ``attention [B, T]`` (mean of the streams'),
+            dict: ``streams`` (per stream, see :meth:`run_stream`, plus
+            ``fused_attention [B, T]``, the streams' mean, for cross-stream
+            loss terms), ``stream_weights``, ``attention [B, T]`` (mean of the streams'),
             ``video_scores [B, C]`` (θ-weighted) and ``mask [B, T]``.
         """
         feats = self._stream_inputs(inputs)
@@ -293,6 +294,8 @@ class StreamLocalizer(BaseModel):
         mask = as_mask(inputs.get('mask'), first)
         streams = {name: self.run_stream(name, x, mask) for name, x in feats.items()}
         attention = torch.stack([s['attention'] for s in streams.values()]).mean(0)
+        for s in streams.values():          # what cross-stream terms read
+            s['fused_attention'] = attention
         video_scores = sum(self.stream_weights[n] * self.stream_video_scores(s)
                            for n, s in streams.items())
         return {'streams': streams, 'stream_weights': dict(self.stream_weights),
