@@ -57,6 +57,7 @@ TABLE1 = {  # Table 1 rows -> loss terms switched on
     'ablation/r7_fg-guide-cluster_i3d_thumos14.py': {'fg', 'guide', 'cluster'},
     'ablation/r8_full_i3d_thumos14.py': {'fg', 'bg', 'guide', 'cluster'},
     'bm/bm_i3d_thumos14.py': {'fg', 'bg', 'guide', 'cluster'},
+    'bm/bm_consensus_i3d_thumos14.py': {'fg', 'bg', 'guide', 'cluster', 'consensus'},
     'stpn/stpn_i3d_thumos14.py': {'fg', 'sparsity'},
     'activitynet/bm_i3d_activitynet13.py': {'fg', 'bg', 'guide', 'cluster'},
     'activitynet/stpn_i3d_activitynet13.py': {'fg', 'sparsity'},
@@ -69,7 +70,8 @@ def test_loss_terms_per_config(name):
     on = {k for k, v in cfg.model.losses.items() if v is not None}
     assert on == TABLE1[name]
     weights = {k: v['weight'] for k, v in cfg.model.losses.items() if v is not None}
-    expected = {'fg': 1.0, 'bg': 0.1, 'guide': 0.1, 'cluster': 0.1, 'sparsity': 0.04}
+    expected = {'fg': 1.0, 'bg': 0.1, 'guide': 0.1, 'cluster': 0.1, 'sparsity': 0.04,
+                'consensus': 0.1}
     assert weights == {k: expected[k] for k in on}  # eq. 11: α = β = γ = 0.1
 
 

@@ -10,6 +10,7 @@ from mmengine.evaluator import Evaluator
 
 from wsal.evaluation import (AttentionHealth, ClassificationMAP, DetectionMAP,
                              evaluate_detection)
+from wsal.evaluation.attention_health import stream_agreement
 from wsal.registry import METRICS, build_metric
 
 from .conftest import GT_FILE, TEST_LIST
@@ -168,6 +169,32 @@ def test_attention_health_reports_each_stream(caplog):
     assert out['health/flow/saturated'] == 1.0 and out['health/flow/collapsed'] == 0.0
     assert out['health/rgb/lambda_max'] == pytest.approx(1e-4)
     assert out['health/flow/lambda_in'] == pytest.approx(0.9999)
+
+
+def test_stream_agreement_is_the_mean_within_video_correlation():
+    t = np.linspace(0, 1, 20)
+    same = {'rgb': t, 'flow': 0.5 * t + 0.2}               # correlation 1
+    mirror = {'rgb': 1 - t, 'flow': t}                     # correlation -1
+    flat = {'rgb': np.full(20, 0.7), 'flow': t}            # undefined: left out
+    assert stream_agreement([same, mirror, flat], ['rgb', 'flow']) == pytest.approx(0.0)
+    assert stream_agreement([same, flat], ['rgb', 'flow']) == pytest.approx(1.0)
+    assert np.isnan(stream_agreement([flat], ['rgb', 'flow']))
+
+
+def test_attention_health_reports_stream_agreement_only_when_defined():
+    samples = _health_samples([np.full(10, 0.5), np.full(12, 0.5)])
+    rng = np.random.default_rng(0)
+    for s, T in zip(samples, (10, 12)):
+        x = rng.random(T)
+        s['stream_attention'] = {'rgb': torch.tensor(x), 'flow': torch.tensor(1 - x)}
+    ev = Evaluator(dict(type='AttentionHealth', _scope_='wsal'))
+    ev.process(samples)
+    assert ev.evaluate(2)['health/stream_agreement'] == pytest.approx(-1.0)
+    for s in samples:
+        s['stream_attention']['rgb'] = torch.full_like(s['stream_attention']['rgb'], 0.3)
+    ev = Evaluator(dict(type='AttentionHealth', _scope_='wsal'))
+    ev.process(samples)
+    assert 'health/stream_agreement' not in ev.evaluate(2)
 
 
 @pytest.mark.parametrize('kwargs,key', [

@@ -19,7 +19,7 @@ from wsal.utils.ranges import check_number
 
 from .metric_utils import get_field, to_numpy
 
-__all__ = ['AttentionHealth', 'attention_health', 'frame_auc', 'frames_in_segments']
+__all__ = ['AttentionHealth', 'attention_health', 'frame_auc', 'frames_in_segments', 'stream_agreement']
 
 
 def frames_in_segments(num_frames: int, seconds_per_segment: float,
@@ -112,6 +112,35 @@ def attention_health(attentions: Sequence[np.ndarray], inside: Sequence[np.ndarr
     return out
 
 
+def stream_agreement(per_video: Sequence[Dict[str, np.ndarray]], names: Sequence[str]) -> float:
+    """Mean within-video correlation of the streams' λ (no ground truth needed).
+
+    For every video and every pair of streams, the Pearson correlation of
+    their λ over the video's segments; the mean over all of them. Videos
+    where a stream's λ is constant (or shorter than 3 segments) are left out.
+    Two streams that localize the same actions agree (positive values); a
+    stream that has moved to a cue of its own, or to the mirror solution,
+    drives the value to 0 or below while every stream's own summary can still
+    look healthy.
+
+    Args:
+        per_video: One ``{stream: λ [T]}`` dict per video.
+        names: The streams to compare (at least two).
+
+    Returns:
+        float: the mean correlation, NaN when no video qualifies.
+    """
+    values = []
+    for streams in per_video:
+        for i, a in enumerate(names):
+            for b in names[i + 1:]:
+                x, y = np.asarray(streams[a], float), np.asarray(streams[b], float)
+                if x.size < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+                    continue
+                values.append(float(np.corrcoef(x, y)[0, 1]))
+    return float(np.mean(values)) if values else float('nan')
+
+
 @METRICS.register_module()
 class AttentionHealth(BaseMetric):
     """Attention diagnostics from ``attention [T]``, ``gt_segments`` and ``seconds_per_segment``.
@@ -119,8 +148,10 @@ class AttentionHealth(BaseMetric):
     Keys (prefix ``health``): ``lambda_in``, ``lambda_out``, ``in_out_ratio``,
     ``lambda_min``/``max``/``mean``, ``lambda_p05``..``p95``,
     ``frac_above_0.5``, ``auc``, ``frac_videos_collapsed``, ``collapsed``,
-    ``saturated``, ``num_frames``. A collapsed or saturated λ is logged as a
-    warning: detections derived from it are worthless.
+    ``saturated``, ``num_frames``; per stream ``<stream>/lambda_in`` ... and,
+    with two or more streams, ``stream_agreement`` (:func:`stream_agreement`).
+    A collapsed or saturated λ is logged as a warning: detections derived
+    from it are worthless.
 
     Args:
         collapse_below: See :func:`attention_health`.
@@ -170,13 +201,16 @@ class AttentionHealth(BaseMetric):
         """
         res = self._summarise('λ', [r[0] for r in results], [r[1] for r in results])
         names = sorted({k for r in results for k in (r[2] if len(r) > 2 else {})})
-        for name in names:
-            if not all(len(r) > 2 and name in r[2] for r in results):
-                continue
+        complete = [n for n in names if all(len(r) > 2 and n in r[2] for r in results)]
+        for name in complete:
             part = self._summarise(f'λ of stream {name!r}', [r[2][name] for r in results],
                                    [r[1] for r in results])
             res.update({f'{name}/{k}': v for k, v in part.items()
                         if k in self.STREAM_KEYS})
+        if len(complete) >= 2:  # left out when no video has two non-constant λ
+            agreement = stream_agreement([r[2] for r in results], complete)
+            if np.isfinite(agreement):
+                res['stream_agreement'] = agreement
         self.last_result = res
         return res
 
