@@ -115,12 +115,12 @@ class StreamConsensusLoss(LossTerm):
                              f'attention {tuple(lam.shape)} differ in shape')
         if self.detach_target:
             fused = fused.detach()
-        m = mask.to(lam.dtype)
         if self.form == 'correlation':
             return (1.0 - self.correlation(lam, fused, mask)).mean()
         target = self.targets(fused, mask)
-        eps = torch.finfo(lam.dtype).eps
-        p = lam.clamp(eps, 1 - eps)
+        m = mask.to(lam.dtype)
+        tiny = torch.finfo(lam.dtype).eps      # keeps the logs finite
+        p = lam.clamp(tiny, 1 - tiny)
         per_frame = -(target * p.log() + (1 - target) * (1 - p).log()) * m
         return (per_frame.sum(1) / m.sum(1).clamp(min=1)).mean()
 
