@@ -5,7 +5,8 @@ import pytest
 from mmengine.config import Config
 
 from wsal.apis import load_config, prepare_config
-from wsal.apis.config_check import ConfigKeyError, check_config_keys, check_overrides
+from wsal.apis.config_check import (ConfigKeyError, apply_overrides, check_config_keys,
+                                    check_overrides)
 from wsal.apis.data_dims import checkpoint_dims, data_dims
 from wsal.utils.config_files import packaged_config_dir
 
@@ -33,6 +34,28 @@ def test_overrides_name_the_full_key_and_close_matches():
     check_overrides(cfg, {'model.losses.bg.weight': 0.2, 'train_cfg.max_iters': 3,
                           'model.losses.margin': dict(type='BackgroundLoss'),
                           'val_evaluator.0.preset': 'thumos14'})
+
+
+def test_a_switched_off_term_is_switched_on_by_naming_its_fields():
+    """``None`` in a child config (r3 switches L_bg off) takes a dict from the overrides."""
+    row = 'ablation/r3_fg-guide_i3d_thumos14.py'
+    cfg = load_config(row)
+    assert cfg.model.losses.bg is None
+    with pytest.raises(TypeError):  # what mmengine alone does
+        cfg.copy().merge_from_dict({'model.losses.bg.type': 'BackgroundLoss'})
+    apply_overrides(cfg, {'model.losses.bg.type': 'BackgroundLoss',
+                          'model.losses.bg.weight': 0.2})
+    assert dict(cfg.model.losses.bg) == dict(type='BackgroundLoss', weight=0.2)
+    cfg = load_config(row, {'model.losses.bg.type': 'BackgroundLoss'})
+    assert cfg.model.losses.bg.type == 'BackgroundLoss'
+    load_config('bm/bm_i3d_thumos14.py', {'model.losses.bg': None})
+    # typos are still caught above the switched-off entry, and nothing is changed
+    cfg = load_config(row)
+    with pytest.raises(ConfigKeyError, match=r'Did you mean: model\.losses\.bg\?'):
+        apply_overrides(cfg, {'model.losses.bgg.type': 'BackgroundLoss'})
+    assert cfg.model.losses.bg is None
+    apply_overrides(cfg, None)
+    apply_overrides(cfg, {})
 
 
 def test_file_keys_are_checked_against_the_components():

@@ -4,7 +4,8 @@ Two checks, both naming the full key and close matches:
 
 * :func:`check_overrides`: ``--cfg-options`` keys against the loaded config
   (``train_cfg.max_iter=10`` -> did you mean ``train_cfg.max_iters``;
-  ``model.losses.bgg.weight=0.2`` -> ``model.losses.bgg`` does not exist).
+  ``model.losses.bgg.weight=0.2`` -> ``model.losses.bgg`` does not exist);
+  :func:`apply_overrides` checks them and merges them in.
 * :func:`check_config_keys`: every component dict with a ``type`` against
   the keyword arguments of the class it names (a typo in a config file),
   the entries of a dict of components that lack a ``type``, and top-level
@@ -16,7 +17,8 @@ import difflib
 import inspect
 from typing import Any, Iterable, List, Mapping, Optional, Sequence
 
-__all__ = ['ConfigKeyError', 'check_overrides', 'check_config_keys', 'RUNNER_KEYS']
+__all__ = ['ConfigKeyError', 'apply_overrides', 'check_overrides', 'check_config_keys',
+           'RUNNER_KEYS']
 
 #: Top-level keys the Runner (and wsal) read.
 RUNNER_KEYS = (
@@ -52,7 +54,9 @@ def check_overrides(cfg, options: Optional[Mapping[str, Any]], *, source: str = 
     A missing intermediate key is always an error (the override would create
     a dict the config never reads). A missing last key is an error when a key
     of the same dict is close to it (a typo); a new, unrelated key is allowed
-    (e.g. a new loss term ``model.losses.margin=dict(type=...)``).
+    (e.g. a new loss term ``model.losses.margin=dict(type=...)``). Below an
+    entry the config switches off with ``None`` any keys are allowed: they
+    define it anew (``model.losses.consensus.type=...``).
 
     Raises:
         ConfigKeyError: naming the full key and the close matches.
@@ -75,6 +79,8 @@ def check_overrides(cfg, options: Optional[Mapping[str, Any]], *, source: str = 
                                      f'{type(node).__name__}, not a dict')
             if part in node:
                 node = node[part]
+                if node is None and depth < len(parts) - 1:
+                    break  # a switched-off entry, defined anew by the override
                 continue
             close = _close(part, node.keys())
             last = depth == len(parts) - 1
@@ -83,6 +89,36 @@ def check_overrides(cfg, options: Optional[Mapping[str, Any]], *, source: str = 
             where = f'{prefix.rstrip(".")}' if prefix else 'the config'
             raise ConfigKeyError(f'{source}: {key}: {where} has no key {part!r} '
                                  f'(so {path} does not exist).{_suggest(prefix, close)}')
+
+
+def apply_overrides(cfg, options: Optional[Mapping[str, Any]], *,
+                    source: str = 'cfg-options') -> None:
+    """Check ``a.b.c=v`` overrides (:func:`check_overrides`) and merge them into ``cfg``.
+
+    An entry the config switches off with ``None`` (a loss term in a child
+    config, say) is switched on again by naming its fields:
+    ``model.losses.consensus.type=StreamConsensusLoss`` first turns that
+    ``None`` into an empty dict, which mmengine's merge would otherwise refuse.
+
+    Raises:
+        ConfigKeyError: as :func:`check_overrides`.
+    """
+    if not options:
+        return
+    check_overrides(cfg, options, source=source)
+    for key in options:
+        parts = str(key).split('.')
+        node: Any = cfg
+        for part in parts[:-1]:
+            if isinstance(node, (list, tuple)) and part.lstrip('-').isdigit():
+                node = node[int(part)]
+                continue
+            if not _is_map(node) or part not in node:
+                break
+            if node[part] is None:
+                node[part] = {}
+            node = node[part]
+    cfg.merge_from_dict(dict(options))
 
 
 def _is_map(node: Any) -> bool:

@@ -50,11 +50,9 @@ def load_config(config: Any, cfg_options: Optional[dict] = None):
         except Exception as exc:  # noqa: BLE001 - any parse failure: name the file
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else ''
             raise ValueError(f'cannot load config {path}: {type(exc).__name__}: {first}') from None
-    from wsal.apis.config_check import check_config_keys, check_overrides
+    from wsal.apis.config_check import apply_overrides, check_config_keys
     name = getattr(cfg, 'filename', None) or '<dict>'
-    if cfg_options:
-        check_overrides(cfg, cfg_options)
-        cfg.merge_from_dict(cfg_options)
+    apply_overrides(cfg, cfg_options)
     if 'model' not in cfg:
         raise ValueError(f"config {name} has no 'model'")
     check_config_keys(cfg, name=name)

@@ -100,7 +100,8 @@ def experiment_config(config: str, *, data_root: str, work_dir: str, seed: int, 
         if hook.get('type') == 'LocalizationHealthHook':
             hook['num_videos'] = 1
     if cfg_options:
-        cfg.merge_from_dict(dict(cfg_options))
+        from wsal.apis.config_check import apply_overrides
+        apply_overrides(cfg, dict(cfg_options))
     if not val_interval:
         cfg.val_dataloader = None
         cfg.val_cfg = None
