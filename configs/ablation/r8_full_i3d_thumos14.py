@@ -1,3 +1,6 @@
 # Table 1, row 8: the full model, L_fg + L_bg + L_guide + L_cluster (configs/bm/bm_i3d_thumos14.py).
+# Like every guided background-aware row it also carries the base's
+# cross-stream consensus term (not in the paper); `wsal ablate --cfg-options
+# model.losses.consensus=None` runs the rows as printed.
 _base_ = ['../bm/bm_i3d_thumos14.py']
 

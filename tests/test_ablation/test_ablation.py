@@ -31,16 +31,18 @@ def test_outputs_structure(tiny_run):
     assert summary['meta']['seeds'] == [3] and summary['meta']['iters'] == ITERS
     assert summary['meta']['complete'] is True
     # loss check marks come from the row configs: r2 = STPN (fg + sparsity), r8 = full model
+    # (plus the cross-stream consensus term, which the background-aware rows carry)
     assert summary['rows']['r2']['marks'] == dict(fg=True, bg=False, guide=False, cluster=False,
-                                                  sparsity=True)
+                                                  sparsity=True, consensus=False)
     assert summary['rows']['r8']['marks'] == dict(fg=True, bg=True, guide=True, cluster=True,
-                                                  sparsity=False)
+                                                  sparsity=False, consensus=True)
     md = (tiny_run / 'ablation.md').read_text()
     header = next(line for line in md.splitlines() if line.startswith('| row | L_fg'))
-    assert header.split(' | ')[1:6] == ['L_fg', 'L_bg', 'L_guide', 'L_cluster', 'L_sparse']
-    assert [c.strip(' |') for c in header.split(' | ')[6:15]] == [f'{0.1 * i:g}' for i in range(1, 10)]
+    assert header.split(' | ')[1:7] == ['L_fg', 'L_bg', 'L_guide', 'L_cluster', 'L_sparse',
+                                        'L_consensus']
+    assert [c.strip(' |') for c in header.split(' | ')[7:16]] == [f'{0.1 * i:g}' for i in range(1, 10)]
     r2_line = next(line for line in md.splitlines() if line.startswith('| r2 '))
-    assert r2_line.split(' | ')[1:6] == ['✓', '–', '–', '–', '✓']
+    assert r2_line.split(' | ')[1:7] == ['✓', '–', '–', '–', '✓', '–']
     assert 'λ in GT' in md and 'Failure flags per cell' in md and 'Highest mean mAP@0.5' in md
     assert 'targets' not in summary and 'Targets' not in md
     assert 'final checkpoint' in md
@@ -58,7 +60,7 @@ def test_numbers_come_from_the_run(tiny_run):
         assert np.allclose(summary['rows'][key]['mAP']['mean'], cell['detection']['mAP'])
         line = next(line for line in md.splitlines() if line.startswith(f'| {key} '))
         cells = [c.strip(' |') for c in line.split(' | ')]
-        assert cells[6:15] == [f'{100 * m:.1f}' for m in cell['detection']['mAP']]
+        assert cells[7:16] == [f'{100 * m:.1f}' for m in cell['detection']['mAP']]
         assert set(abl_report.HEALTH_KEYS) <= set(cell['health'])
         assert 0.0 <= cell['health']['lambda_min'] <= cell['health']['lambda_max'] <= 1.0
         assert cell['curves']['train'] and 'loss' in cell['curves']['train'][-1]
@@ -159,7 +161,7 @@ def test_summarize_mean_std_and_targets():
     cells['r2'] = {0: _cell('r2', 0, base * 0.95), 1: _cell('r2', 1, base * 0.95)}
     assert abl_report.best_row(abl.summarize(cells)) == 'r2'
     md = abl.format_markdown(abl.summarize(cells))
-    assert '| r8 r8 | ✓ | ✓ | ✓ | ✓ | – | 45.0 ± 7.1 |' in md
+    assert '| r8 r8 | ✓ | ✓ | ✓ | ✓ | – | – | 45.0 ± 7.1 |' in md
     assert '0 / 1 of 2' in md  # one of two seeds saturated
 
 
@@ -296,3 +298,45 @@ def test_generated_cells_copied_from_another_work_dir_are_reused(tmp_path, capsy
     # other generator options are other data: that cell runs again
     assert main(args(tmp_path / 'a', 5) + ['--generator-options', 'context_rgb=0.2']) == 0
     assert '] training' in capsys.readouterr().out
+
+
+def test_cfg_options_per_row(tiny_run, tmp_path, capsys):
+    """``--cfg-options [ROW:]KEY=VALUE``: applied to the rows named, recorded, part of the cell."""
+    data = json.loads((tiny_run / 'ablation.json').read_text())['meta']['data_roots']['3']
+    work = tmp_path / 'opts'
+
+    def args(*extra):
+        return ['ablate', '--data-root', data, '--seeds', '3', '--configs', 'r3', 'r8',
+                '--iters', '2', '--work-dir', str(work), '--no-figure', *extra]
+
+    assert main(args('--cfg-options', 'r8:model.losses.cluster=None',
+                     'model.losses.guide.weight=0.2')) == 0
+    r3, r8 = (json.loads((work / 'seed3' / k / 'result.json').read_text()) for k in ('r3', 'r8'))
+    assert r8['marks']['cluster'] is False and r8['marks']['bg'] is True
+    assert r8['settings']['cfg_options'] == {'model.losses.cluster': None,
+                                             'model.losses.guide.weight': 0.2}
+    assert r3['settings']['cfg_options'] == {'model.losses.guide.weight': 0.2}
+    dumped = next((work / 'seed3' / 'r8').glob('*_i3d_thumos14.py')).read_text()
+    assert "cluster=None" in dumped.replace(' ', '')
+    summary = json.loads((work / 'ablation.json').read_text())
+    assert summary['meta']['cfg_options']['r8']['model.losses.cluster'] is None
+    md = (work / 'ablation.md').read_text()
+    assert 'Config overrides: r3: `model.losses.guide.weight=0.2`' in md
+    line = next(x for x in md.splitlines() if x.startswith('| r8 '))
+    assert line.split(' | ')[1:7] == ['✓', '✓', '✓', '–', '–', '✓']  # L_cluster switched off
+    capsys.readouterr()
+    # the same options: reused; other options: that cell runs again
+    assert main(args('--cfg-options', 'r8:model.losses.cluster=None',
+                     'model.losses.guide.weight=0.2')) == 0
+    assert capsys.readouterr().out.count('done before') == 2
+    assert main(args('--cfg-options', 'model.losses.guide.weight=0.2')) == 0
+    out = capsys.readouterr().out
+    assert '[r3 seed 3] done before' in out and '[r8 seed 3] training' in out
+    # a row that is not run: an error before any work
+    assert main(args('--cfg-options', 'r5:model.losses.bg.weight=0.2')) == 2
+    assert 'rows not run: r5' in capsys.readouterr().err
+    with pytest.raises(ValueError, match='rows not run: r5'):
+        abl.run_sweep(work_dir=tmp_path / 'sweep', settings=[abl.parse_setting('base')],
+                      preset='tiny', seeds=[0], rows=['r2'], iters=2,
+                      cfg_options={'r5': {'model.losses.bg.weight': 0.2}})
+    assert not (tmp_path / 'sweep').exists()

@@ -47,6 +47,10 @@ def register(subparsers) -> None:
     p.add_argument('--settings-file', metavar='FILE', default=None,
                    help='sweep mode: settings from a JSON file {name: {option: value}} or a '
                    'Python file defining SETTINGS = {...}')
+    p.add_argument('--cfg-options', nargs='+', default=[], metavar='[ROW:]KEY=VALUE',
+                   help='config overrides for every row, or for one with a ROW: prefix, e.g. '
+                   "'model.losses.consensus=None' (the paper's four terms only) or "
+                   "'r8:model.losses.bg.weight=0.2'; recorded in the tables")
     p.add_argument('--val-interval', type=int, default=None, metavar='N',
                    help='also validate every N iterations (test split; learning curves only, '
                    'never used to pick a checkpoint)')
@@ -58,13 +62,14 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from wsal.cli.make_synthetic import parse_options
+    from wsal.experiments.campaign import parse_cfg_options
     work_dir = args.work_dir or f'work_dirs/ablation_{args.preset}'
     if args.generator_options and args.data_root:
         raise ValueError('--generator-options applies to generated data, not to --data-root')
     common = dict(work_dir=work_dir, preset=args.preset, seeds=args.seeds, rows=args.configs,
                   iters=args.iters, lr=args.lr, val_interval=args.val_interval, force=args.force,
                   retest=args.retest, log_level=args.log_level, quiet=args.quiet,
-                  threads=args.threads)
+                  threads=args.threads, cfg_options=parse_cfg_options(args.cfg_options))
     if args.settings or args.settings_file:
         from wsal.experiments.sweep import load_settings, parse_setting, run_sweep
         if args.data_root or args.generator_options:

@@ -28,7 +28,8 @@ from __future__ import annotations
 import os
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Union
 
-from .campaign import PRESET_DEFAULTS, CellCampaign, check_campaign_args, run_campaign
+from .campaign import (PRESET_DEFAULTS, CellCampaign, check_campaign_args, options_per_entry,
+                       run_campaign)
 from .cell import run_cell
 from .config import experiment_config
 from .report import format_markdown
@@ -43,6 +44,7 @@ def run_ablation(*, work_dir: PathLike, preset: str = 'small', seeds: Sequence[i
                  rows: Optional[Sequence[str]] = None, iters: Optional[int] = None,
                  lr: Optional[float] = None, data_root: Optional[str] = None,
                  generator_options: Optional[Mapping[str, Any]] = None,
+                 cfg_options: Optional[Mapping[str, Mapping[str, Any]]] = None,
                  val_interval: Optional[int] = None, figure: bool = True, force: bool = False,
                  retest: bool = False, log_level: Optional[str] = 'WARNING', threads: Optional[int] = 1,
                  title: Optional[str] = None, quiet: bool = False,
@@ -63,6 +65,11 @@ def run_ablation(*, work_dir: PathLike, preset: str = 'small', seeds: Sequence[i
             and only the training seed varies).
         generator_options: Overrides of the synthetic generator's config
             fields for generated data, added to the preset's ablation options.
+        cfg_options: Config overrides, ``{'*': {key: value}}`` for every row
+            and ``{row_key: {key: value}}`` for one (e.g.
+            ``{'*': {'model.losses.consensus': None}}``: the paper's four
+            terms only). Recorded in the tables; a cell re-runs when its
+            overrides change.
         val_interval: Validate (synthetic test split, curves only) this often.
         figure: Write ``figure4_seed<k>.png`` for the first seed.
         force: Re-run cells even when their result exists.
@@ -84,8 +91,10 @@ def run_ablation(*, work_dir: PathLike, preset: str = 'small', seeds: Sequence[i
     iters = int(iters or PRESET_DEFAULTS[preset]['iters'])
     if iters < 1:
         raise ValueError(f'iters must be >= 1, got {iters}')
+    entries = select_rows(rows)
     ablation = _Ablation(work_dir=os.fspath(work_dir), preset=preset, seeds=seeds,
-                         entries=select_rows(rows), iters=iters, lr=lr, data_root=data_root,
+                         entries=entries, iters=iters, lr=lr, data_root=data_root,
+                         options=options_per_entry(entries, cfg_options, what='rows'),
                          generator_options=generator_options, val_interval=val_interval,
                          force=force, log_level=log_level, title=title, quiet=quiet,
                          retest=retest, log=log)
@@ -99,29 +108,39 @@ class _Ablation(CellCampaign):
     titles = ('Table 1 ablation on synthetic THUMOS14-structured data', 'Table 1 ablation')
     figure_name = 'figure4_seed{seed}.png'
 
-    def __init__(self, *, iters: int, val_interval: Optional[int], **kwargs: Any) -> None:
+    def __init__(self, *, iters: int, val_interval: Optional[int],
+                 options: Mapping[str, Mapping[str, Any]], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.iters, self.val_interval = iters, val_interval
+        self.options = {k: dict(v) for k, v in options.items()}
 
     def entry_iters(self, entry: AblationRow) -> int:
         return self.iters
 
     def run_entry(self, entry: AblationRow, *, seed: int, info: Mapping[str, Any],
                   cell_dir: str) -> Dict[str, Any]:
+        options = self.options[entry.key]
+        # cells without overrides keep the settings they always had (and stay reusable)
+        extra = {'cfg_options': options} if options else None
         return run_cell(entry, seed=seed, data_root=self.roots[seed], cell_dir=cell_dir,
                         iters=self.iters, val_interval=self.val_interval, data_info=info,
+                        extra_settings=extra, cfg_options=options or None,
                         **self.cell_kwargs())
 
     def entry_config(self, entry: AblationRow, *, seed: int, info: Mapping[str, Any],
                      work_dir: str):
         return experiment_config(entry.config, data_root=self.roots[seed], work_dir=work_dir,
-                                 seed=seed, iters=self.iters, lr=self.lr, data_info=info)
+                                 seed=seed, iters=self.iters, lr=self.lr, data_info=info,
+                                 cfg_options=self.options[entry.key] or None)
 
     def entry_label(self, entry: AblationRow) -> str:
         return f'{entry.key} {entry.name}'
 
     def extra_meta(self) -> Dict[str, Any]:
-        return {'iters': self.iters, 'rows_run': [r.key for r in self.entries]}
+        meta = {'iters': self.iters, 'rows_run': [r.key for r in self.entries]}
+        if any(self.options.values()):
+            meta['cfg_options'] = {k: v for k, v in self.options.items() if v}
+        return meta
 
     def format(self, summary: Mapping[str, Any]) -> str:
         return format_markdown(summary, title=self.title)

@@ -20,8 +20,8 @@ from .data import check_seed_data_roots, data_description, seed_data_root
 from .figure import save_cells_figure
 from .report import META_NOTES, summarize
 
-__all__ = ['PRESET_DEFAULTS', 'CellCampaign', 'check_campaign_args', 'run_campaign',
-           'torch_threads']
+__all__ = ['PRESET_DEFAULTS', 'CellCampaign', 'check_campaign_args', 'options_per_entry',
+           'parse_cfg_options', 'run_campaign', 'torch_threads']
 
 #: Per synthetic preset: default training iterations (one video each, shared
 #: by all rows) and the generator options the campaigns add (Table 1 uses no
@@ -53,6 +53,51 @@ def check_campaign_args(*, preset: str, seeds: Sequence[int], data_root: Optiona
             raise ValueError('generator options apply to generated data, not to data_root')
         check_seed_data_roots(data_root, seeds)  # every folder exists before any training
     return seeds
+
+
+def parse_cfg_options(items: Sequence[str]) -> Dict[str, Dict[str, Any]]:
+    """``['a.b=1', 'wtalc:c.d=[1,2]']`` -> ``{'*': {'a.b': 1}, 'wtalc': {'c.d': [1, 2]}}``.
+
+    ``KEY=VALUE`` applies to every entry of a campaign, ``ENTRY:KEY=VALUE``
+    to one (a method of ``wsal compare``, a row of ``wsal ablate``); values
+    are read like ``--cfg-options`` of ``wsal train`` (numbers, lists,
+    ``None``, strings).
+
+    Raises:
+        ValueError: an item without ``=``.
+    """
+    from mmengine.config import DictAction
+    out: Dict[str, Dict[str, Any]] = {}
+    for item in items:
+        key, sep, value = item.partition('=')
+        if not sep or not key:
+            raise ValueError(f"--cfg-options expects [ENTRY:]KEY=VALUE, got '{item}'")
+        entry, _, key = key.rpartition(':')
+        out.setdefault(entry or '*', {})[key] = DictAction._parse_iterable(value)
+    return out
+
+
+def options_per_entry(entries: Sequence[Any],
+                      cfg_options: Optional[Mapping[str, Mapping[str, Any]]], *,
+                      what: str) -> Dict[str, Dict[str, Any]]:
+    """``{entry key: overrides}`` from :func:`parse_cfg_options` output.
+
+    Args:
+        entries: Objects with a ``key`` (rows, methods).
+        cfg_options: ``{'*': {...}, key: {...}}``; an entry's own keys win.
+        what: What the entries are, for the error (``'methods'``, ``'rows'``).
+
+    Raises:
+        ValueError: options for a key that is not one of ``entries``.
+    """
+    spec = {k: dict(v) for k, v in (cfg_options or {}).items()}
+    keys = [e.key for e in entries]
+    unknown = sorted(set(spec) - {'*'} - set(keys))
+    if unknown:
+        verb = 'compared' if what == 'methods' else 'run'
+        raise ValueError(f"--cfg-options names {what} not {verb}: {', '.join(unknown)} "
+                         f"({what}: {', '.join(keys)})")
+    return {k: {**spec.get('*', {}), **spec.get(k, {})} for k in keys}
 
 
 @contextlib.contextmanager

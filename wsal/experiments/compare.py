@@ -38,7 +38,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
-from .campaign import PRESET_DEFAULTS, CellCampaign, check_campaign_args, run_campaign
+from .campaign import (PRESET_DEFAULTS, CellCampaign, check_campaign_args, options_per_entry,
+                       parse_cfg_options, run_campaign)
 from .cell import run_cell
 from .compare_report import format_compare_markdown
 from .config import experiment_config
@@ -117,37 +118,6 @@ def parse_iters(items: Sequence[str]) -> IterSpec:
             raise ValueError(f"--iters must be >= 1, got '{item}'")
         spec[key or '*'] = n
     return spec['*'] if list(spec) == ['*'] else spec
-
-
-def parse_cfg_options(items: Sequence[str]) -> Dict[str, Dict[str, Any]]:
-    """``['a.b=1', 'wtalc:c.d=[1,2]']`` -> ``{'*': {'a.b': 1}, 'wtalc': {'c.d': [1, 2]}}``.
-
-    ``KEY=VALUE`` applies to every method, ``METHOD:KEY=VALUE`` to one; values
-    are read like ``--cfg-options`` of ``wsal train`` (numbers, lists,
-    ``None``, strings).
-
-    Raises:
-        ValueError: an item without ``=``.
-    """
-    from mmengine.config import DictAction
-    out: Dict[str, Dict[str, Any]] = {}
-    for item in items:
-        key, sep, value = item.partition('=')
-        if not sep or not key:
-            raise ValueError(f"--cfg-options expects [METHOD:]KEY=VALUE, got '{item}'")
-        method, _, key = key.rpartition(':')
-        out.setdefault(method or '*', {})[key] = DictAction._parse_iterable(value)
-    return out
-
-
-def _options_for(methods: Sequence[Method],
-                 cfg_options: Optional[Mapping[str, Mapping[str, Any]]]) -> Dict[str, Dict]:
-    spec = {k: dict(v) for k, v in (cfg_options or {}).items()}
-    unknown = sorted(set(spec) - {'*'} - {m.key for m in methods})
-    if unknown:
-        raise ValueError(f"--cfg-options names methods not compared: {', '.join(unknown)} "
-                         f"(methods: {', '.join(m.key for m in methods)})")
-    return {m.key: {**spec.get('*', {}), **spec.get(m.key, {})} for m in methods}
 
 
 def _iters_for(methods: Sequence[Method], iters: IterSpec, default: int) -> Dict[str, int]:
@@ -236,7 +206,7 @@ def run_compare(configs: Sequence[str], *, work_dir: PathLike, preset: str = 'sm
     comparison = _Comparison(work_dir=os.fspath(work_dir), preset=preset, seeds=seeds,
                              entries=methods,
                              iters=_iters_for(methods, iters, PRESET_DEFAULTS[preset]['iters']),
-                             options=_options_for(methods, cfg_options), lr=lr,
+                             options=options_per_entry(methods, cfg_options, what='methods'), lr=lr,
                              data_root=data_root, generator_options=generator_options,
                              force=force, log_level=log_level, title=title, quiet=quiet,
                              retest=retest, log=log)

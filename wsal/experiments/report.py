@@ -194,6 +194,10 @@ def format_markdown(summary: Mapping[str, Any], *, title: str = 'Table 1 ablatio
                   f'{meta.get("lr") or "1e-4 (config)"}, one video per iteration), {ckpt}; '
                   f'test split {meta.get("num_test_videos")} videos. '
                   f'AP in percent, mean ± sample std over {len(seeds or [])} seed(s).', '']
+        if meta.get('cfg_options'):
+            lines += ['Config overrides: ' + '; '.join(
+                f'{key}: ' + ', '.join(f'`{k}={v!r}`' for k, v in opts.items())
+                for key, opts in meta['cfg_options'].items()) + '.', '']
     avg_key = '0.1-0.9'
     head = [c for _, c in LOSS_COLUMNS] + [f'{t:g}' for t in tiou] + [f'avg {avg_key}', 'avg 0.1-0.7']
     lines.append('| row | ' + ' | '.join(head) + ' |')

@@ -106,7 +106,9 @@ def _check_options(settings: Sequence[Setting]) -> None:
 def run_sweep(*, work_dir: PathLike, settings: Sequence[Setting], preset: str = 'small',
               seeds: Sequence[int] = (0, 1, 2), rows: Optional[Sequence[str]] = None,
               iters: Optional[int] = None, lr: Optional[float] = None,
-              val_interval: Optional[int] = None, force: bool = False, retest: bool = False,
+              val_interval: Optional[int] = None,
+              cfg_options: Optional[Mapping[str, Mapping[str, Any]]] = None,
+              force: bool = False, retest: bool = False,
               log_level: Optional[str] = 'WARNING', threads: Optional[int] = 1,
               quiet: bool = False, log: Callable[[str], None] = print) -> Dict[str, Any]:
     """Run (or resume) the ablation for every setting; write ``sweep.json`` / ``sweep.md``.
@@ -114,7 +116,8 @@ def run_sweep(*, work_dir: PathLike, settings: Sequence[Setting], preset: str = 
     Args:
         work_dir: ``<work_dir>/<setting>/`` holds each setting's ablation.
         settings: The generator settings (distinct names).
-        preset, seeds, rows, iters, lr, val_interval, force, retest, log_level, threads, quiet:
+        preset, seeds, rows, iters, lr, val_interval, cfg_options, force, retest, log_level,
+        threads, quiet:
             As for :func:`~.ablation.run_ablation` (the same for every setting).
         log: Progress printer.
 
@@ -130,6 +133,9 @@ def run_sweep(*, work_dir: PathLike, settings: Sequence[Setting], preset: str = 
     if len(set(names)) != len(names):
         raise ValueError(f'setting names must be distinct, got {names}')
     _check_options(settings)
+    from .campaign import options_per_entry
+    from .table1 import select_rows
+    options_per_entry(select_rows(rows), cfg_options, what='rows')  # before any training
     work_dir = os.fspath(work_dir)
     os.makedirs(work_dir, exist_ok=True)
     out: Dict[str, Any] = {'settings': {}}
@@ -146,13 +152,14 @@ def run_sweep(*, work_dir: PathLike, settings: Sequence[Setting], preset: str = 
             summary = run_ablation(
                 work_dir=osp.join(work_dir, s.name), preset=preset, seeds=seeds, rows=rows,
                 iters=iters, lr=lr, generator_options=s.options, val_interval=val_interval,
-                figure=False, force=force, retest=retest, log_level=log_level, threads=threads,
+                cfg_options=cfg_options, figure=False, force=force, retest=retest, log_level=log_level, threads=threads,
                 quiet=quiet,
                 title=f'Setting {s.name}: {json.dumps(s.options, sort_keys=True)}', log=log)
             out['settings'][s.name] = {'options': dict(s.options), 'summary': summary}
     out['overview'] = _overview(out['settings'])
     out['meta'] = {'preset': preset, 'seeds': [int(x) for x in seeds], 'rows': list(rows or []),
                    'iters': iters, 'lr': lr,
+                   'cfg_options': {k: dict(v) for k, v in (cfg_options or {}).items()},
                    'checkpoint': 'final checkpoint of every run (no selection on the test split)'}
     out['markdown'] = format_sweep_markdown(out)
     out = finite(out)

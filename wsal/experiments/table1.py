@@ -30,9 +30,11 @@ ROWS: tuple = (
     AblationRow('r8', 'ablation/r8_full_i3d_thumos14.py', 'full (fg+bg+guide+cluster)'),
 )
 
-#: (loss term name in ``model.losses``, column header), in the paper's order.
+#: (loss term name in ``model.losses``, column header): the paper's terms in
+#: its order, STPN's sparsity, then the cross-stream consensus wsal adds.
 LOSS_COLUMNS = (('fg', 'L_fg'), ('bg', 'L_bg'), ('guide', 'L_guide'),
-                ('cluster', 'L_cluster'), ('sparsity', 'L_sparse'))
+                ('cluster', 'L_cluster'), ('sparsity', 'L_sparse'),
+                ('consensus', 'L_consensus'))
 
 
 def select_rows(keys: Optional[Sequence[str]] = None) -> List[AblationRow]:

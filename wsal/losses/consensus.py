@@ -45,6 +45,14 @@ class StreamConsensusLoss(LossTerm):
     from early in training (ramped in with the other added terms), where it
     keeps a stream from drifting there rather than turning it back.
 
+    The term is a tie-breaker between streams that are each anchored to the
+    actions frame by frame (the self-guide does that). It cannot find the
+    actions itself: without such an anchor (the classification terms see λ
+    only through the pooled features, and λ often saturates near 1, where
+    their gradients vanish through the sigmoid while this term's, blind to
+    λ's spread, does not) it aligns the streams on whatever they share,
+    which need not be the actions.
+
     With a single model stream the fused attention is the stream's own: the
     correlation form is then constant (no gradient) and the binary form only
     sharpens λ around its mean.

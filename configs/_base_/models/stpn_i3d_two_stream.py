@@ -21,6 +21,7 @@ model = dict(
         bg=None,
         guide=None,
         cluster=None,
+        consensus=None,
         sparsity=dict(type='SparsityLoss', weight=0.04, reduction='mean')),
     test_cfg=dict(
         proposal=dict(

@@ -41,6 +41,16 @@
 #   nears 1: with L1 both streams saturated (λ 1.00 in and out of actions) and
 #   the results swung from seed to seed. distance='l1' restores the printed form.
 # * Guide targets are detached (λ̂ supervises λ, never the reverse).
+# * Cross-stream consensus (not in the paper): StreamConsensusLoss trains each
+#   stream's λ to rank frames like the streams' mean λ (one minus their
+#   correlation within each video; blind to λ's level and spread, so it does
+#   not move the level the classification terms set). An action happens at
+#   the same time in both streams, but nothing in eq. 11 ties the two
+#   attentions together: trained long enough, the rgb stream settles on the
+#   *mirror solution* (λ on the class's scene, i.e. the background, while its
+#   classifier calls the action frames "background"), on the training videos
+#   as well as on the test videos. Weight 0.1 like the other added terms,
+#   ramped in with them. `consensus=None` restores eq. 11.
 # The paper's proposal thresholds, 0 to 0.5 in steps of 0.025 (the same list as
 # wsal.postprocess.default_thresholds(), the generators' default); the STPN base
 # reuses this variable.
@@ -58,16 +68,19 @@ model = dict(
     pooling=dict(type='AttentionAvgPool', normalize='length'),   # 1/T, eqs. 1 and 4
     classifier=dict(type='LinearClassifier', bias=False, dropout=0.0),
     cluster_head=dict(type='ClusterHead'),
-    # eq. 11: L_fg + α L_bg + β L_guide + γ L_cluster, α = β = γ = 0.1 (sec. 4.2)
+    # eq. 11: L_fg + α L_bg + β L_guide + γ L_cluster, α = β = γ = 0.1 (sec. 4.2),
+    # plus 0.1 L_consensus
     losses=dict(
         fg=dict(type='ForegroundLoss', weight=1.0),
         bg=dict(type='BackgroundLoss', weight=0.1),
         # target detached: λ̂ supervises λ, never the reverse (see SelfGuideLoss)
         guide=dict(type='SelfGuideLoss', weight=0.1, sigma=1.0, detach_target=True,
                    distance='bce'),
-        cluster=dict(type='ClusterLoss', weight=0.1)),
+        cluster=dict(type='ClusterLoss', weight=0.1),
+        # not in eq. 11: the streams' attentions rank frames alike (see above)
+        consensus=dict(type='StreamConsensusLoss', weight=0.1, form='correlation')),
     # L_fg first: the other terms ramp in over the first half of the run (sec. 4.2)
-    loss_warmup=dict(bg=0.5, guide=0.5, cluster=0.5),
+    loss_warmup=dict(bg=0.5, guide=0.5, cluster=0.5, consensus=0.5),
     # A child switches a term off with `name=None` and adds one (e.g. STPN's
     # `sparsity=dict(type='SparsityLoss', ...)`, or a plugin's) by naming it.
     # Terms are left out here rather than set to None: mmengine cannot merge a

@@ -1,0 +1,8 @@
+# The full background-modeling model with the paper's loss as printed (eq. 11:
+# L_fg + 0.1 L_bg + 0.1 L_guide + 0.1 L_cluster): bm_i3d_thumos14.py without
+# the cross-stream consensus term wsal adds (README, "Model settings the
+# configs use"; docs/ablation.md, "Cross-stream consensus"). The Table 1 rows
+# take the same switch: `wsal ablate --cfg-options model.losses.consensus=None`.
+_base_ = ['./bm_i3d_thumos14.py']
+
+model = dict(losses=dict(consensus=None))
