@@ -135,15 +135,15 @@ def run_sweep(*, work_dir: PathLike, settings: Sequence[Setting], preset: str = 
     _check_options(settings)
     from .campaign import options_per_entry
     from .table1 import select_rows
-    options_per_entry(select_rows(rows), cfg_options, what='rows')  # before any training
+    entries = select_rows(rows)
+    options_per_entry(entries, cfg_options, what='rows')  # before any training
     work_dir = os.fspath(work_dir)
     os.makedirs(work_dir, exist_ok=True)
     out: Dict[str, Any] = {'settings': {}}
     from wsal.engine.progress_hook import campaign
 
     from .ablation import PRESET_DEFAULTS
-    from .table1 import select_rows
-    per_setting = len(list(seeds)) * len(select_rows(rows)) * int(
+    per_setting = len(list(seeds)) * len(entries) * int(
         iters or PRESET_DEFAULTS.get(preset, {}).get('iters') or 1)
     with campaign(len(settings) * per_setting, 'sweep') as progress:
         for s in settings:
