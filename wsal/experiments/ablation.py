@@ -124,14 +124,14 @@ class _Ablation(CellCampaign):
         extra = {'cfg_options': options} if options else None
         return run_cell(entry, seed=seed, data_root=self.roots[seed], cell_dir=cell_dir,
                         iters=self.iters, val_interval=self.val_interval, data_info=info,
-                        extra_settings=extra, cfg_options=options or None,
+                        extra_settings=extra, cfg_options=options,
                         **self.cell_kwargs())
 
     def entry_config(self, entry: AblationRow, *, seed: int, info: Mapping[str, Any],
                      work_dir: str):
         return experiment_config(entry.config, data_root=self.roots[seed], work_dir=work_dir,
                                  seed=seed, iters=self.iters, lr=self.lr, data_info=info,
-                                 cfg_options=self.options[entry.key] or None)
+                                 cfg_options=self.options[entry.key])
 
     def entry_label(self, entry: AblationRow) -> str:
         return f'{entry.key} {entry.name}'

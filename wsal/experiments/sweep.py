@@ -152,8 +152,8 @@ def run_sweep(*, work_dir: PathLike, settings: Sequence[Setting], preset: str = 
             summary = run_ablation(
                 work_dir=osp.join(work_dir, s.name), preset=preset, seeds=seeds, rows=rows,
                 iters=iters, lr=lr, generator_options=s.options, val_interval=val_interval,
-                cfg_options=cfg_options, figure=False, force=force, retest=retest, log_level=log_level, threads=threads,
-                quiet=quiet,
+                cfg_options=cfg_options, figure=False, force=force, retest=retest,
+                log_level=log_level, threads=threads, quiet=quiet,
                 title=f'Setting {s.name}: {json.dumps(s.options, sort_keys=True)}', log=log)
             out['settings'][s.name] = {'options': dict(s.options), 'summary': summary}
     out['overview'] = _overview(out['settings'])
