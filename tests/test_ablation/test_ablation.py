@@ -160,8 +160,14 @@ def test_summarize_mean_std_and_targets():
     assert abl_report.best_row(s) == 'r8'
     cells['r2'] = {0: _cell('r2', 0, base * 0.95), 1: _cell('r2', 1, base * 0.95)}
     assert abl_report.best_row(abl.summarize(cells)) == 'r2'
-    md = abl.format_markdown(abl.summarize(cells))
+    s = abl.summarize(cells)
+    # paired over seeds: r8 - r2 at tIoU 0.5 is 0.3 - 0.285 and 0.24 - 0.285
+    pair = s['paired']['r8']['r2']
+    assert pair['cells'] == 2 and pair['at_least'] == 1
+    assert pair['mean'] == pytest.approx((0.3 + 0.24) / 2 - 0.285)
+    md = abl.format_markdown(s)
     assert '| r8 r8 | ✓ | ✓ | ✓ | ✓ | – | – | 45.0 ± 7.1 |' in md
+    assert '| r8 r8 | +9.0 [+3.0] 2/2 | -1.5 [-4.5] 1/2 | – |' in md
     assert '0 / 1 of 2' in md  # one of two seeds saturated
 
 
@@ -246,6 +252,9 @@ def test_sweep_end_to_end(tmp_path):
         assert mean == pytest.approx(cell['detection']['mAP'][4])
     md = (work / 'sweep.md').read_text()
     assert '## Sweep over generator settings' in md and 'Setting noisy' in md
+    assert '| all cells |' in md
+    # one row: no pairs
+    assert sweep['paired'] == {}
 
 
 def test_loss_still_falling_rule():

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any, List, Mapping, Optional
 
+from .paired import cell_values, paired_table
 from .report import _pm, flags_table, health_cells, recall_table
 
 __all__ = ['format_compare_markdown']
@@ -36,9 +37,11 @@ def format_compare_markdown(summary: Mapping[str, Any], *,
        sample std over seeds, each method followed by its published THUMOS14
        row (real I3D features; averages the paper does not print are computed
        from its per-tIoU numbers when it reports all of them, else "–");
-    2. attention / class-activation health on the test split, classification
+    2. the paired differences of mAP@0.5 between methods over the seeds (the same
+       data and training seed; :func:`~.paired.paired_table`);
+    3. attention / class-activation health on the test split, classification
        mAP, training iterations and time;
-    3. the failure flags of every cell.
+    4. the failure flags of every cell.
     """
     tiou = list(summary['tiou'])
     meta = summary.get('meta', {})
@@ -79,6 +82,8 @@ def format_compare_markdown(summary: Mapping[str, Any], *,
     sources = [(k, p['source']) for k, p in published.items() if p]
     if sources:
         lines += ['', 'Published numbers: ' + '; '.join(f'`{k}`: {s}' for k, s in sources) + '.']
+    lines += paired_table(cell_values(summary),
+                          labels={k: f'{r["name"]} (`{k}`)' for k, r in summary['rows'].items()})
     lines += ['', 'Attention / class-activation health on the test split (λ: the attention or '
               'class-agnostic activation each method reports, stream mean; mean over seeds), '
               'classification mAP, training length and time:', '',

@@ -8,6 +8,7 @@ import numpy as np
 from wsal.evaluation.diagnostics import MISS_CATEGORIES
 
 from .cell import finite
+from .paired import cell_values, paired_differences, paired_table
 from .table1 import LOSS_COLUMNS
 
 __all__ = ['HEALTH_KEYS', 'ATTENTION_KEYS', 'META_NOTES', 'RECALL_PARTS', 'summarize', 'best_row',
@@ -46,7 +47,9 @@ def summarize(cells: Mapping[str, Mapping[int, Mapping[str, Any]]]) -> Dict[str,
         ``average_mAP`` and ``averages`` (each ``{'mean', 'std', 'values'}``),
         ``health``, ``attention`` (per stream), ``flags`` (``{seed: [...]}``),
         ``classification_mAP``, ``train_seconds``, ``seconds_per_iter``,
-        ``checkpoint_selection`` and ``seeds``.
+        ``checkpoint_selection`` and ``seeds``; and ``paired``, the rows' paired
+        differences of mAP@0.5 over the seeds both ran
+        (:func:`~.paired.paired_differences`).
     """
     tiou = None
     rows: Dict[str, Any] = {}
@@ -83,7 +86,9 @@ def summarize(cells: Mapping[str, Mapping[int, Mapping[str, Any]]]) -> Dict[str,
             'recall_at_0.5': {k: _mean_std([_recall_part(r, k) for r in res])
                               for k in RECALL_PARTS},
         }
-    return {'tiou': list(tiou or []), 'rows': rows}
+    out = {'tiou': list(tiou or []), 'rows': rows}
+    out['paired'] = paired_differences(cell_values(out))
+    return out
 
 
 #: Columns of the recall table: score-free recall at tIoU 0.5 and the missed
@@ -179,7 +184,8 @@ def flags_table(summary: Mapping[str, Any], *, seeds: Sequence[int], column: str
 
 
 def format_markdown(summary: Mapping[str, Any], *, title: str = 'Table 1 ablation') -> str:
-    """Markdown tables: detection AP (paper layout), attention health and time, flags."""
+    """Markdown tables: detection AP (paper layout), paired differences between rows over the
+    seeds, attention health and time, flags."""
     tiou = summary['tiou']
     meta = summary.get('meta', {})
     seeds = meta.get('seeds')
@@ -215,6 +221,8 @@ def format_markdown(summary: Mapping[str, Any], *, title: str = 'Table 1 ablatio
     if best is not None:
         lines += ['', f'Highest mean mAP@0.5: {best} {summary["rows"][best]["name"]} '
                   f'({100 * _at(summary, best, 0.5):.1f}).']
+    lines += paired_table(cell_values(summary),
+                          labels={k: f'{k} {r["name"]}' for k, r in summary['rows'].items()})
     lines += ['', 'Attention health on the test split (λ = stream mean; mean over seeds), '
               'classification mAP and training time:', '',
               '| row | λ in GT | λ outside | in/out | frame AUC | λ min | λ max | frac λ>0.5 | '

@@ -5,7 +5,8 @@ fields (:mod:`wsal.datasets.synthetic`), e.g. ``flow_cue:actionness_rgb=0.2,
 actionness_flow=0.8``. For every setting the sweep runs the ablation
 (:func:`~.ablation.run_ablation`) in ``<work_dir>/<name>/`` — resumable cell by
 cell — and then writes ``sweep.json`` and ``sweep.md``: one table per setting
-and a summary of mAP@0.5 and failure flags per row and setting.
+a summary of mAP@0.5 and failure flags per row and setting, and the rows'
+paired differences over every (setting, seed) cell (:mod:`.paired`).
 """
 from __future__ import annotations
 
@@ -15,12 +16,14 @@ import os.path as osp
 import re
 import runpy
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from .ablation import run_ablation
 from .cell import finite
+from .paired import cell_values, paired_differences, paired_table
 
-__all__ = ['Setting', 'parse_setting', 'load_settings', 'run_sweep', 'format_sweep_markdown']
+__all__ = ['Setting', 'parse_setting', 'load_settings', 'run_sweep', 'format_sweep_markdown',
+           'sweep_cell_values']
 
 PathLike = Union[str, os.PathLike]
 _NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]*$')
@@ -123,7 +126,9 @@ def run_sweep(*, work_dir: PathLike, settings: Sequence[Setting], preset: str = 
 
     Returns:
         dict: ``{'settings': {name: {'options', 'summary'}}, 'overview': {row:
-        {setting: {'mAP@0.5', 'flagged_cells'}}}, 'meta', 'markdown'}``.
+        {setting: {'mAP@0.5', 'flagged_cells'}}}, 'paired': {row: {other: {'mean',
+        'min', 'max', 'at_least', 'cells'}}}, 'meta', 'markdown'}`` (``paired``:
+        :func:`~.paired.paired_differences` over the (setting, seed) cells).
     """
     from wsal.utils import atomic_write_json, atomic_write_text
     settings = list(settings)
@@ -157,6 +162,7 @@ def run_sweep(*, work_dir: PathLike, settings: Sequence[Setting], preset: str = 
                 title=f'Setting {s.name}: {json.dumps(s.options, sort_keys=True)}', log=log)
             out['settings'][s.name] = {'options': dict(s.options), 'summary': summary}
     out['overview'] = _overview(out['settings'])
+    out['paired'] = paired_differences(sweep_cell_values(out))
     out['meta'] = {'preset': preset, 'seeds': [int(x) for x in seeds], 'rows': list(rows or []),
                    'iters': iters, 'lr': lr,
                    'cfg_options': {k: dict(v) for k, v in (cfg_options or {}).items()},
@@ -184,13 +190,28 @@ def _overview(results: Mapping[str, Mapping[str, Any]]) -> Dict[str, Dict[str, A
     return over
 
 
+def sweep_cell_values(sweep: Mapping[str, Any], *, tiou: float = 0.5
+                      ) -> Dict[str, Dict[Tuple[str, int], float]]:
+    """``{row: {(setting, seed): mAP}}`` of a sweep (see :func:`~.paired.cell_values`)."""
+    out: Dict[str, Dict[Tuple[str, int], float]] = {}
+    for name, res in sweep['settings'].items():
+        per = cell_values(res['summary'], tiou=tiou, cell=lambda seed, n=name: (n, seed))
+        for key, cells in per.items():
+            out.setdefault(key, {}).update(cells)
+    return out
+
+
 def format_sweep_markdown(sweep: Mapping[str, Any]) -> str:
-    """The summary table (mAP@0.5 and flagged cells per row and setting), then each setting's tables."""
+    """The summary table (mAP@0.5 and flagged cells per row and setting, and the mean over
+    all cells), the paired differences over cells, then each setting's tables."""
     names = list(sweep['settings'])
+    values = sweep_cell_values(sweep)
     lines = ['## Sweep over generator settings', '',
              'mAP@0.5 in percent, mean ± std over seeds (final checkpoints); in brackets the '
-             'cells with a failure flag out of all cells.', '',
-             '| row | ' + ' | '.join(names) + ' |', '|---|' + '--:|' * len(names)]
+             'cells with a failure flag out of all cells. "all cells": the mean over every '
+             '(setting, seed) cell the row ran.', '',
+             '| row | ' + ' | '.join(names) + ' | all cells |',
+             '|---|' + '--:|' * (len(names) + 1)]
     for key, row in sweep['overview'].items():
         cells = []
         for n in names:
@@ -200,7 +221,12 @@ def format_sweep_markdown(sweep: Mapping[str, Any]) -> str:
                 continue
             std = f' ± {100 * c["mAP@0.5_std"]:.1f}' if c['cells'] > 1 else ''
             cells.append(f'{100 * c["mAP@0.5"]:.1f}{std} ({c["flagged_cells"]}/{c["cells"]})')
+        v = list(values.get(key, {}).values())
+        cells.append(f'{100 * sum(v) / len(v):.1f} ({len(v)})' if v else 'n/a')
         lines.append(f'| {key} {row["name"]} | ' + ' | '.join(cells) + ' |')
+    lines += paired_table(values, labels={k: f'{k} {r["name"]}'
+                                          for k, r in sweep['overview'].items()},
+                          unit='setting and seed')
     lines += ['', 'Settings:', '']
     for n in names:
         lines.append(f'- `{n}`: {json.dumps(sweep["settings"][n]["options"], sort_keys=True)}')
