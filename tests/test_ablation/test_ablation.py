@@ -278,7 +278,16 @@ def test_user_data_root_interface(tiny_run, tmp_path):
     data = summary['meta']['data_roots']['3']
     work = tmp_path / 'user'
     assert main(['ablate', '--data-root', data, '--seeds', '5', '--configs', 'r2', 'r8',
-                 '--iters', '2', '--work-dir', str(work), '--no-figure']) == 0
+                 '--iters', '2', '--val-interval', '1', '--work-dir', str(work),
+                 '--no-figure']) == 0
+    # validation every iteration: a learning curve per row, in the JSON and the tables
+    summary = json.loads((work / 'ablation.json').read_text())
+    for key in ('r2', 'r8'):
+        cell = json.loads((work / 'seed5' / key / 'result.json').read_text())
+        curve = summary['rows'][key]['val_curve']
+        assert curve['iters'] == [1, 2]
+        assert curve['mean'][-1] == pytest.approx(cell['curves']['val'][-1]['detection/mAP@0.5'])
+    assert 'Learning curves: mAP@0.5 on the test split' in (work / 'ablation.md').read_text()
     for key in ('r2', 'r8'):
         cell = json.loads((work / 'seed5' / key / 'result.json').read_text())
         assert cell['detection']['tiou'][4] == pytest.approx(0.5)

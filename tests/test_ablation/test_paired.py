@@ -66,3 +66,33 @@ def test_sweep_pairs_cells_by_setting_and_seed():
     assert '| r8 name-r8 | +7.5 [-10.0] 3/4 | – |' in md
     # the mean over all cells: r8 (0.30 + 0.10 + 0.45 + 0.35) / 4
     assert '| 30.0 (4) |' in md
+
+
+def test_learning_curves_over_seeds_and_over_a_sweep():
+    from wsal.experiments.report import curve_table, val_curve
+    from wsal.experiments.sweep import sweep_curves
+
+    def cell(points):
+        return {'curves': {'val': [{'iter': i, 'detection/mAP@0.5': v} for i, v in points]}}
+
+    # iteration 3000 is validated in one cell only: left out
+    c = val_curve([cell([(1000, 0.1), (2000, 0.3), (3000, 0.9)]),
+                   cell([(1000, 0.2), (2000, 0.5)])])
+    assert c['iters'] == [1000, 2000]
+    assert c['mean'] == pytest.approx([0.15, 0.4])
+    assert c['values'] == [[0.1, 0.2], [0.3, 0.5]]
+    assert val_curve([cell([]), cell([(1000, 0.2)])]) is None
+    assert val_curve([{'curves': {'train': []}}]) is None
+    lines = curve_table({'r8': c, 'r2': None}, labels={'r8': 'r8 full'}, caption='Curves:')
+    assert '| row | 1000 | 2000 |' in lines and '| r8 full | 15.0 | 40.0 |' in lines
+    assert not any(line.startswith('| r2') for line in lines)
+    assert curve_table({'r2': None}, labels={}, caption='x') == []
+    # over a sweep: every (setting, seed) cell at the iterations all settings validated
+    c2 = val_curve([cell([(1000, 0.5), (2000, 0.7)])])
+    sweep = {'settings': {'a': {'summary': {'rows': {'r8': {'val_curve': c}}}},
+                          'b': {'summary': {'rows': {'r8': {'val_curve': c2}}}}}}
+    over = sweep_curves(sweep)['r8']
+    assert over['iters'] == [1000, 2000] and over['cells'] == [3, 3]
+    assert over['mean'] == pytest.approx([(0.1 + 0.2 + 0.5) / 3, (0.3 + 0.5 + 0.7) / 3])
+    sweep['settings']['b']['summary']['rows']['r8']['val_curve'] = None
+    assert sweep_curves(sweep)['r8'] is None

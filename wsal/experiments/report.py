@@ -12,7 +12,8 @@ from .paired import cell_values, paired_differences, paired_table
 from .table1 import LOSS_COLUMNS
 
 __all__ = ['HEALTH_KEYS', 'ATTENTION_KEYS', 'META_NOTES', 'RECALL_PARTS', 'summarize', 'best_row',
-           'health_cells', 'flags_table', 'recall_table', 'format_markdown']
+           'health_cells', 'flags_table', 'recall_table', 'format_markdown', 'val_curve',
+           'curve_table', 'CURVE_METRIC']
 
 HEALTH_KEYS = ('lambda_in', 'lambda_out', 'in_out_ratio', 'auc', 'lambda_min', 'lambda_max',
                'lambda_mean', 'lambda_p05', 'lambda_p95', 'frac_above_0.5',
@@ -47,7 +48,8 @@ def summarize(cells: Mapping[str, Mapping[int, Mapping[str, Any]]]) -> Dict[str,
         ``average_mAP`` and ``averages`` (each ``{'mean', 'std', 'values'}``),
         ``health``, ``attention`` (per stream), ``flags`` (``{seed: [...]}``),
         ``classification_mAP``, ``train_seconds``, ``seconds_per_iter``,
-        ``checkpoint_selection`` and ``seeds``; and ``paired``, the rows' paired
+        ``checkpoint_selection``, ``seeds`` and ``val_curve`` (:func:`val_curve`);
+        and ``paired``, the rows' paired
         differences of mAP@0.5 over the seeds both ran
         (:func:`~.paired.paired_differences`).
     """
@@ -85,10 +87,72 @@ def summarize(cells: Mapping[str, Mapping[int, Mapping[str, Any]]]) -> Dict[str,
             'seconds_per_iter': _mean_std([r['seconds_per_iter'] for r in res]),
             'recall_at_0.5': {k: _mean_std([_recall_part(r, k) for r in res])
                               for k in RECALL_PARTS},
+            'val_curve': val_curve(res),
         }
     out = {'tiou': list(tiou or []), 'rows': rows}
     out['paired'] = paired_differences(cell_values(out))
     return out
+
+
+#: The metric of the learning-curve tables.
+CURVE_METRIC = 'detection/mAP@0.5'
+
+
+def val_curve(cells: Sequence[Mapping[str, Any]], *, metric: str = CURVE_METRIC
+              ) -> Optional[Dict[str, Any]]:
+    """The validation curve of a row: ``metric`` at every iteration all its cells validated.
+
+    Validation runs only with ``--val-interval`` and is monitoring (the test
+    split; no checkpoint is chosen with it).
+
+    Args:
+        cells: The row's cell results, one per seed (``curves['val']``: a list of
+            ``{'iter', metric, ...}``).
+        metric: The validation metric.
+
+    Returns:
+        dict | None: ``{'iters': [...], 'mean': [...], 'std': [...], 'values':
+        [[one per seed] per iteration]}``, or None when no iteration was
+        validated in every cell.
+    """
+    per_cell = []
+    for cell in cells:
+        points = {int(p['iter']): p[metric] for p in (cell.get('curves') or {}).get('val', [])
+                  if p.get(metric) is not None and 'iter' in p}
+        per_cell.append(points)
+    if not per_cell:
+        return None
+    iters = sorted(set.intersection(*(set(p) for p in per_cell)))
+    if not iters:
+        return None
+    stats = [_mean_std([p[i] for p in per_cell]) for i in iters]
+    return {'iters': iters, 'mean': [st['mean'] for st in stats],
+            'std': [st['std'] for st in stats], 'values': [st['values'] for st in stats]}
+
+
+def curve_table(curves: Mapping[str, Optional[Mapping[str, Any]]], *,
+                labels: Mapping[str, str], caption: str) -> List[str]:
+    """Markdown lines of learning curves: one line per row, one column per iteration.
+
+    Args:
+        curves: ``{row: val_curve or None}``; rows without a curve are left out.
+        labels: Row labels.
+        caption: The sentence above the table.
+
+    Returns:
+        list: The lines (empty when no row has a curve).
+    """
+    rows = {k: c for k, c in curves.items() if c}
+    if not rows:
+        return []
+    iters = sorted({i for c in rows.values() for i in c['iters']})
+    lines = ['', caption, '', '| row | ' + ' | '.join(str(i) for i in iters) + ' |',
+             '|---|' + '--:|' * len(iters)]
+    for key, c in rows.items():
+        at = dict(zip(c['iters'], c['mean']))
+        lines.append(f'| {labels.get(key, key)} | ' + ' | '.join(
+            '–' if at.get(i) is None else f'{100 * at[i]:.1f}' for i in iters) + ' |')
+    return lines
 
 
 #: Columns of the recall table: score-free recall at tIoU 0.5 and the missed
@@ -185,7 +249,8 @@ def flags_table(summary: Mapping[str, Any], *, seeds: Sequence[int], column: str
 
 def format_markdown(summary: Mapping[str, Any], *, title: str = 'Table 1 ablation') -> str:
     """Markdown tables: detection AP (paper layout), paired differences between rows over the
-    seeds, attention health and time, flags."""
+    seeds, attention health and time, per-stream λ, learning curves (when validated),
+    recall, flags."""
     tiou = summary['tiou']
     meta = summary.get('meta', {})
     seeds = meta.get('seeds')
@@ -248,6 +313,12 @@ def format_markdown(summary: Mapping[str, Any], *, title: str = 'Table 1 ablatio
                 vals = [a[k]['mean'] for k in ATTENTION_KEYS] if a else []
                 cells.append(' / '.join('n/a' if v is None else f'{v:.3f}' for v in vals) or 'n/a')
             lines.append(f'| {key} {row["name"]} | ' + ' | '.join(cells) + ' |')
+    lines += curve_table(
+        {k: r.get('val_curve') for k, r in summary['rows'].items()},
+        labels={k: f'{k} {r["name"]}' for k, r in summary['rows'].items()},
+        caption='Learning curves: mAP@0.5 on the test split at each validation '
+                '(`--val-interval`; mean over seeds; monitoring only, no checkpoint is '
+                'chosen with it):')
     lines += recall_table(summary, column='row', label=lambda key, row: f'{key} {row["name"]}')
     lines += flags_table(summary, seeds=seeds or [], column='row',
                          label=lambda key, row: f'{key} {row["name"]}')

@@ -21,9 +21,10 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 from .ablation import run_ablation
 from .cell import finite
 from .paired import cell_values, paired_differences, paired_table
+from .report import curve_table
 
 __all__ = ['Setting', 'parse_setting', 'load_settings', 'run_sweep', 'format_sweep_markdown',
-           'sweep_cell_values']
+           'sweep_cell_values', 'sweep_curves']
 
 PathLike = Union[str, os.PathLike]
 _NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]*$')
@@ -201,9 +202,30 @@ def sweep_cell_values(sweep: Mapping[str, Any], *, tiou: float = 0.5
     return out
 
 
+def sweep_curves(sweep: Mapping[str, Any]) -> Dict[str, Optional[Dict[str, Any]]]:
+    """Each row's learning curve over every (setting, seed) cell: the mean of
+    mAP@0.5 at each iteration that every setting validated (None: no curve)."""
+    per_row: Dict[str, List[Mapping[str, Any]]] = {}
+    for res in sweep['settings'].values():
+        for key, row in res['summary']['rows'].items():
+            per_row.setdefault(key, []).append(row.get('val_curve'))
+    out: Dict[str, Optional[Dict[str, Any]]] = {}
+    for key, curves in per_row.items():
+        if not curves or any(c is None for c in curves):
+            out[key] = None
+            continue
+        iters = sorted(set.intersection(*(set(c['iters']) for c in curves)))
+        values = [[v for c in curves for v in c['values'][c['iters'].index(i)] if v is not None]
+                  for i in iters]
+        out[key] = {'iters': iters, 'mean': [sum(v) / len(v) if v else None for v in values],
+                    'cells': [len(v) for v in values]} if iters else None
+    return out
+
+
 def format_sweep_markdown(sweep: Mapping[str, Any]) -> str:
     """The summary table (mAP@0.5 and flagged cells per row and setting, and the mean over
-    all cells), the paired differences over cells, then each setting's tables."""
+    all cells), the paired differences over cells, the learning curves over all cells
+    (when validated), then each setting's tables."""
     names = list(sweep['settings'])
     values = sweep_cell_values(sweep)
     lines = ['## Sweep over generator settings', '',
@@ -227,6 +249,11 @@ def format_sweep_markdown(sweep: Mapping[str, Any]) -> str:
     lines += paired_table(values, labels={k: f'{k} {r["name"]}'
                                           for k, r in sweep['overview'].items()},
                           unit='setting and seed')
+    lines += curve_table(sweep_curves(sweep),
+                         labels={k: f'{k} {r["name"]}' for k, r in sweep['overview'].items()},
+                         caption='Learning curves: mAP@0.5 on the test split at each validation '
+                                 '(`--val-interval`), mean over every (setting, seed) cell; '
+                                 'monitoring only, no checkpoint is chosen with it:')
     lines += ['', 'Settings:', '']
     for n in names:
         lines.append(f'- `{n}`: {json.dumps(sweep["settings"][n]["options"], sort_keys=True)}')
