@@ -49,9 +49,8 @@ def summarize(cells: Mapping[str, Mapping[int, Mapping[str, Any]]]) -> Dict[str,
         ``health``, ``attention`` (per stream), ``flags`` (``{seed: [...]}``),
         ``classification_mAP``, ``train_seconds``, ``seconds_per_iter``,
         ``checkpoint_selection``, ``seeds`` and ``val_curve`` (:func:`val_curve`);
-        and ``paired``, the rows' paired
-        differences of mAP@0.5 over the seeds both ran
-        (:func:`~.paired.paired_differences`).
+        and ``paired``, the rows' paired differences of mAP@0.5 over the seeds
+        both ran (:func:`~.paired.paired_differences`).
     """
     tiou = None
     rows: Dict[str, Any] = {}

@@ -4,7 +4,7 @@ A *setting* is a name plus overrides of the synthetic generator's config
 fields (:mod:`wsal.datasets.synthetic`), e.g. ``flow_cue:actionness_rgb=0.2,
 actionness_flow=0.8``. For every setting the sweep runs the ablation
 (:func:`~.ablation.run_ablation`) in ``<work_dir>/<name>/`` — resumable cell by
-cell — and then writes ``sweep.json`` and ``sweep.md``: one table per setting
+cell — and then writes ``sweep.json`` and ``sweep.md``: one table per setting,
 a summary of mAP@0.5 and failure flags per row and setting, and the rows'
 paired differences over every (setting, seed) cell (:mod:`.paired`).
 """
