@@ -31,7 +31,7 @@ def tiny_run(tmp_path_factory):
     work = tmp_path_factory.mktemp('compare')
     user = _user_config(work, 1e-4)
     rc = main(['compare', str(user), 'wtalc', '--preset', 'tiny', '--seeds', '5',
-               '--iters', str(ITERS), '--cfg-options', *WTALC_OPTS,
+               '--iters', str(ITERS), '--cfg-options', *WTALC_OPTS, '--val-interval', '2',
                '--work-dir', str(work / 'run'), '--no-figure'])
     assert rc == 0
     return work
@@ -57,7 +57,12 @@ def test_outputs(tiny_run):
         assert isinstance(row['flags']['5'], list)
         assert cell['settings']['kind'] == 'compare' and cell['settings']['iters'] == ITERS
         assert os.path.isfile(cell['checkpoint'])
+        # --val-interval 2: a learning-curve point at iterations 2 and 4
+        assert row['val_curve']['iters'] == [2, 4]
+        assert row['val_curve']['mean'][-1] == pytest.approx(
+            cell['curves']['val'][-1]['detection/mAP@0.5'])
     md = (run / 'compare.md').read_text()
+    assert 'Learning curves: mAP@0.5 on the test split' in md
     lines = md.splitlines()
     header = next(line for line in lines if line.startswith('| method | 0.1'))
     assert [c.strip(' |') for c in header.split(' | ')[1:]] == \

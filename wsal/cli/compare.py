@@ -40,6 +40,9 @@ def register(subparsers) -> None:
                    're-runs the cells it affects)')
     p.add_argument('--lr', type=float, default=None,
                    help="Adam learning rate for every method (default: each config's)")
+    p.add_argument('--val-interval', type=int, default=None, metavar='N',
+                   help='also validate every N iterations (test split; learning curves only, '
+                   'never used to pick a checkpoint)')
     p.add_argument('--work-dir', metavar='DIR', default=None,
                    help='data, runs and tables (default work_dirs/compare_<preset>)')
     p.add_argument('--no-figure', action='store_true',
@@ -55,7 +58,7 @@ def run(args) -> int:
     work_dir = args.work_dir or f'work_dirs/compare_{preset}'
     run_compare(args.configs, work_dir=work_dir, preset=preset, seeds=args.seeds,
                 iters=parse_iters(args.iters), cfg_options=parse_cfg_options(args.cfg_options),
-                lr=args.lr, data_root=args.data_root,
+                lr=args.lr, val_interval=args.val_interval, data_root=args.data_root,
                 figure=not args.no_figure, force=args.force, retest=args.retest,
                 log_level=args.log_level, quiet=args.quiet, threads=args.threads)
     return 0

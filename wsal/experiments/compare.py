@@ -161,6 +161,7 @@ def run_compare(configs: Sequence[str], *, work_dir: PathLike, preset: str = 'sm
                 lr: Optional[float] = None, data_root: Optional[str] = None,
                 generator_options: Optional[Mapping[str, Any]] = None,
                 cfg_options: Optional[Mapping[str, Mapping[str, Any]]] = None,
+                val_interval: Optional[int] = None,
                 figure: bool = True, force: bool = False, retest: bool = False,
                 log_level: Optional[str] = 'WARNING', threads: Optional[int] = 1,
                 title: Optional[str] = None, quiet: bool = False,
@@ -185,6 +186,8 @@ def run_compare(configs: Sequence[str], *, work_dir: PathLike, preset: str = 'sm
             and ``{method_key: {key: value}}`` for one (e.g. a smaller batch for
             the batch-trained methods); recorded in the tables and part of
             every cell's resolved config.
+        val_interval: Also validate on the test split every this many iterations
+            (learning curves in the tables; never used to pick a checkpoint).
         figure: Plot every method on one test video of the first seed.
         force: Re-run cells even when their result exists.
         retest: Test the final checkpoint of finished cells again (no
@@ -207,6 +210,7 @@ def run_compare(configs: Sequence[str], *, work_dir: PathLike, preset: str = 'sm
                              entries=methods,
                              iters=_iters_for(methods, iters, PRESET_DEFAULTS[preset]['iters']),
                              options=options_per_entry(methods, cfg_options, what='methods'), lr=lr,
+                             val_interval=val_interval,
                              data_root=data_root, generator_options=generator_options,
                              force=force, log_level=log_level, title=title, quiet=quiet,
                              retest=retest, log=log)
@@ -221,9 +225,9 @@ class _Comparison(CellCampaign):
     figure_name = 'methods_seed{seed}.png'
 
     def __init__(self, *, iters: Dict[str, int], options: Dict[str, Dict[str, Any]],
-                 **kwargs: Any) -> None:
+                 val_interval: Optional[int] = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.iters, self.options = iters, options
+        self.iters, self.options, self.val_interval = iters, options, val_interval
         self.published = {m.key: published_for(m.config) for m in self.entries}
 
     def entry_iters(self, entry: Method) -> int:
@@ -241,8 +245,8 @@ class _Comparison(CellCampaign):
         digest = resolved_config_digest(self.entry_config(entry, seed=seed, info=info,
                                                           work_dir=cell_dir))
         return run_cell(entry.row(), seed=seed, data_root=self.roots[seed], cell_dir=cell_dir,
-                        iters=self.iters[entry.key], data_info=info,
-                        extra_settings={'kind': 'compare', 'resolved_config_sha256': digest,
+                        iters=self.iters[entry.key], val_interval=self.val_interval,
+                        data_info=info, extra_settings={'kind': 'compare', 'resolved_config_sha256': digest,
                                         'cfg_options': self.options[entry.key]},
                         cfg_options=self.options[entry.key], **self.cell_kwargs())
 

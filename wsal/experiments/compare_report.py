@@ -5,7 +5,7 @@ import json
 from typing import Any, List, Mapping, Optional
 
 from .paired import cell_values, paired_table
-from .report import _pm, flags_table, health_cells, recall_table
+from .report import _pm, curve_table, flags_table, health_cells, recall_table
 
 __all__ = ['format_compare_markdown']
 
@@ -41,7 +41,8 @@ def format_compare_markdown(summary: Mapping[str, Any], *,
        data and training seed; :func:`~.paired.paired_table`);
     3. attention / class-activation health on the test split, classification
        mAP, training iterations and time;
-    4. the failure flags of every cell.
+    4. the learning curves (mAP@0.5 at each validation, with ``val_interval``);
+    5. where recall is lost, and the failure flags of every cell.
     """
     tiou = list(summary['tiou'])
     meta = summary.get('meta', {})
@@ -97,6 +98,12 @@ def format_compare_markdown(summary: Mapping[str, Any], *,
             f'{c["lambda_max"]} | {c["frac_above_0.5"]} | {c["collapsed_saturated"]} | '
             f'{c["classification_mAP"]} | {row.get("iters", "")} | '
             f'{c["train_seconds"]} | {c["ms_per_iter"]} |')
+    lines += curve_table(
+        {k: r.get('val_curve') for k, r in summary['rows'].items()},
+        labels={k: r['name'] for k, r in summary['rows'].items()},
+        caption='Learning curves: mAP@0.5 on the test split at each validation '
+                '(`--val-interval`; mean over seeds; monitoring only, no checkpoint is '
+                'chosen with it):')
     lines += recall_table(summary, column='method', label=lambda key, row: row['name'])
     lines += flags_table(summary, seeds=seeds, column='method', label=lambda key, row: row['name'])
     return '\n'.join(lines) + '\n'
