@@ -246,7 +246,8 @@ class _Comparison(CellCampaign):
                                                           work_dir=cell_dir))
         return run_cell(entry.row(), seed=seed, data_root=self.roots[seed], cell_dir=cell_dir,
                         iters=self.iters[entry.key], val_interval=self.val_interval,
-                        data_info=info, extra_settings={'kind': 'compare', 'resolved_config_sha256': digest,
+                        data_info=info,
+                        extra_settings={'kind': 'compare', 'resolved_config_sha256': digest,
                                         'cfg_options': self.options[entry.key]},
                         cfg_options=self.options[entry.key], **self.cell_kwargs())
 

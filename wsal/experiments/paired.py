@@ -15,7 +15,8 @@ __all__ = ['cell_values', 'paired_differences', 'paired_table']
 
 
 def cell_values(summary: Mapping[str, Any], *, tiou: float = 0.5,
-                cell: Callable[[int], Hashable] = lambda seed: seed) -> Dict[str, Dict[Hashable, float]]:
+                cell: Callable[[int], Hashable] = lambda seed: seed
+                ) -> Dict[str, Dict[Hashable, float]]:
     """Per-cell mAP at ``tiou`` of every row of an ablation / comparison summary.
 
     Args:

@@ -13,7 +13,7 @@ from .table1 import LOSS_COLUMNS
 
 __all__ = ['HEALTH_KEYS', 'ATTENTION_KEYS', 'META_NOTES', 'RECALL_PARTS', 'summarize', 'best_row',
            'health_cells', 'flags_table', 'recall_table', 'format_markdown', 'val_curve',
-           'curve_table', 'CURVE_METRIC']
+           'mean_curve', 'curve_table', 'CURVE_METRIC']
 
 HEALTH_KEYS = ('lambda_in', 'lambda_out', 'in_out_ratio', 'auc', 'lambda_min', 'lambda_max',
                'lambda_mean', 'lambda_p05', 'lambda_p95', 'frac_above_0.5',
@@ -114,11 +114,20 @@ def val_curve(cells: Sequence[Mapping[str, Any]], *, metric: str = CURVE_METRIC
         [[one per seed] per iteration]}``, or None when no iteration was
         validated in every cell.
     """
-    per_cell = []
-    for cell in cells:
-        points = {int(p['iter']): p[metric] for p in (cell.get('curves') or {}).get('val', [])
-                  if p.get(metric) is not None and 'iter' in p}
-        per_cell.append(points)
+    return mean_curve([{int(p['iter']): p[metric] for p in (cell.get('curves') or {}).get('val', [])
+                        if p.get(metric) is not None and 'iter' in p} for cell in cells])
+
+
+def mean_curve(per_cell: Sequence[Mapping[int, float]]) -> Optional[Dict[str, Any]]:
+    """Mean ± sample std over cells at every iteration all cells have.
+
+    Args:
+        per_cell: ``{iteration: value}`` per cell.
+
+    Returns:
+        dict | None: ``{'iters', 'mean', 'std', 'values'}`` (``values``: one list
+        per iteration, one value per cell), or None without a common iteration.
+    """
     if not per_cell:
         return None
     iters = sorted(set.intersection(*(set(p) for p in per_cell)))

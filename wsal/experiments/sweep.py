@@ -21,7 +21,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 from .ablation import run_ablation
 from .cell import finite
 from .paired import cell_values, paired_differences, paired_table
-from .report import curve_table
+from .report import curve_table, mean_curve
 
 __all__ = ['Setting', 'parse_setting', 'load_settings', 'run_sweep', 'format_sweep_markdown',
            'sweep_cell_values', 'sweep_curves']
@@ -211,14 +211,14 @@ def sweep_curves(sweep: Mapping[str, Any]) -> Dict[str, Optional[Dict[str, Any]]
             per_row.setdefault(key, []).append(row.get('val_curve'))
     out: Dict[str, Optional[Dict[str, Any]]] = {}
     for key, curves in per_row.items():
-        if not curves or any(c is None for c in curves):
+        if any(c is None for c in curves):
             out[key] = None
             continue
-        iters = sorted(set.intersection(*(set(c['iters']) for c in curves)))
-        values = [[v for c in curves for v in c['values'][c['iters'].index(i)] if v is not None]
-                  for i in iters]
-        out[key] = {'iters': iters, 'mean': [sum(v) / len(v) if v else None for v in values],
-                    'cells': [len(v) for v in values]} if iters else None
+        # one {iteration: value} per (setting, seed) cell, from each setting's per-seed values
+        per_cell = [{i: v[j] for i, v in zip(c['iters'], c['values']) if v[j] is not None}
+                    for c in curves for j in range(len(c['values'][0]) if c['values'] else 0)]
+        curve = mean_curve(per_cell)
+        out[key] = None if curve is None else {**curve, 'cells': [len(v) for v in curve['values']]}
     return out
 
 
