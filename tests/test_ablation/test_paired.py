@@ -42,6 +42,9 @@ def test_table_entries_and_when_it_is_left_out():
     # r8 - r2: +15, +2, +15 -> mean +10.7, smallest +2.0, 3 of 3
     assert '| r8 full | +10.7 [+2.0] 3/3 | – |' in text
     assert '| r2 | – | -10.7 [-15.0] 0/3 |' in text
+    # a mean that rounds to zero from below prints without a sign flip
+    near = paired_table({'a': {0: 0.1000, 1: 0.2000}, 'b': {0: 0.1002, 1: 0.2002}})
+    assert '| a | – | +0.0 [+0.0] 0/2 |' in '\n'.join(near)
     # one row, or a single shared cell, makes no table
     assert paired_table({'r2': values['r2']}) == []
     assert paired_table({'a': {0: 0.1}, 'b': {0: 0.2}}) == []

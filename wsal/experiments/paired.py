@@ -66,6 +66,12 @@ def paired_differences(values: Mapping[str, Mapping[Hashable, float]]
     return out
 
 
+def _signed(value: float) -> str:
+    """``value`` with a sign and one decimal; a value that rounds to zero prints ``+0.0``."""
+    text = f'{value:+.1f}'
+    return '+0.0' if text == '-0.0' else text
+
+
 def paired_table(values: Mapping[str, Mapping[Hashable, float]], *,
                  labels: Optional[Mapping[str, str]] = None, unit: str = 'seed',
                  scale: float = 100.0) -> List[str]:
@@ -99,7 +105,7 @@ def paired_table(values: Mapping[str, Mapping[Hashable, float]], *,
             if a == b or d is None:
                 cells.append('–')
                 continue
-            cells.append(f'{scale * d["mean"]:+.1f} [{scale * d["min"]:+.1f}] '
+            cells.append(f'{_signed(scale * d["mean"])} [{_signed(scale * d["min"])}] '
                          f'{d["at_least"]}/{d["cells"]}')
         lines.append(f'| {labels.get(a, a)} | ' + ' | '.join(cells) + ' |')
     return lines
