@@ -93,7 +93,10 @@ def _run_demo(*, work_dir: str, preset: str, seed: int, iters: Optional[int],
             health = {k[len('health/'):]: v for k, v in run.result.metrics.items()
                       if k.startswith('health/') and isinstance(v, (int, float))}
             flags[name] = cell_flags(health, run.losses)
+    decays = sorted({float(c.optim_wrapper.optimizer.get('weight_decay', 0.0))
+                     for c in cfgs.values()})
     table = demo_table(results, flags, preset=preset, seed=seed, iters=iters, lr=lr,
+                       weight_decay=decays[0] if len(decays) == 1 else None,
                        data_root=data_root, info=info)
     log('')
     log(table)
@@ -114,11 +117,13 @@ def _run_demo(*, work_dir: str, preset: str, seed: int, iters: Optional[int],
 
 
 def demo_table(results: Dict[str, Any], flags: Dict[str, list], *, preset: str, seed: int,
-               iters: int, lr: Optional[float], data_root: str, info: Dict[str, Any]) -> str:
+               iters: int, lr: Optional[float], data_root: str, info: Dict[str, Any],
+               weight_decay: Optional[float] = None) -> str:
     """The side-by-side table with the protocol of the runs behind it.
 
     Says the training data (preset, videos, feature dims), iterations, learning
-    rate, seed and which checkpoint was evaluated, per model; a model whose
+    rate and weight decay (None: each config's own, when they differ), seed and
+    which checkpoint was evaluated, per model; a model whose
     attention failed (collapsed, saturated, inverted) or whose loss was still
     falling gets its flags after its row.
     """
@@ -131,10 +136,12 @@ def demo_table(results: Dict[str, Any], flags: Dict[str, list], *, preset: str, 
                                   notes=notes)
     dims = ', '.join(f'{s}={d}' for s, d in (info.get('dims') or {}).items())
     lr_text = f'{lr:g}' if lr is not None else "the configs'"
+    wd_text = f'{weight_decay:g}' if weight_decay is not None else "the configs'"
     lines = table.splitlines()
     setup = [f'  training: synthetic preset {preset!r} (data seed {seed}, {data_root}), '
              f"subset 'validation', features {dims}",
              f'  each model: {iters} iterations (one video each), Adam lr {lr_text}, '
+             f'weight decay {wd_text}, '
              f'training seed {seed}; evaluated: the checkpoint of iteration {iters} (final, '
              'not selected on the test split)']
     if notes:
