@@ -5,11 +5,11 @@
 # states none; 5e-4 with Adam at lr 1e-4 is what BaS-Net and UM use (and
 # configs/_base_/methods/ for the head methods). Without it nothing bounds the
 # weights: the bias-free classifier and the attention MLP keep growing as the
-# cross-entropies fall (attention first-layer norm 11.6-13.0, classifier
-# columns 1.9-4.4 after 16000 iterations; with it 2.6-4.2 and 1.2-3.9), the
-# T-CAM that the guide copies into λ sharpens, and the models keep fitting the
-# training videos. Measured on every Table 1 row and STPN over the
-# independent data and three generator settings (README, "Model settings";
+# cross-entropies fall (after 16000 iterations the attention MLP's first layer
+# has a norm of 11.4-13.0 and the classifier's class columns 1.9-3.2; with it
+# 2.6-4.2 and 1.2-2.4), and the T-CAM that the guide copies into λ sharpens.
+# Measured on STPN, fg+guide, fg+guide+cluster and the full model over the
+# independent data and four generator data sets (README, "Model settings";
 # docs/ablation.md, "Weight decay"). weight_decay=0.0 restores the earlier runs.
 optim_wrapper = dict(
     type='OptimWrapper',
