@@ -83,3 +83,52 @@ def test_prepare_distributed_single_process_leaves_config_alone():
     assert 'model_wrapper_cfg' not in cfg
     with pytest.raises(ValueError, match='launcher'):
         prepare_distributed(cfg, 'slurm')
+
+
+TEARDOWN_SCRIPT = '''
+import atexit, sys
+import torch
+import torch.distributed as dist
+from mmengine.config import Config
+from wsal.engine.compat import end_distributed, prepare_distributed
+init = sys.argv[2]
+# registered first, so it runs last: what the interpreter's finalisation will meet
+atexit.register(lambda: print('at exit: group alive', dist.is_initialized(), flush=True))
+if sys.argv[1] == 'host':  # a group the host set up for itself is not wsal's to end
+    dist.init_process_group('gloo', init_method=init)
+    print('ended', end_distributed(), dist.is_initialized(), flush=True)
+    dist.destroy_process_group()
+    sys.exit(0)
+cfg = Config(dict(env_cfg=dict(dist_cfg=dict(backend='gloo', init_method=init))))
+prepare_distributed(cfg, 'pytorch')
+t = torch.ones(1)
+dist.all_reduce(t)
+print('reduced', t.item(), flush=True)
+if sys.argv[1] == 'explicit':
+    print('ended', end_distributed(), dist.is_initialized(), flush=True)
+    print('again', end_distributed(), flush=True)
+'''
+
+
+@pytest.mark.parametrize('mode', ['explicit', 'atexit', 'host'])
+def test_end_distributed_destroys_only_the_group_of_a_wsal_launch(tmp_path, mode):
+    """A gloo group left alive at interpreter exit can abort the process (SIGABRT)
+    after a finished run; wsal ends the group of a run it launched, explicitly or
+    at exit, and leaves a host's own group alone."""
+    import os
+    import subprocess
+    import sys
+    init = f'file://{tmp_path / "rendezvous"}?rank=0&world_size=1'
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path), CUDA_VISIBLE_DEVICES='',
+               OMP_NUM_THREADS='1')
+    proc = subprocess.run([sys.executable, '-c', TEARDOWN_SCRIPT, mode, init], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    if mode == 'host':
+        assert lines[0] == 'ended False True'  # untouched
+        return
+    assert lines[0] == 'reduced 1.0'
+    if mode == 'explicit':
+        assert lines[1:3] == ['ended True False', 'again False']
+    assert lines[-1] == 'at exit: group alive False'

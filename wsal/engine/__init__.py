@@ -1,7 +1,7 @@
 """wsal.engine: Runner integration (hooks, mmengine/torch compatibility, config lookup)."""
 from .checkpoint_hook import AtomicCheckpointHook
-from .compat import (CHECKPOINT_SAFE_GLOBALS, distributed_launcher, load_checkpoint_file,
-                     prepare_distributed, safe_checkpoint_loading)
+from .compat import (CHECKPOINT_SAFE_GLOBALS, distributed_launcher, end_distributed,
+                     load_checkpoint_file, prepare_distributed, safe_checkpoint_loading)
 from .config_paths import packaged_config_dir, resolve_config
 from .health_hook import LocalizationHealthHook
 from .loss_curve_hook import LossCurveHook
@@ -12,7 +12,8 @@ from .train_progress_hook import TrainProgressHook
 
 __all__ = [
     'CHECKPOINT_SAFE_GLOBALS', 'safe_checkpoint_loading', 'load_checkpoint_file',
-    'prepare_distributed', 'distributed_launcher', 'packaged_config_dir', 'resolve_config',
+    'prepare_distributed', 'end_distributed', 'distributed_launcher', 'packaged_config_dir',
+    'resolve_config',
     'AtomicCheckpointHook', 'LocalizationHealthHook', 'LossCurveHook', 'ProgressHook',
     'RNGStateHook', 'TrainProgressHook',
 ]

@@ -33,6 +33,7 @@ Two things do not work out of the box with this pair of versions:
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
 import datetime
 import os
@@ -47,7 +48,8 @@ from mmengine.logging.history_buffer import HistoryBuffer
 from wsal.engine.dist_timeout import dist_timeout_seconds
 
 __all__ = ['CHECKPOINT_SAFE_GLOBALS', 'safe_checkpoint_loading', 'load_checkpoint_file',
-           'prepare_distributed', 'distributed_launcher', 'scope_collate_fns']
+           'prepare_distributed', 'end_distributed', 'distributed_launcher',
+           'scope_collate_fns']
 
 _LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
@@ -163,6 +165,7 @@ def prepare_distributed(cfg, launcher: str) -> None:
         return
     if launcher != 'pytorch':
         raise ValueError(f"wsal supports launcher 'none' or 'pytorch' (torchrun), got {launcher!r}")
+    _own_process_group()
     env_cfg = cfg.setdefault('env_cfg', {})
     dist_cfg = env_cfg.setdefault('dist_cfg', {})
     # a finite timeout, so that a frozen rank ends the job (wsal.engine.dist_timeout)
@@ -185,6 +188,43 @@ def prepare_distributed(cfg, launcher: str) -> None:
             find_unused_parameters=cfg.get('find_unused_parameters', False))
         wrapper['device_ids'] = None  # DDP rejects device ids for a CPU module
         cfg.model_wrapper_cfg = wrapper
+
+
+_ENDS_PROCESS_GROUP = False
+
+
+def _own_process_group() -> None:
+    """Make this process end the default process group before it exits.
+
+    A process that exits with a gloo group still alive can abort in the
+    interpreter's finalisation (SIGABRT, "terminate called without an active
+    exception"): gloo's worker threads are destroyed while still joinable.
+    torchrun then reports the whole job as failed although training
+    finished. :func:`end_distributed` is called by ``wsal``'s commands when
+    they return and, for API users, at interpreter exit.
+    """
+    global _ENDS_PROCESS_GROUP
+    if not _ENDS_PROCESS_GROUP:
+        _ENDS_PROCESS_GROUP = True
+        atexit.register(end_distributed)
+
+
+def end_distributed() -> bool:
+    """Destroy the default process group of a distributed wsal run.
+
+    Acts only in a process whose config went through
+    :func:`prepare_distributed` with the ``'pytorch'`` launcher (a group
+    the host set up for its own use is left alone), and only once the
+    group exists. No barrier: a rank that failed must not hold the others
+    for the collective timeout. Safe to call more than once.
+
+    Returns:
+        True when a process group was destroyed.
+    """
+    if not (_ENDS_PROCESS_GROUP and torch_dist.is_available() and torch_dist.is_initialized()):
+        return False
+    torch_dist.destroy_process_group()
+    return True
 
 
 # --------------------------------------------------------------------------
