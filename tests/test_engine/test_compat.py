@@ -1,5 +1,8 @@
 """wsal.engine.compat: safe checkpoint loading, collate scope, CPU distributed set-up."""
+import os
 import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -115,9 +118,6 @@ def test_end_distributed_destroys_only_the_group_of_a_wsal_launch(tmp_path, mode
     """A gloo group left alive at interpreter exit can abort the process (SIGABRT)
     after a finished run; wsal ends the group of a run it launched, explicitly or
     at exit, and leaves a host's own group alone."""
-    import os
-    import subprocess
-    import sys
     init = f'file://{tmp_path / "rendezvous"}?rank=0&world_size=1'
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path), CUDA_VISIBLE_DEVICES='',
                OMP_NUM_THREADS='1')

@@ -58,12 +58,8 @@ def run(args) -> int:
     check_checkpoint_dims(state.get('state_dict', state), dict(cfg.model.get('streams') or {}),
                           checkpoint=args.checkpoint)
     del state
-    from wsal.engine.compat import end_distributed
-    try:
-        with hold_work_dir(work_dir):  # one run per work dir, outputs included
-            return _evaluate_and_write(args, cfg, work_dir)
-    finally:
-        end_distributed()  # a live gloo group can abort the exit (see its docstring)
+    with hold_work_dir(work_dir):  # one run per work dir, outputs included
+        return _evaluate_and_write(args, cfg, work_dir)
 
 
 def _evaluate_and_write(args, cfg, work_dir: str) -> int:

@@ -34,14 +34,6 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from wsal.engine.compat import end_distributed
-    try:
-        return _train(args)
-    finally:
-        end_distributed()  # a live gloo group can abort the exit (see its docstring)
-
-
-def _train(args) -> int:
     from wsal.apis.runner import prepare_config, run_train
     cfg = prepare_config(args.config, work_dir=args.work_dir, data_root=args.data_root,
                          cfg_options=args.cfg_options, seed=args.seed, resume=args.resume,

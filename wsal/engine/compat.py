@@ -200,8 +200,9 @@ def _own_process_group() -> None:
     interpreter's finalisation (SIGABRT, "terminate called without an active
     exception"): gloo's worker threads are destroyed while still joinable.
     torchrun then reports the whole job as failed although training
-    finished. :func:`end_distributed` is called by ``wsal``'s commands when
-    they return and, for API users, at interpreter exit.
+    finished. :func:`end_distributed` is registered to run at interpreter
+    exit, before that finalisation (``wsal train``/``wsal test`` and API
+    users alike go through :func:`prepare_distributed`).
     """
     global _ENDS_PROCESS_GROUP
     if not _ENDS_PROCESS_GROUP:
