@@ -65,8 +65,8 @@ def test_numbers_come_from_the_run(tiny_run):
         assert 0.0 <= cell['health']['lambda_min'] <= cell['health']['lambda_max'] <= 1.0
         assert cell['curves']['train'] and 'loss' in cell['curves']['train'][-1]
         assert cell['checkpoint_selection'] == 'final' and isinstance(cell['flags'], list)
-        assert cell['flags'] == abl.cell_flags(cell['health'], None) + (
-            ['not-converged'] if 'not-converged' in cell['flags'] else [])
+        training = [f for f in cell['flags'] if f == 'not-converged' or f.startswith('idle:')]
+        assert cell['flags'] == abl.cell_flags(cell['health'], None) + training
         assert {'rgb', 'flow', 'mean'} <= set(cell['attention'])
         assert cell['attention']['flow']['lambda_in'] == cell['health']['flow/lambda_in']
         row = abl.select_rows([key])[0]
@@ -209,6 +209,28 @@ def test_cell_flags():
     falling = list(np.linspace(2.0, 1.0, 100))  # last tenth ~9 % below the tenth before it
     assert abl.cell_flags(bad, falling) == ['inverted:flow', 'saturated:rgb', 'not-converged']
     assert abl.cell_flags(dict(healthy, collapsed=1.0)) == ['collapsed:mean']
+    assert abl.cell_flags(healthy, [1.0] * 100, ['bg', 'cluster']) == ['idle:bg,cluster']
+    assert abl.cell_flags(bad, falling, ['bg']) == ['inverted:flow', 'saturated:rgb',
+                                                    'not-converged', 'idle:bg']
+
+
+def test_terms_at_chance_rule():
+    from wsal.evaluation import terms_at_chance
+    chance = {'bg': ('loss_bg', 0.6), 'cluster': ('loss_cluster', 0.28)}
+    # rows every 100 iterations to 2000: the last tenth is iterations 1801..2000
+    curve = [{'iter': i, 'loss_bg': 0.1 if i <= 1800 else 0.59, 'loss_cluster': 0.28 - i * 1e-4}
+             for i in range(100, 2001, 100)]
+    assert terms_at_chance(curve, chance) == ['bg']              # 0.59 >= 0.95 * 0.6
+    assert terms_at_chance(curve, chance, tolerance=0.0) == []   # 0.59 < 0.6
+    assert terms_at_chance(curve, chance, window=0.5) == []      # mean over 1001..2000 is lower
+    learned = [dict(r, loss_bg=0.05) for r in curve]
+    assert terms_at_chance(learned, chance) == []
+    assert terms_at_chance(curve, {'guide': ('loss_guide', 0.5)}) == []   # not in the curve
+    assert terms_at_chance([], chance) == []
+    with pytest.raises(ValueError, match='window'):
+        terms_at_chance(curve, chance, window=0.0)
+    with pytest.raises(ValueError, match='tolerance'):
+        terms_at_chance(curve, chance, tolerance=1.0)
 
 
 def test_sweep_settings_parsing(tmp_path):

@@ -70,3 +70,19 @@ def test_missing_key_and_negative_weight_are_clear():
                       torch.ones(1, 2, dtype=torch.bool))
     with pytest.raises(ValueError, match='weight must be >= 0'):
         BackgroundLoss(weight=-1)
+
+
+@pytest.mark.parametrize('labels', [[[1.0, 0.0, 0.0]], [[0.0, 1.0, 1.0]], [[0.0, 0.0, 0.0]]])
+def test_chance_levels_are_the_terms_on_uniform_logits(labels):
+    """``chance_level`` is what each term gives when its classifier guesses uniformly."""
+    labels = torch.tensor(labels)
+    mask = torch.ones(1, 4, dtype=torch.bool)
+    uniform = torch.zeros(1, 4)   # C + 1 = 4 logits
+    out = {'fg_logits': uniform, 'bg_logits': uniform,
+           'cluster_fg_logits': torch.zeros(1, 2), 'cluster_bg_logits': torch.zeros(1, 2)}
+    for term in (ForegroundLoss(weight=1.0), BackgroundLoss(weight=1.0), ClusterLoss(weight=1.0)):
+        value = next(iter(term(out, labels, mask).values())).item()
+        assert value == pytest.approx(term.chance_level(num_classes=3), rel=1e-6)
+    # a learned term is below its level
+    learned = {'bg_logits': torch.tensor([[4.0, 0.0, 0.0, 0.0]])}
+    assert BackgroundLoss(weight=1.0)(learned, labels, mask)['loss_bg'].item() < math.log(4) / 10

@@ -1,4 +1,6 @@
 """Loss ramps (``loss_warmup``) of the localizers and the hook that drives them."""
+import math
+
 import pytest
 import torch
 
@@ -77,3 +79,24 @@ def test_hook_passes_the_runner_iteration():
     TrainProgressHook().before_train_iter(_Runner(model, 7, 40), 0)
     assert model.loss_factors() == {'bg': pytest.approx(8 / 20)}
     TrainProgressHook().before_train_iter(_Runner(torch.nn.Linear(2, 2), 7, 40), 0)  # no-op
+
+
+def test_chance_levels_match_the_logged_terms_of_a_uniform_classifier():
+    """The logged value of an idle term: weight x ramp factor x streams x chance level."""
+    from wsal.experiments.cell import chance_levels
+    losses = dict(LOSSES, cluster=dict(type='ClusterLoss', weight=0.1))
+    torch.manual_seed(0)
+    model = WeaklySupervisedLocalizer(num_classes=3, streams=dict(rgb=6, flow=6), losses=losses,
+                                      cluster_head=dict(type='ClusterHead'),
+                                      loss_warmup=dict(bg=0.5))
+    with torch.no_grad():  # every classifier guesses uniformly
+        for module in list(model.classifier.values()) + list(model.cluster_head.values()):
+            module.fc.weight.zero_()
+    for it, factor in ((24, 0.5), (99, 1.0)):
+        model.set_train_progress(it, 100)
+        logged = model.loss(*_batch())
+        levels = chance_levels(model)
+        assert set(levels) == {'fg', 'bg', 'cluster'}   # the guide has no chance level
+        for name, (key, at_chance) in levels.items():
+            assert logged[key].item() == pytest.approx(at_chance, rel=1e-5), name
+        assert levels['bg'][1] == pytest.approx(factor * 0.1 * 2 * math.log(4))

@@ -15,7 +15,7 @@ tables rewritten after every cell, one campaign per work dir).
 """
 from .ablation import PRESET_DEFAULTS, run_ablation
 from .compare import resolve_methods, run_compare
-from .cell import CellRun, cell_flags, run_cell, train_and_test
+from .cell import CellRun, cell_flags, idle_terms, run_cell, train_and_test
 from .config import SYNTHETIC_BASE, experiment_config
 from .data import ensure_synthetic_data
 from .demo import DEMO_METHODS, run_demo
@@ -26,8 +26,9 @@ from .sweep import Setting, load_settings, parse_setting, run_sweep
 from .table1 import LOSS_COLUMNS, ROWS, AblationRow, loss_marks, select_rows
 
 __all__ = [
-    'PRESET_DEFAULTS', 'run_ablation', 'CellRun', 'cell_flags', 'run_cell', 'train_and_test',
-    'SYNTHETIC_BASE', 'experiment_config', 'ensure_synthetic_data', 'DEMO_METHODS', 'run_demo',
+    'PRESET_DEFAULTS', 'run_ablation', 'CellRun', 'cell_flags', 'idle_terms', 'run_cell',
+    'train_and_test', 'SYNTHETIC_BASE', 'experiment_config', 'ensure_synthetic_data',
+    'DEMO_METHODS', 'run_demo',
     'save_models_figure', 'format_markdown', 'summarize', 'Setting', 'load_settings',
     'parse_setting', 'run_sweep', 'LOSS_COLUMNS', 'ROWS', 'AblationRow', 'loss_marks',
     'select_rows', 'run_compare', 'resolve_methods', 'METHOD_CONFIGS', 'PUBLISHED',

@@ -15,13 +15,13 @@ import os
 import os.path as osp
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Mapping, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from .config import experiment_config
 from .table1 import AblationRow, loss_marks
 
-__all__ = ['CellRun', 'train_and_test', 'run_cell', 'cell_flags', 'config_digest',
-           'RESULT_FILE', 'FLAGS']
+__all__ = ['CellRun', 'train_and_test', 'run_cell', 'cell_flags', 'chance_levels',
+           'idle_terms', 'config_digest', 'RESULT_FILE', 'FLAGS']
 
 RESULT_FILE = 'result.json'
 #: Settings that only add monitoring (validation curves): a finished cell is
@@ -29,7 +29,9 @@ RESULT_FILE = 'result.json'
 MONITOR_ONLY = ('val_interval',)
 FORMAT_VERSION = 3
 #: Failure flags a cell can carry (see :func:`cell_flags`).
-FLAGS = ('inverted', 'collapsed', 'saturated', 'not-converged')
+FLAGS = ('inverted', 'collapsed', 'saturated', 'not-converged', 'idle')
+#: Flags that come from training, not from the test: a re-test keeps them.
+TRAINING_FLAGS = ('not-converged', 'idle')
 
 
 @dataclass
@@ -82,7 +84,8 @@ def train_and_test(cfg) -> CellRun:
                    curves={'train': curves.train, 'val': curves.val}, losses=list(curves.total))
 
 
-def cell_flags(health: Mapping[str, Any], losses: Optional[List[float]] = None) -> List[str]:
+def cell_flags(health: Mapping[str, Any], losses: Optional[List[float]] = None,
+               idle: Optional[List[str]] = None) -> List[str]:
     """What went wrong in a cell, from its attention health and its training loss.
 
     * ``inverted``: a stream's (or the stream mean's) λ is lower inside the
@@ -90,12 +93,17 @@ def cell_flags(health: Mapping[str, Any], losses: Optional[List[float]] = None) 
     * ``collapsed`` / ``saturated``: :class:`~wsal.evaluation.AttentionHealth`
       flags λ of the stream mean or of a stream;
     * ``not-converged``: the total training loss was still falling
-      (:func:`wsal.evaluation.loss_still_falling`).
+      (:func:`wsal.evaluation.loss_still_falling`);
+    * ``idle``: a loss term stayed at its chance level to the end of training
+      (:func:`idle_terms`), e.g. ``idle:bg`` when the background pool was never
+      classified better than a uniform guess.
 
     Args:
         health: The ``health/`` metrics without prefix (``lambda_in``,
             ``rgb/lambda_in``, ...).
         losses: Total training loss per iteration (None: not checked).
+        idle: Names of the idle loss terms (:func:`idle_terms`; None or empty:
+            none).
 
     Returns:
         list[str]: flags of :data:`FLAGS` with the streams concerned, e.g.
@@ -114,7 +122,47 @@ def cell_flags(health: Mapping[str, Any], losses: Optional[List[float]] = None) 
             out.append(f'{flag}:{",".join(where)}')
     if losses is not None and loss_still_falling(losses):
         out.append('not-converged')
+    if idle:
+        out.append(f'idle:{",".join(idle)}')
     return out
+
+
+def chance_levels(model: Any) -> Dict[str, Tuple[str, float]]:
+    """``{term name: (loss key, logged value at chance)}`` of a built localizer's terms.
+
+    The runner logs each term weighted, scaled by its warm-up factor and summed
+    over the model's streams, so the logged value of a term at its chance
+    level (:meth:`wsal.losses.LossTerm.chance_level`) is ``weight * factor *
+    num_streams * level``, with the factor the model holds at the end of
+    training (1 once a ramp is over). Terms without a chance level, or with
+    weight 0, are left out.
+    """
+    losses = getattr(model, 'losses', None)
+    streams = getattr(model, 'model_streams', None)
+    num_classes = getattr(model, 'num_classes', None)
+    if not losses or not streams or num_classes is None:
+        return {}
+    factors = model.loss_factors() if hasattr(model, 'loss_factors') else {}
+    out = {}
+    for name, term in losses.items():
+        level_of = getattr(term, 'chance_level', None)
+        level = level_of(num_classes=int(num_classes)) if callable(level_of) else None
+        weight = float(getattr(term, 'weight', 0.0)) * float(factors.get(name, 1.0))
+        if level is None or not weight > 0:
+            continue
+        out[name] = (term.loss_name, weight * len(streams) * float(level))
+    return out
+
+
+def idle_terms(model: Any, curve: List[Mapping[str, float]]) -> List[str]:
+    """Names of ``model``'s loss terms that ended training at their chance level.
+
+    Args:
+        model: The trained localizer (its terms, streams and classes).
+        curve: Its training curve (:attr:`CellRun.curves` ``['train']``).
+    """
+    from wsal.evaluation.convergence import terms_at_chance
+    return terms_at_chance(curve, chance_levels(model))
 
 
 def _num(d: Mapping[str, Any], key: str) -> Optional[float]:
@@ -179,19 +227,20 @@ def _stream_attention(health: Mapping[str, Any]) -> Dict[str, Dict[str, Any]]:
 
 
 def _test_fields(row: AblationRow, res: Any, *, losses: Optional[List[float]] = None,
-                 not_converged: bool = False) -> Dict[str, Any]:
+                 idle: Optional[List[str]] = None,
+                 training_flags: Optional[List[str]] = None) -> Dict[str, Any]:
     """The test part of a cell result from an ``EvalResult``.
 
     ``losses`` (the training loss per iteration) decide the not-converged
-    flag; a re-test passes the flag the cell had instead (``not_converged``).
+    flag and ``idle`` the idle one; a re-test passes the training flags the
+    cell had instead (``training_flags``: ``not-converged``, ``idle:...``).
     """
     if res.detection is None:
         raise ValueError(f'{row.config}: the test split gave no detection result')
     health = {k[len('health/'):]: finite(float(v)) for k, v in res.metrics.items()
               if k.startswith('health/') and isinstance(v, (int, float))}
-    flags = cell_flags(health, losses)
-    if not_converged and 'not-converged' not in flags:
-        flags.append('not-converged')
+    flags = cell_flags(health, losses, idle)
+    flags += [f for f in training_flags or [] if f not in flags]
     return {
         'detection': res.detection.to_dict(),
         'checkpoint_selection': res.selection,
@@ -218,7 +267,8 @@ def _retest(row: AblationRow, old: Dict[str, Any], *, seed: int, data_root: str,
     start = time.perf_counter()
     res = run_test(cfg, ckpt)
     result = dict(old)
-    result.update(_test_fields(row, res, not_converged='not-converged' in old.get('flags', [])))
+    kept = [f for f in old.get('flags', []) if f.split(':')[0] in TRAINING_FLAGS]
+    result.update(_test_fields(row, res, training_flags=kept))
     result['test_seconds'] = time.perf_counter() - start
     result = finite(result)
     atomic_write_json(osp.join(cell_dir, RESULT_FILE), result)
@@ -285,7 +335,8 @@ def run_cell(row: AblationRow, *, seed: int, data_root: str, cell_dir: str, iter
         'settings': settings,
         'row': {'key': row.key, 'name': row.name, 'config': row.config},
         'marks': loss_marks(cfg),
-        **_test_fields(row, run.result, losses=run.losses),
+        **_test_fields(row, run.result, losses=run.losses,
+                       idle=idle_terms(run.model, run.curves['train'])),
         'train_seconds': run.train_seconds,
         'test_seconds': run.test_seconds,
         'seconds_per_iter': run.train_seconds / max(1, iters),

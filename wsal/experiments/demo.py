@@ -13,7 +13,7 @@ import os.path as osp
 import time
 from typing import Any, Callable, Dict, Optional
 
-from .cell import cell_flags, train_and_test
+from .cell import cell_flags, idle_terms, train_and_test
 from .config import experiment_config
 from .data import ensure_synthetic_data
 from .figure import save_models_figure
@@ -92,7 +92,7 @@ def _run_demo(*, work_dir: str, preset: str, seed: int, iters: Optional[int],
             results[name], models[name], cfgs[name] = run.result, run.model, cfg
             health = {k[len('health/'):]: v for k, v in run.result.metrics.items()
                       if k.startswith('health/') and isinstance(v, (int, float))}
-            flags[name] = cell_flags(health, run.losses)
+            flags[name] = cell_flags(health, run.losses, idle_terms(run.model, run.curves['train']))
     decays = sorted({float(c.optim_wrapper.optimizer.get('weight_decay', 0.0))
                      for c in cfgs.values()})
     table = demo_table(results, flags, preset=preset, seed=seed, iters=iters, lr=lr,

@@ -1,7 +1,7 @@
 """Base class of wsal loss terms: weight handling, input checks, naming."""
 from __future__ import annotations
 
-from typing import Dict, Mapping, Tuple
+from typing import Dict, Mapping, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -38,6 +38,18 @@ class LossTerm(nn.Module):
                 mask: torch.Tensor) -> torch.Tensor:
         """The unweighted scalar loss (subclasses implement)."""
         raise NotImplementedError
+
+    def chance_level(self, *, num_classes: int) -> Optional[float]:
+        """The unweighted value of the term when its classifier guesses uniformly.
+
+        A term that stays at this level all through training has taught its
+        classifier nothing (``wsal ablate`` flags it ``idle``). Terms without
+        such a level (regularisers, distances) return None.
+
+        Args:
+            num_classes: Number of action classes ``C`` of the model.
+        """
+        return None
 
     def forward(self, stream_out: Mapping[str, torch.Tensor], labels: torch.Tensor,
                 mask: torch.Tensor) -> Dict[str, torch.Tensor]:

@@ -1,6 +1,8 @@
 """Video-level classification losses on the pooled features: L_fg (eq. 3), L_bg."""
 from __future__ import annotations
 
+import math
+
 import torch.nn.functional as F
 
 from wsal.registry import LOSSES
@@ -35,6 +37,10 @@ class ForegroundLoss(LossTerm):
         target = foreground_target(labels).to(logits.dtype)
         return -(target * F.log_softmax(logits, dim=-1)).sum(-1).mean()
 
+    def chance_level(self, *, num_classes: int) -> float:
+        """``ln(C + 1)``: uniform logits, whatever the (normalised) target."""
+        return math.log(num_classes + 1)
+
 
 @LOSSES.register_module()
 class BackgroundLoss(LossTerm):
@@ -55,3 +61,11 @@ class BackgroundLoss(LossTerm):
 
     def compute(self, stream_out, labels, mask):
         return -F.log_softmax(stream_out['bg_logits'], dim=-1)[:, 0].mean()
+
+    def chance_level(self, *, num_classes: int) -> float:
+        """``ln(C + 1)``: the background pool's logits are uniform.
+
+        Under 1/T pooling they shrink with the background mass ``1 - mean λ``,
+        so an attention kept near 1 on every frame leaves the term here.
+        """
+        return math.log(num_classes + 1)

@@ -1,6 +1,8 @@
 """Bottom-up foreground-background clustering loss (eq. 10)."""
 from __future__ import annotations
 
+import math
+
 import torch.nn.functional as F
 
 from wsal.registry import LOSSES
@@ -30,3 +32,7 @@ class ClusterLoss(LossTerm):
         z_fg = F.log_softmax(stream_out['cluster_fg_logits'], dim=-1)[:, 0]
         z_bg = F.log_softmax(stream_out['cluster_bg_logits'], dim=-1)[:, 1]
         return -(z_fg + z_bg).mean()
+
+    def chance_level(self, *, num_classes: int) -> float:
+        """``2 ln 2``: both pools at ``z = 1/2``."""
+        return 2 * math.log(2)
