@@ -58,6 +58,45 @@ def test_a_switched_off_term_is_switched_on_by_naming_its_fields():
     apply_overrides(cfg, {})
 
 
+def test_a_new_entry_is_added_by_naming_its_type():
+    """``model.losses.<new>.type=...`` adds a term from the command line; typos are still caught."""
+    from wsal import build_model
+    extra = {'model.losses.extra.type': 'SparsityLoss', 'model.losses.extra.weight': 0.05}
+    cfg = load_config('bm/bm_i3d_thumos14.py', extra)
+    assert dict(cfg.model.losses.extra) == dict(type='SparsityLoss', weight=0.05)
+    model = build_model(cfg.model)
+    assert 'extra' in model.losses and model.losses['extra'].weight == 0.05
+    with pytest.raises(ConfigKeyError, match=r'model\.losses\.extra does not exist'):
+        load_config('bm/bm_i3d_thumos14.py', {'model.losses.extra.weight': 0.05})  # no type
+    with pytest.raises(ConfigKeyError, match=r'Did you mean: model\.losses\.cluster\?'):
+        load_config('bm/bm_i3d_thumos14.py', {'model.losses.clusterr.type': 'ClusterLoss'})
+    with pytest.raises(ConfigKeyError, match=r'unknown key'):  # its arguments are checked
+        load_config('bm/bm_i3d_thumos14.py', dict(extra, **{'model.losses.extra.wieght': 1}))
+
+
+def test_cli_overrides_name_a_value_they_cannot_read(capsys):
+    import argparse
+    from wsal.cli._common import add_config_args
+    parser = argparse.ArgumentParser(prog='wsal train')
+    add_config_args(parser)
+    args = parser.parse_args(['--cfg-options', 'train_cfg.max_iters=3', 'a.b=[1,2]',
+                              'model.losses.m.type=SparsityLoss'])
+    assert args.cfg_options == {'train_cfg.max_iters': 3, 'a.b': [1, 2],
+                                'model.losses.m.type': 'SparsityLoss'}
+    for bad, match in (("model.losses.m=dict(type='X',weight=0.1)", 'give a dict'),
+                       ("model.losses.m=dict(type='X')", 'give a dict'),  # not a string
+                       ('model.losses.m', 'expected KEY=VALUE')):
+        with pytest.raises(SystemExit):
+            parser.parse_args(['--cfg-options', bad])
+        err = capsys.readouterr().err
+        assert match in err and bad in err
+    from wsal.experiments.campaign import parse_cfg_options
+    assert parse_cfg_options(['r8:model.losses.m.type=SparsityLoss', 'a=(1,2)']) == {
+        'r8': {'model.losses.m.type': 'SparsityLoss'}, '*': {'a': (1, 2)}}
+    with pytest.raises(ValueError, match="cannot read the value of 'r8:a=dict"):
+        parse_cfg_options(["r8:a=dict(type='X',weight=0.1)"])
+
+
 def test_file_keys_are_checked_against_the_components():
     cfg = Config.fromfile(str(packaged_config_dir() / 'bm/bm_i3d_thumos14.py'))
     cfg.model.classifier['dropuot'] = 0.1

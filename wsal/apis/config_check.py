@@ -5,7 +5,8 @@ Two checks, both naming the full key and close matches:
 * :func:`check_overrides`: ``--cfg-options`` keys against the loaded config
   (``train_cfg.max_iter=10`` -> did you mean ``train_cfg.max_iters``;
   ``model.losses.bgg.weight=0.2`` -> ``model.losses.bgg`` does not exist);
-  :func:`apply_overrides` checks them and merges them in.
+  :func:`apply_overrides` checks them and merges them in;
+  :func:`parse_override` reads one ``KEY=VALUE`` of the command line.
 * :func:`check_config_keys`: every component dict with a ``type`` against
   the keyword arguments of the class it names (a typo in a config file),
   the entries of a dict of components that lack a ``type``, and top-level
@@ -15,10 +16,11 @@ from __future__ import annotations
 
 import difflib
 import inspect
-from typing import Any, Iterable, List, Mapping, Optional, Sequence
+import re
+from typing import Any, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 __all__ = ['ConfigKeyError', 'apply_overrides', 'check_overrides', 'check_config_keys',
-           'RUNNER_KEYS']
+           'parse_override', 'RUNNER_KEYS']
 
 #: Top-level keys the Runner (and wsal) read.
 RUNNER_KEYS = (
@@ -47,20 +49,55 @@ def _suggest(prefix: str, close: Sequence[str]) -> str:
     return ' Did you mean: ' + ', '.join(f'{prefix}{c}' for c in close) + '?'
 
 
+def parse_override(item: str, *, option: str = '--cfg-options') -> Tuple[str, Any]:
+    """One command-line override: ``'a.b=[1,2]'`` -> ``('a.b', [1, 2])``.
+
+    Values are read as mmengine's ``DictAction`` reads them: numbers,
+    booleans, ``None``, strings, lists ``[a,b]`` and tuples ``(a,b)``. A dict
+    is given field by field (``model.losses.mine.type=MyLoss
+    model.losses.mine.weight=0.1``).
+
+    Args:
+        item: ``KEY=VALUE``.
+        option: The option's name, for the error.
+
+    Raises:
+        ValueError: no ``=`` or no key, or a value that cannot be read (the
+            message names the item).
+    """
+    key, sep, value = str(item).partition('=')
+    if not sep or not key:
+        raise ValueError(f"{option}: expected KEY=VALUE, got '{item}'")
+    from mmengine.config import DictAction
+    try:
+        if re.fullmatch(r'\s*[A-Za-z_][\w.]*\s*\(.*\)\s*', value, flags=re.S):
+            raise ValueError('a call is not a value')  # dict(...) would stay a string
+        return key, DictAction._parse_iterable(value)
+    except (AssertionError, RecursionError, ValueError, SyntaxError):
+        raise ValueError(f"{option}: cannot read the value of '{item}'. Values are numbers, "
+                         'strings, booleans, None, lists [a,b] or tuples (a,b); give a dict '
+                         'field by field, e.g. model.losses.mine.type=MyLoss '
+                         'model.losses.mine.weight=0.1') from None
+
+
 def check_overrides(cfg, options: Optional[Mapping[str, Any]], *, source: str = 'cfg-options'
                     ) -> None:
     """Refuse ``a.b.c=v`` overrides whose path does not exist in ``cfg``.
 
-    A missing intermediate key is always an error (the override would create
-    a dict the config never reads). A missing last key is an error when a key
-    of the same dict is close to it (a typo); a new, unrelated key is allowed
-    (e.g. a new loss term ``model.losses.margin=dict(type=...)``). Below an
-    entry the config switches off with ``None`` any keys are allowed: they
-    define it anew (``model.losses.consensus.type=...``).
+    A missing intermediate key is an error (the override would create a dict
+    the config never reads) unless the overrides name that new entry's
+    ``type``: ``model.losses.margin.type=MarginLoss
+    model.losses.margin.weight=0.1`` adds a loss term (a registered or a
+    plugin's) from the command line. A missing key is an error when a key of
+    the same dict is close to it (a typo), a new entry's included; a new,
+    unrelated last key is allowed. Below an entry the config switches off
+    with ``None`` any keys are allowed: they define it anew
+    (``model.losses.consensus.type=...``).
 
     Raises:
         ConfigKeyError: naming the full key and the close matches.
     """
+    typed = {str(k)[:-len('.type')] for k in options or {} if str(k).endswith('.type')}
     for key in options or {}:
         parts = str(key).split('.')
         node: Any = cfg
@@ -84,8 +121,9 @@ def check_overrides(cfg, options: Optional[Mapping[str, Any]], *, source: str = 
                 continue
             close = _close(part, node.keys())
             last = depth == len(parts) - 1
-            if last and not close:
-                break  # a new key, unlike any existing one
+            new_entry = any(t == path or t.startswith(path + '.') for t in typed)
+            if (last or new_entry) and not close:
+                break  # a new key (or a new entry with its type), unlike any existing one
             where = f'{prefix.rstrip(".")}' if prefix else 'the config'
             raise ConfigKeyError(f'{source}: {key}: {where} has no key {part!r} '
                                  f'(so {path} does not exist).{_suggest(prefix, close)}')

@@ -5,12 +5,19 @@ import argparse
 
 
 class _DictAction(argparse.Action):
-    """mmengine's ``DictAction``, imported when the option is used (``--help`` stays light)."""
+    """``KEY=VALUE`` overrides read like mmengine's ``DictAction`` (imported when used, so
+    ``--help`` stays light); an unreadable value stops the command with its name."""
 
     def __call__(self, parser, namespace, values, option_string=None):
-        from mmengine.config import DictAction
-        DictAction(self.option_strings, self.dest, nargs=self.nargs)(
-            parser, namespace, values, option_string)
+        from wsal.apis.config_check import parse_override
+        options = dict(getattr(namespace, self.dest, None) or {})
+        for item in values:
+            try:
+                key, value = parse_override(item, option=option_string)
+            except ValueError as exc:
+                parser.error(str(exc))
+            options[key] = value
+        setattr(namespace, self.dest, options)
 
 
 def add_config_args(p: argparse.ArgumentParser, *, data_root: bool = True) -> None:

@@ -64,16 +64,17 @@ def parse_cfg_options(items: Sequence[str]) -> Dict[str, Dict[str, Any]]:
     ``None``, strings).
 
     Raises:
-        ValueError: an item without ``=``.
+        ValueError: an item without ``=``, or a value that cannot be read.
     """
-    from mmengine.config import DictAction
+    from wsal.apis.config_check import parse_override
     out: Dict[str, Dict[str, Any]] = {}
     for item in items:
-        key, sep, value = item.partition('=')
+        key, sep, _ = item.partition('=')
         if not sep or not key:
             raise ValueError(f"--cfg-options expects [ENTRY:]KEY=VALUE, got '{item}'")
+        key, value = parse_override(item)
         entry, _, key = key.rpartition(':')
-        out.setdefault(entry or '*', {})[key] = DictAction._parse_iterable(value)
+        out.setdefault(entry or '*', {})[key] = value
     return out
 
 
