@@ -14,6 +14,7 @@ import math
 import os
 import os.path as osp
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
@@ -142,7 +143,9 @@ def chance_levels(model: Any) -> Dict[str, Tuple[str, float]]:
     num_classes = getattr(model, 'num_classes', None)
     if not losses or not streams or num_classes is None:
         return {}
-    factors = model.loss_factors() if hasattr(model, 'loss_factors') else {}
+    with warnings.catch_warnings():  # a model never told its progress: factors of 1, no warning
+        warnings.simplefilter('ignore')
+        factors = model.loss_factors() if hasattr(model, 'loss_factors') else {}
     out = {}
     for name, term in losses.items():
         level_of = getattr(term, 'chance_level', None)
