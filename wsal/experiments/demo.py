@@ -146,5 +146,6 @@ def demo_table(results: Dict[str, Any], flags: Dict[str, list], *, preset: str, 
              'not selected on the test split)']
     if notes:
         setup.append('  flags after a row: attention health / convergence problems of that '
-                     'model (its detections are not to be trusted)')
+                     'model (its detections are not to be trusted); idle:<term>: a loss term '
+                     'still at its chance level (a uniform guess) at the end of training')
     return '\n'.join(lines[:1] + setup + lines[1:])
