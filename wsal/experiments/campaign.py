@@ -69,9 +69,6 @@ def parse_cfg_options(items: Sequence[str]) -> Dict[str, Dict[str, Any]]:
     from wsal.apis.config_check import parse_override
     out: Dict[str, Dict[str, Any]] = {}
     for item in items:
-        key, sep, _ = item.partition('=')
-        if not sep or not key:
-            raise ValueError(f"--cfg-options expects [ENTRY:]KEY=VALUE, got '{item}'")
         key, value = parse_override(item)
         entry, _, key = key.rpartition(':')
         out.setdefault(entry or '*', {})[key] = value
