@@ -107,13 +107,14 @@ prepare_distributed(cfg, 'pytorch')
 t = torch.ones(1)
 dist.all_reduce(t)
 print('reduced', t.item(), flush=True)
-if sys.argv[1] == 'explicit':
-    print('ended', end_distributed(), dist.is_initialized(), flush=True)
-    print('again', end_distributed(), flush=True)
+if sys.argv[1] in ('explicit', 'barrier'):
+    print('ended', end_distributed(barrier=sys.argv[1] == 'barrier'), dist.is_initialized(),
+          flush=True)
+    print('again', end_distributed(barrier=True), flush=True)
 '''
 
 
-@pytest.mark.parametrize('mode', ['explicit', 'atexit', 'host'])
+@pytest.mark.parametrize('mode', ['explicit', 'barrier', 'atexit', 'host'])
 def test_end_distributed_destroys_only_the_group_of_a_wsal_launch(tmp_path, mode):
     """A gloo group left alive at interpreter exit can abort the process (SIGABRT)
     after a finished run; wsal ends the group of a run it launched, explicitly or
@@ -129,6 +130,6 @@ def test_end_distributed_destroys_only_the_group_of_a_wsal_launch(tmp_path, mode
         assert lines[0] == 'ended False True'  # untouched
         return
     assert lines[0] == 'reduced 1.0'
-    if mode == 'explicit':
+    if mode in ('explicit', 'barrier'):
         assert lines[1:3] == ['ended True False', 'again False']
     assert lines[-1] == 'at exit: group alive False'

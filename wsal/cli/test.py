@@ -59,7 +59,10 @@ def run(args) -> int:
                           checkpoint=args.checkpoint)
     del state
     with hold_work_dir(work_dir):  # one run per work dir, outputs included
-        return _evaluate_and_write(args, cfg, work_dir)
+        code = _evaluate_and_write(args, cfg, work_dir)
+    from wsal.engine.compat import end_distributed
+    end_distributed(barrier=True)  # every rank finished (rank 0 wrote the outputs): leave together
+    return code
 
 
 def _evaluate_and_write(args, cfg, work_dir: str) -> int:

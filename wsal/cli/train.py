@@ -35,6 +35,7 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from wsal.apis.runner import prepare_config, run_train
+    from wsal.engine.compat import end_distributed
     cfg = prepare_config(args.config, work_dir=args.work_dir, data_root=args.data_root,
                          cfg_options=args.cfg_options, seed=args.seed, resume=args.resume,
                          launcher=None if args.launcher == 'auto' else args.launcher,
@@ -43,4 +44,5 @@ def run(args) -> int:
     runner = run_train(cfg)
     if runner.rank == 0:
         print(f'wsal train: done; checkpoints and logs in {runner.work_dir}')
+    end_distributed(barrier=True)  # every rank finished: leave together
     return 0

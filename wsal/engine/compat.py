@@ -210,20 +210,30 @@ def _own_process_group() -> None:
         atexit.register(end_distributed)
 
 
-def end_distributed() -> bool:
+def end_distributed(*, barrier: bool = False) -> bool:
     """Destroy the default process group of a distributed wsal run.
 
     Acts only in a process whose config went through
     :func:`prepare_distributed` with the ``'pytorch'`` launcher (a group
     the host set up for its own use is left alone), and only once the
-    group exists. No barrier: a rank that failed must not hold the others
-    for the collective timeout. Safe to call more than once.
+    group exists. Safe to call more than once.
+
+    Args:
+        barrier: Wait for every rank first. For a run that finished on every
+            rank (``wsal train`` and ``wsal test`` do this on success): a rank
+            that destroyed its group and exited early closes connections the
+            others' gloo threads still hold, and one of them can abort
+            (SIGABRT) after the work is done. The call registered for
+            interpreter exit does not wait: after an error a rank that failed
+            must not hold the others for the collective timeout.
 
     Returns:
         True when a process group was destroyed.
     """
     if not (_ENDS_PROCESS_GROUP and torch_dist.is_available() and torch_dist.is_initialized()):
         return False
+    if barrier:
+        torch_dist.barrier()
     torch_dist.destroy_process_group()
     return True
 
