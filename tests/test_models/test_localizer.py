@@ -122,6 +122,20 @@ def test_every_parameter_gets_a_gradient():
     assert not unused
 
 
+def test_tied_background_trains_every_term():
+    """With a tied background logit every loss term still reaches every parameter."""
+    model = make(losses=ALL_LOSSES, classifier=dict(type='LinearClassifier', background='tied'))
+    inputs, samples = collate(videos())
+    out = model.extract(inputs)
+    for s in out['streams'].values():
+        assert s['cas'].shape[-1] == C + 1
+        assert torch.allclose(s['cas'][..., 0], -s['cas'][..., 1:].mean(-1), atol=1e-5)
+    losses = model.loss(inputs, samples)
+    assert set(losses) >= {'loss_fg', 'loss_bg', 'loss_guide', 'loss_cluster'}
+    sum(losses.values()).backward()
+    assert not [n for n, p in model.named_parameters() if p.grad is None]
+
+
 def test_early_fusion_single_fused_stream():
     model = make(fusion='early', stream_weights=None)
     assert list(model.attention) == ['fused'] and model.attention['fused'].in_channels == 10

@@ -164,3 +164,26 @@ def test_classifier_and_cluster_head_shapes_and_dim_errors():
         ClusterHead(in_channels=4)(torch.zeros(2, 3))
     with pytest.raises(ValueError, match='feature dimension mismatch, expected D=4, got D=3'):
         MLPAttention(in_channels=4)(torch.zeros(1, 2, 3))
+
+
+def test_classifier_background_row_tied_or_none():
+    torch.manual_seed(0)
+    x = torch.randn(2, 5, 4)
+    row = LinearClassifier(in_channels=4, num_classes=3)
+    assert row.background == 'row' and row.fc.out_features == 4
+    assert LinearClassifier(in_channels=4, num_classes=3, background=True).background == 'row'
+    none = LinearClassifier(in_channels=4, num_classes=3, background=False)
+    assert none.fc.out_features == 3 and none(x).shape == (2, 5, 3)
+    tied = LinearClassifier(in_channels=4, num_classes=3, background='tied')
+    # no row of its own: the background logit is minus the mean class logit
+    assert tied.fc.out_features == 3
+    z = tied(x)
+    assert z.shape == (2, 5, 4)
+    assert torch.allclose(z[..., 0], -(x @ tied.fc.weight.t()).mean(-1), atol=1e-6)
+    assert torch.allclose(z[..., 1:], x @ tied.fc.weight.t(), atol=1e-6)
+    # still linear: the logits of a weighted pool are the pooled frame logits
+    w = torch.rand(2, 5, 1)
+    assert torch.allclose(tied((w * x).sum(1)), (w * z).sum(1), atol=1e-5)
+    assert "background='tied'" in repr(tied)
+    with pytest.raises(ValueError, match="background must be 'row', 'tied', True or False"):
+        LinearClassifier(in_channels=4, num_classes=3, background='shared')

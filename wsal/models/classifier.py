@@ -1,6 +1,8 @@
 """Video/frame classifiers over C+1 classes (background at index 0)."""
 from __future__ import annotations
 
+from typing import Union
+
 import torch
 import torch.nn as nn
 
@@ -23,22 +25,32 @@ class LinearClassifier(nn.Module):
             ``w · x_fg = Σ_t a_t (w · x_t)``, which is what the weighted-T-CAM
             proposal scoring of section 3.2 relies on.
         dropout: Dropout on the input (0 disables it).
-        background: Add the background logit at index 0 (``C + 1`` outputs).
-            False gives ``C`` foreground logits only, for methods without a
+        background: How the background logit at index 0 is made.
+            ``'row'`` (or True): a weight row of its own, ``w_0 · x``, as
+            printed in eq. 2. ``'tied'``: minus the mean of the class
+            logits, ``z_0 = −(1/C) Σ_c w_c · x``, with no row of its own, so
+            a frame is background exactly where the class rows score it low
+            (see the README for why the background-aware configs use it).
+            False: no background logit, ``C`` outputs, for methods without a
             background class (W-TALC, UM, CoLA).
     """
 
     def __init__(self, *, in_channels: int, num_classes: int, bias: bool = False,
-                 dropout: float = 0.0, background: bool = True) -> None:
+                 dropout: float = 0.0, background: Union[bool, str] = 'row') -> None:
         super().__init__()
         if num_classes <= 0:
             raise ValueError(f'LinearClassifier: num_classes (foreground classes C) must be '
                              f'positive, got {num_classes}')
+        if background is True:
+            background = 'row'
+        if background is not False and background not in ('row', 'tied'):
+            raise ValueError(f"LinearClassifier: background must be 'row', 'tied', True or "
+                             f'False, got {background!r}')
         self.in_channels = int(in_channels)
         self.num_classes = int(num_classes)
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
-        self.background = bool(background)
-        self.fc = nn.Linear(in_channels, num_classes + int(self.background), bias=bias)
+        self.background = background
+        self.fc = nn.Linear(in_channels, num_classes + int(background == 'row'), bias=bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits.
@@ -53,4 +65,11 @@ class LinearClassifier(nn.Module):
         if x.shape[-1] != self.in_channels:
             raise ValueError(f'LinearClassifier: expected D={self.in_channels}, '
                              f'got D={x.shape[-1]}')
-        return self.fc(self.dropout(x))
+        logits = self.fc(self.dropout(x))
+        if self.background == 'tied':
+            logits = torch.cat([-logits.mean(-1, keepdim=True), logits], dim=-1)
+        return logits
+
+    def extra_repr(self) -> str:
+        return f'background={self.background!r}'
+

@@ -51,6 +51,15 @@
 #   classifier calls the action frames "background"), on the training videos
 #   as well as on the test videos. Weight 0.1 like the other added terms,
 #   ramped in with them. `consensus=None` restores eq. 11.
+# * Background logit tied to the class rows (LinearClassifier(background=
+#   'tied'): z_0 = -(1/C) Σ_c w_c·x) instead of a row w_0 of its own (eq. 2).
+#   A free row is trained only to score the foreground pools low (L_fg) and,
+#   once L_bg acts, the background pools high; it settles on minus the mean
+#   feature (a class-blind "how average is this frame") or on the
+#   background's own largest change within a video, and the guide's target
+#   1 - p_bg copies that into λ. Tied, a frame is background exactly where the
+#   class rows score it low, so 1 - p_bg is class evidence. background='row'
+#   restores eq. 2.
 # The paper's proposal thresholds, 0 to 0.5 in steps of 0.025 (the same list as
 # wsal.postprocess.default_thresholds(), the generators' default); the STPN base
 # reuses this variable.
@@ -66,7 +75,7 @@ model = dict(
     stream_weights=dict(rgb=0.5, flow=0.5),          # θ = 0.5 (sec. 3.2)
     attention=dict(type='MLPAttention', hidden_channels=256, dropout=0.0),
     pooling=dict(type='AttentionAvgPool', normalize='length'),   # 1/T, eqs. 1 and 4
-    classifier=dict(type='LinearClassifier', bias=False, dropout=0.0),
+    classifier=dict(type='LinearClassifier', bias=False, dropout=0.0, background='tied'),
     cluster_head=dict(type='ClusterHead'),
     # eq. 11: L_fg + α L_bg + β L_guide + γ L_cluster, α = β = γ = 0.1 (sec. 4.2),
     # plus 0.1 L_consensus
