@@ -15,9 +15,9 @@ import pytest
 from wsal.cli.main import main
 
 REPO = Path(__file__).resolve().parents[2]
-#: a few iterations of the packaged config (lr 1e-2: some detections are right after 40),
+#: a few iterations of the packaged config (lr 1e-2: some detections are right after 80),
 #: with no dataloader workers to start
-SHORT = ['train_cfg.max_iters=40', 'train_cfg.val_interval=40', 'default_hooks.checkpoint.interval=40',
+SHORT = ['train_cfg.max_iters=80', 'train_cfg.val_interval=80', 'default_hooks.checkpoint.interval=80',
          'default_hooks.logger.interval=20', 'optim_wrapper.optimizer.lr=0.01',
          'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
          'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False',
@@ -54,20 +54,20 @@ def test_train_console_fits_on_a_screen_and_the_log_file_has_everything(trained)
                    or 'deprecated' in ln for ln in lines)
     # progress with rate and the final line of each phase (not a TTY: plain lines, no \r)
     assert '\r' not in proc.stderr
-    assert re.search(r'^train 40/40  loss \d+\.\d+  [\d.]+ it/s  done in \d+:\d\d$',
+    assert re.search(r'^train 80/80  loss \d+\.\d+  [\d.]+ it/s  done in \d+:\d\d$',
                      proc.stderr, re.M)
     assert re.search(r'^validate 4/4 .*done in', proc.stderr, re.M)
     assert proc.stdout.strip().endswith(f'checkpoints and logs in {work}')
     log = next(work.rglob('*.log')).read_text()
     for dump in ('System environment', 'Config:', 'Hooks will be executed', 'loss_fg'):
         assert dump in log
-    assert (work / 'iter_40.pth').is_file()
+    assert (work / 'iter_80.pth').is_file()
 
 
 def test_test_prints_one_table_that_wsal_eval_reproduces(trained, tiny_root):
     tmp, work, _ = trained
     pred = tmp / 'out' / 'pred.json'
-    proc = _wsal('test', 'bm/bm_i3d_thumos14.py', work / 'iter_40.pth', '--data-root', tiny_root,
+    proc = _wsal('test', 'bm/bm_i3d_thumos14.py', work / 'iter_80.pth', '--data-root', tiny_root,
                  '--out', pred, '--cfg-options', *SHORT, cwd=tmp)
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = _lines(proc)
@@ -77,9 +77,9 @@ def test_test_prints_one_table_that_wsal_eval_reproduces(trained, tiny_root):
     assert len(re.findall(r'^tIoU +0\.1 ', proc.stdout, re.M)) == 1  # one table
 
     # its own folder: the training run's plots are left alone
-    test_dir = work / 'test_iter_40'
+    test_dir = work / 'test_iter_80'
     assert (test_dir / 'vis' / 'test').is_dir()
-    assert sorted(p.name for p in (work / 'vis').iterdir()) == ['iter_40']
+    assert sorted(p.name for p in (work / 'vis').iterdir()) == ['iter_80']
 
     def mAP_row(text):  # the numbers (a health flag may follow them)
         return [ln.split()[:12] for ln in text.splitlines() if ln.startswith('mAP ')]
@@ -105,11 +105,11 @@ def test_test_prints_one_table_that_wsal_eval_reproduces(trained, tiny_root):
 
 def test_log_level_info_and_quiet(trained, tiny_root):
     tmp, work, _ = trained
-    loud = _wsal('test', 'bm/bm_i3d_thumos14.py', work / 'iter_40.pth', '--data-root', tiny_root,
+    loud = _wsal('test', 'bm/bm_i3d_thumos14.py', work / 'iter_80.pth', '--data-root', tiny_root,
                  '--work-dir', tmp / 'loud', '--log-level', 'info', '--cfg-options', *SHORT,
                  cwd=tmp)
     assert loud.returncode == 0 and 'Config:' in loud.stdout
-    quiet = _wsal('test', 'bm/bm_i3d_thumos14.py', work / 'iter_40.pth', '--data-root', tiny_root,
+    quiet = _wsal('test', 'bm/bm_i3d_thumos14.py', work / 'iter_80.pth', '--data-root', tiny_root,
                   '--work-dir', tmp / 'quiet', '-q', '--cfg-options', *SHORT, cwd=tmp)
     assert quiet.returncode == 0 and quiet.stderr == ''
     assert 'tIoU ' in quiet.stdout
@@ -120,7 +120,7 @@ def test_checkpoint_trained_on_other_dims_is_one_clear_line(trained, tmp_path, c
     _, work, _ = trained
     other = tmp_path / 'd48'
     make_synthetic(other, preset='tiny', seed=1, rgb_dim=48, flow_dim=48)
-    code = main(['test', 'bm/bm_i3d_thumos14.py', str(work / 'iter_40.pth'), '--data-root',
+    code = main(['test', 'bm/bm_i3d_thumos14.py', str(work / 'iter_80.pth'), '--data-root',
                  str(other), '--work-dir', str(tmp_path / 'w')])
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1, err
@@ -133,12 +133,12 @@ def test_localize_follows_the_features_dims(trained, tiny_root, tmp_path, capsys
     vid = 'video_test_0000004'
     feats = tiny_root / 'features'
     out = tmp_path / 'loc.json'
-    assert main(['localize', 'bm/bm_i3d_thumos14.py', str(work / 'iter_40.pth'),
+    assert main(['localize', 'bm/bm_i3d_thumos14.py', str(work / 'iter_80.pth'),
                  str(feats / 'rgb' / f'{vid}.npy'), str(feats / 'flow' / f'{vid}.npy'),
                  '--out', str(out), '-q']) == 0
     assert list(json.loads(out.read_text())['results']) == [vid]
     assert capsys.readouterr().out.strip() == f'predictions written to {out}'
-    assert main(['localize', 'bm/bm_i3d_thumos14.py', str(work / 'iter_40.pth'),
+    assert main(['localize', 'bm/bm_i3d_thumos14.py', str(work / 'iter_80.pth'),
                  str(feats / 'rgb' / f'{vid}.npy'), str(feats / 'flow' / f'{vid}.npy'),
                  '--log-level', 'INFO']) == 0
     lines = capsys.readouterr().out.splitlines()
