@@ -72,4 +72,3 @@ class LinearClassifier(nn.Module):
 
     def extra_repr(self) -> str:
         return f'background={self.background!r}'
-
