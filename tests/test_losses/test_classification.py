@@ -3,6 +3,7 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from wsal.losses import BackgroundLoss, ClusterLoss, ForegroundLoss, foreground_target
 
@@ -62,6 +63,28 @@ def test_cluster_loss():
     out = ClusterLoss(weight=1.0)({'cluster_fg_logits': torch.tensor(fg),
                                    'cluster_bg_logits': torch.tensor(bg)}, torch.ones(2, 2), MASK)
     assert out['loss_cluster'].item() == pytest.approx(sum(per_video) / 2, rel=1e-6)
+
+
+def test_cluster_loss_on_the_classifier_rows():
+    """head='classifier': u_fg is the mean class row, u_bg the background row."""
+    fg = torch.tensor([[0.3, 1.0, -0.5, 2.0], [-1.0, 0.2, 0.4, 0.0]])   # [z_0, z_1..z_3]
+    bg = torch.tensor([[1.2, -0.3, 0.1, -2.0], [0.5, 0.5, -0.1, 0.7]])
+    expected = ClusterLoss(weight=1.0)(
+        {'cluster_fg_logits': torch.stack([fg[:, 1:].mean(-1), fg[:, 0]], -1),
+         'cluster_bg_logits': torch.stack([bg[:, 1:].mean(-1), bg[:, 0]], -1)},
+        torch.ones(2, 3), MASK)['loss_cluster']
+    term = ClusterLoss(weight=1.0, head='classifier')
+    assert term.required_keys == ('fg_logits', 'bg_logits')
+    out = term({'fg_logits': fg, 'bg_logits': bg}, torch.ones(2, 3), MASK)['loss_cluster']
+    assert out.item() == pytest.approx(expected.item(), rel=1e-6)
+    # tied background (z_0 = -mean_c z_c): -log σ(2 m_fg) - log σ(-2 m_bg)
+    m_fg, m_bg = torch.tensor([0.7, -0.2]), torch.tensor([-0.4, 0.1])
+    tied = lambda m: torch.cat([-m[:, None], m[:, None].expand(2, 3)], -1)  # noqa: E731
+    out = term({'fg_logits': tied(m_fg), 'bg_logits': tied(m_bg)}, torch.ones(2, 3), MASK)
+    ref = -(F.logsigmoid(2 * m_fg) + F.logsigmoid(-2 * m_bg)).mean()
+    assert out['loss_cluster'].item() == pytest.approx(ref.item(), rel=1e-6)
+    with pytest.raises(ValueError, match="head must be one of"):
+        ClusterLoss(head='own')
 
 
 def test_missing_key_and_negative_weight_are_clear():

@@ -136,6 +136,18 @@ def test_tied_background_trains_every_term():
     assert not [n for n, p in model.named_parameters() if p.grad is None]
 
 
+def test_cluster_loss_on_the_classifier_builds_no_cluster_head():
+    """ClusterLoss(head='classifier') reads the classifier's pooled logits: no head of its own."""
+    losses = dict(ALL_LOSSES, cluster=dict(type='ClusterLoss', head='classifier'))
+    model = make(losses=losses, classifier=dict(type='LinearClassifier', background='tied'))
+    assert model.cluster_head is None
+    inputs, samples = collate(videos())
+    losses = model.loss(inputs, samples)
+    assert 'loss_cluster' in losses
+    sum(losses.values()).backward()
+    assert not [n for n, p in model.named_parameters() if p.grad is None]
+
+
 def test_early_fusion_single_fused_stream():
     model = make(fusion='early', stream_weights=None)
     assert list(model.attention) == ['fused'] and model.attention['fused'].in_channels == 10

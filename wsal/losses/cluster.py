@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 
+import torch
 import torch.nn.functional as F
 
 from wsal.registry import LOSSES
@@ -18,21 +19,51 @@ class ClusterLoss(LossTerm):
     ``z_bg = softmax([u_fg·x_bg, u_bg·x_bg])[1]``. Uses no label. Mean over
     videos.
 
+    Where ``u_fg, u_bg`` come from (``head``):
+
+    * ``'cluster'`` (eqs. 8, 9 as printed): a head of their own
+      (:class:`~wsal.models.ClusterHead`), read from ``cluster_fg_logits`` /
+      ``cluster_bg_logits [B, 2]``.
+    * ``'classifier'``: the classifier's rows, ``u_fg`` the mean of the class
+      rows and ``u_bg`` the background row, so a pool's cluster logits are
+      ``[mean_c z_c, z_0]`` of its ``fg_logits``/``bg_logits [B, C+1]``. With
+      the tied background logit (``z_0 = -mean_c z_c``) the term asks the
+      foreground pool for positive mean class evidence and the background
+      pool for negative. A head of its own is trained by this term alone, no
+      label reaches it, and it settles on whatever splits the two pools most
+      easily (the background's largest change within a video); read from the
+      classifier, the split is the one the class rows make.
+
     Args:
         weight: γ of eq. 11 (0.1 in the paper).
+        head: ``'cluster'`` or ``'classifier'``.
     """
 
     loss_name = 'loss_cluster'
-    required_keys = ('cluster_fg_logits', 'cluster_bg_logits')
+    HEADS = ('cluster', 'classifier')
 
-    def __init__(self, *, weight: float = 0.1) -> None:
+    def __init__(self, *, weight: float = 0.1, head: str = 'cluster') -> None:
         super().__init__(weight=weight)
+        if head not in self.HEADS:
+            raise ValueError(f"ClusterLoss: head must be one of {self.HEADS}, got {head!r}")
+        self.head = head
+        self.required_keys = (('cluster_fg_logits', 'cluster_bg_logits') if head == 'cluster'
+                              else ('fg_logits', 'bg_logits'))
+
+    def _logits(self, stream_out, key):
+        if self.head == 'cluster':
+            return stream_out[f'cluster_{key}_logits']
+        z = stream_out[f'{key}_logits']
+        return torch.stack([z[:, 1:].mean(-1), z[:, 0]], dim=-1)
 
     def compute(self, stream_out, labels, mask):
-        z_fg = F.log_softmax(stream_out['cluster_fg_logits'], dim=-1)[:, 0]
-        z_bg = F.log_softmax(stream_out['cluster_bg_logits'], dim=-1)[:, 1]
+        z_fg = F.log_softmax(self._logits(stream_out, 'fg'), dim=-1)[:, 0]
+        z_bg = F.log_softmax(self._logits(stream_out, 'bg'), dim=-1)[:, 1]
         return -(z_fg + z_bg).mean()
 
     def chance_level(self, *, num_classes: int) -> float:
         """``2 ln 2``: both pools at ``z = 1/2``."""
         return 2 * math.log(2)
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, head='{self.head}'"
