@@ -63,7 +63,7 @@ def _loop_ap(case):
 
 
 @pytest.mark.parametrize('size', list(SIZES))
-@pytest.mark.parametrize('impl', ['wsal', 'wsal-file', 'wsal-loaded', 'loop'])
+@pytest.mark.parametrize('impl', ['loop', 'wsal', 'wsal-file', 'wsal-loaded'])  # loop first: the others reuse its AP
 def bench_detection_map(benchmark, device, impl, size, tmp_path):
     if device.type != 'cpu':
         pytest.skip('evaluation runs on the CPU (numpy)')
