@@ -29,10 +29,11 @@ class ClusterLoss(LossTerm):
       ``[mean_c z_c, z_0]`` of its ``fg_logits``/``bg_logits [B, C+1]``. With
       the tied background logit (``z_0 = -mean_c z_c``) the term asks the
       foreground pool for positive mean class evidence and the background
-      pool for negative. A head of its own is trained by this term alone, no
-      label reaches it, and it settles on whatever splits the two pools most
-      easily (the background's largest change within a video); read from the
-      classifier, the split is the one the class rows make.
+      pool for negative. A head of its own is trained by this term alone and
+      no label reaches it: it settles on a class-blind split of the two pools
+      (a generic actionness direction, or the background's own change within
+      a video). Read from the classifier, the split is the one the class rows
+      make, and the term trains the class rows.
 
     Args:
         weight: γ of eq. 11 (0.1 in the paper).
