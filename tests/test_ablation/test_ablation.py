@@ -325,18 +325,18 @@ def test_user_data_root_interface(tiny_run, tmp_path):
 def test_generated_cells_copied_from_another_work_dir_are_reused(tmp_path, capsys):
     """Generated data is named by preset, seed and options, not by the folder it lies in."""
     import shutil
-
-    def args(work, *extra):
-        return ['ablate', '--preset', 'tiny', '--seeds', '5', '--configs', 'r1',
-                '--work-dir', str(work), '--iters', '2', '--no-figure', '-q', *extra]
-    assert main(args(tmp_path / 'b')) == 0
+    def args(work, *seeds):
+        return ['ablate', '--preset', 'tiny', '--seeds', *map(str, seeds), '--configs', 'r1',
+                '--work-dir', str(work), '--iters', '2', '--no-figure', '-q']
+    assert main(args(tmp_path / 'a', 4)) == 0
+    assert main(args(tmp_path / 'b', 5)) == 0
     shutil.copytree(tmp_path / 'b' / 'seed5', tmp_path / 'a' / 'seed5')
     capsys.readouterr()
-    assert main(args(tmp_path / 'a')) == 0
+    assert main(args(tmp_path / 'a', 4, 5)) == 0
     out = capsys.readouterr().out
-    assert out.count('done before') == 1 and '] training' not in out
+    assert out.count('done before') == 2 and '] training' not in out
     # other generator options are other data: that cell runs again
-    assert main(args(tmp_path / 'a', '--generator-options', 'context_rgb=0.2')) == 0
+    assert main(args(tmp_path / 'a', 5) + ['--generator-options', 'context_rgb=0.2']) == 0
     assert '] training' in capsys.readouterr().out
 
 
