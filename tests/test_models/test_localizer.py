@@ -148,6 +148,31 @@ def test_cluster_loss_on_the_classifier_builds_no_cluster_head():
     assert not [n for n, p in model.named_parameters() if p.grad is None]
 
 
+def test_cluster_pooling_feeds_the_clustering_head_only():
+    """``cluster_pooling`` changes the pools the clustering head reads, not the classifier's."""
+    mass = dict(type='AttentionAvgPool', normalize='mass')
+    model = make(losses=ALL_LOSSES, cluster_pooling=mass)
+    plain = make(losses=ALL_LOSSES)
+    assert not list(model.cluster_pooling['rgb'].parameters())
+    inputs, samples = collate(videos())
+    out, ref = model.extract(inputs), plain.extract(inputs)
+    for name in ('rgb', 'flow'):
+        s, r = out['streams'][name], ref['streams'][name]
+        assert torch.allclose(s['fg_logits'], r['fg_logits'])
+        m = inputs['mask'].float()
+        lam, x = s['attention'] * m, inputs[name]
+        fg = (lam.unsqueeze(-1) * x).sum(1) / lam.sum(1, keepdim=True)
+        bg = (((1 - lam) * m).unsqueeze(-1) * x).sum(1) / ((1 - lam) * m).sum(1, keepdim=True)
+        u = model.cluster_head[name].fc.weight
+        assert torch.allclose(s['cluster_fg_logits'], fg @ u.T, atol=1e-5)
+        assert torch.allclose(s['cluster_bg_logits'], bg @ u.T, atol=1e-5)
+        assert not torch.allclose(s['cluster_fg_logits'], r['cluster_fg_logits'])
+    sum(model.loss(inputs, samples).values()).backward()
+    assert not [n for n, p in model.named_parameters() if p.grad is None]
+    # no clustering term, no clustering pools
+    assert make(losses=dict(fg=dict(type='ForegroundLoss')), cluster_pooling=mass).cluster_pooling is None
+
+
 def test_early_fusion_single_fused_stream():
     model = make(fusion='early', stream_weights=None)
     assert list(model.attention) == ['fused'] and model.attention['fused'].in_channels == 10

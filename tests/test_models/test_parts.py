@@ -123,6 +123,10 @@ def test_attention_pool_by_hand():
     fg, bg = AttentionAvgPool(normalize='mass', eps=0.0)(x, lam, mask)
     assert fg[0].tolist() == pytest.approx([1.5 / 1.75, 3.0 / 1.75])
     assert bg[0].tolist() == pytest.approx([3.5 / 1.25, 3.0 / 1.25])
+    # centred: frames minus their valid mean [5/3, 2]; the padding frame stays out
+    fg, bg = AttentionAvgPool(center=True)(x, lam, mask)
+    assert fg[0].tolist() == pytest.approx([-17 / 36, -1 / 6])
+    assert bg[0].tolist() == pytest.approx([17 / 36, 1 / 6])
     with pytest.raises(ValueError, match="normalize must be one of"):
         AttentionAvgPool(normalize='sum')
 

@@ -38,19 +38,28 @@ class AttentionAvgPool(nn.Module):
     the absolute level is then set by the other terms (the self-guided loss
     ties λ to the T-CAM, the sparsity loss pushes it down).
 
+    ``center=True`` pools each video's frames minus their mean over the
+    video's valid segments, ``x_t - x̄``: a pool then says how the attended
+    frames differ from the rest of their own video, whatever the offset every
+    frame of that video shares (its scene). With ``'length'`` the two pools
+    are then opposite, ``x_fg = -x_bg``.
+
     Args:
         normalize: ``'length'`` (1/T, as printed) or ``'mass'``.
+        center: Subtract each video's mean feature before pooling.
         eps: Added to the attention mass in ``'mass'`` mode.
     """
 
     MODES = ('length', 'mass')
 
-    def __init__(self, *, normalize: str = 'length', eps: float = 1e-6) -> None:
+    def __init__(self, *, normalize: str = 'length', center: bool = False,
+                 eps: float = 1e-6) -> None:
         super().__init__()
         if normalize not in self.MODES:
             raise ValueError(f"AttentionAvgPool: normalize must be one of {self.MODES}, "
                              f"got '{normalize}'")
         self.normalize = normalize
+        self.center = bool(center)
         self.eps = float(eps)
 
     def forward(self, x: torch.Tensor, attention: torch.Tensor,
@@ -70,6 +79,9 @@ class AttentionAvgPool(nn.Module):
         w_fg = attention * m
         w_bg = (1.0 - attention) * m
         x = x * m.unsqueeze(-1)  # padding may hold anything; make it inert
+        if self.center:
+            n = valid_lengths(mask).to(x.dtype).clamp(min=1).view(-1, 1, 1)
+            x = (x - x.sum(1, keepdim=True) / n) * m.unsqueeze(-1)
         fg = torch.einsum('bt,btd->bd', w_fg, x)
         bg = torch.einsum('bt,btd->bd', w_bg, x)
         if self.normalize == 'length':
@@ -79,7 +91,7 @@ class AttentionAvgPool(nn.Module):
                 bg / (w_bg.sum(1, keepdim=True) + self.eps))
 
     def extra_repr(self) -> str:
-        return f"normalize='{self.normalize}'"
+        return f"normalize='{self.normalize}'" + (', center=True' if self.center else '')
 
 
 @MODELS.register_module()

@@ -50,6 +50,9 @@ class WeaklySupervisedLocalizer(StreamLocalizer):
             when a loss term may read cluster logits (a term without
             ``required_keys``, or one listing ``cluster_*`` keys), so that no
             parameter goes without gradient (DDP requires that).
+        cluster_pooling: Pooling whose fg/bg features the clustering head
+            reads (default None: the same pools as the classifier, eqs. 8-9
+            as printed).
         losses: ``{name: loss config | built module | None}``; None: eq. 11
             with α = β = γ = 0.1.
         loss_warmup: ``{term: ratio}`` linear ramps of terms over the first
@@ -68,7 +71,8 @@ class WeaklySupervisedLocalizer(StreamLocalizer):
     def __init__(self, *, num_classes: int, streams: Optional[Mapping[str, int]] = None,
                  fusion: str = 'late', stream_weights: Optional[Mapping[str, float]] = None,
                  attention: Any = None, pooling: Any = None, classifier: Any = None,
-                 cluster_head: Any = None, losses: Optional[Mapping[str, Any]] = None,
+                 cluster_head: Any = None, cluster_pooling: Any = None,
+                 losses: Optional[Mapping[str, Any]] = None,
                  loss_warmup: Optional[Mapping[str, float]] = None,
                  test_cfg: Any = None, data_preprocessor: Any = None,
                  init_cfg: Optional[dict] = None) -> None:
@@ -94,6 +98,9 @@ class WeaklySupervisedLocalizer(StreamLocalizer):
             for term in self.losses.values())
         self.cluster_head = (self.build_per_stream(cluster_head, 'cluster_head', with_dim=True)
                              if needs_cluster else None)
+        self.cluster_pooling = (self.build_per_stream(cluster_pooling, 'cluster_pooling',
+                                                      with_dim=False)
+                                if needs_cluster and cluster_pooling is not None else None)
 
     def run_stream(self, name: str, x: torch.Tensor, mask: torch.Tensor) -> dict:
         """Attention, T-CAM, pooled fg/bg features and their logits of one stream.
@@ -113,6 +120,8 @@ class WeaklySupervisedLocalizer(StreamLocalizer):
                'fg_feature': fg, 'bg_feature': bg,
                'fg_logits': classifier(fg), 'bg_logits': classifier(bg)}
         if self.cluster_head is not None:
+            if self.cluster_pooling is not None:
+                fg, bg = self.cluster_pooling[name](x, lam, mask)
             out['cluster_fg_logits'] = self.cluster_head[name](fg)
             out['cluster_bg_logits'] = self.cluster_head[name](bg)
         return out
