@@ -173,6 +173,29 @@ def test_cluster_pooling_feeds_the_clustering_head_only():
     assert make(losses=dict(fg=dict(type='ForegroundLoss')), cluster_pooling=mass).cluster_pooling is None
 
 
+def test_foreground_video_scores_leave_the_background_out():
+    """``video_score='foreground'``: softmax over the C class logits of the fg pool."""
+    model = make(losses=ALL_LOSSES, video_score='foreground')
+    printed = make(losses=ALL_LOSSES)
+    inputs, _ = collate(videos())
+    out, ref = model.extract(inputs), printed.extract(inputs)
+    expect = sum(model.stream_weights[n] * torch.softmax(out['streams'][n]['fg_logits'][:, 1:], -1)
+                 for n in ('rgb', 'flow'))
+    assert torch.allclose(out['video_scores'], expect, atol=1e-6)
+    assert torch.allclose(out['video_scores'].sum(1), torch.ones(3), atol=1e-6)
+    # eq. 2 as printed keeps the background in the denominator
+    p0 = sum(printed.stream_weights[n] * torch.softmax(ref['streams'][n]['fg_logits'], -1)[:, 0]
+             for n in ('rgb', 'flow'))
+    assert torch.allclose(ref['video_scores'].sum(1), 1 - p0, atol=1e-6)
+    # the class ranking within a stream is the same; only the scale differs
+    for n in ('rgb', 'flow'):
+        a = torch.softmax(out['streams'][n]['fg_logits'][:, 1:], -1)
+        b = torch.softmax(ref['streams'][n]['fg_logits'], -1)[:, 1:]
+        assert torch.allclose(a, b / b.sum(1, keepdim=True), atol=1e-6)
+    with pytest.raises(ValueError, match='video_score must be one of'):
+        make(video_score='sigmoid')
+
+
 def test_early_fusion_single_fused_stream():
     model = make(fusion='early', stream_weights=None)
     assert list(model.attention) == ['fused'] and model.attention['fused'].in_channels == 10

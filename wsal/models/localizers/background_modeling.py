@@ -53,6 +53,10 @@ class WeaklySupervisedLocalizer(StreamLocalizer):
         cluster_pooling: Pooling whose fg/bg features the clustering head
             reads (default None: the same pools as the classifier, eqs. 8-9
             as printed).
+        video_score: The video-level class scores used to select a video's
+            classes: ``'softmax'`` (eq. 2 as printed, the background class in
+            the denominator) or ``'foreground'`` (softmax over the ``C``
+            foreground logits: which action, given that the pool holds one).
         losses: ``{name: loss config | built module | None}``; None: eq. 11
             with α = β = γ = 0.1.
         loss_warmup: ``{term: ratio}`` linear ramps of terms over the first
@@ -68,10 +72,13 @@ class WeaklySupervisedLocalizer(StreamLocalizer):
         torch.Size([2, 6, 4])
     """
 
+    VIDEO_SCORES = ('softmax', 'foreground')
+
     def __init__(self, *, num_classes: int, streams: Optional[Mapping[str, int]] = None,
                  fusion: str = 'late', stream_weights: Optional[Mapping[str, float]] = None,
                  attention: Any = None, pooling: Any = None, classifier: Any = None,
                  cluster_head: Any = None, cluster_pooling: Any = None,
+                 video_score: str = 'softmax',
                  losses: Optional[Mapping[str, Any]] = None,
                  loss_warmup: Optional[Mapping[str, float]] = None,
                  test_cfg: Any = None, data_preprocessor: Any = None,
@@ -83,6 +90,10 @@ class WeaklySupervisedLocalizer(StreamLocalizer):
                          init_cfg=init_cfg)
         attention = dict(type='MLPAttention') if attention is None else attention
         pooling = dict(type='AttentionAvgPool') if pooling is None else pooling
+        if video_score not in self.VIDEO_SCORES:
+            raise ValueError(f'WeaklySupervisedLocalizer: video_score must be one of '
+                             f'{self.VIDEO_SCORES}, got {video_score!r}')
+        self.video_score = video_score
         classifier = dict(type='LinearClassifier') if classifier is None else classifier
         cluster_head = dict(type='ClusterHead') if cluster_head is None else cluster_head
         self.attention = self.build_per_stream(attention, 'attention', with_dim=True)
@@ -127,5 +138,11 @@ class WeaklySupervisedLocalizer(StreamLocalizer):
         return out
 
     def stream_video_scores(self, stream_out: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        """``softmax(fg_logits)[:, 1:]``: the foreground classes' probabilities ``[B, C]``."""
+        """The foreground classes' probabilities ``[B, C]``.
+
+        ``softmax(fg_logits)[:, 1:]`` (``'softmax'``) or
+        ``softmax(fg_logits[:, 1:])`` (``'foreground'``).
+        """
+        if self.video_score == 'foreground':
+            return torch.softmax(stream_out['fg_logits'][:, 1:], -1)
         return torch.softmax(stream_out['fg_logits'], -1)[:, 1:]
