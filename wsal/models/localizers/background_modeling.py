@@ -52,7 +52,7 @@ class WeaklySupervisedLocalizer(StreamLocalizer):
             parameter goes without gradient (DDP requires that).
         cluster_pooling: Pooling whose fg/bg features the clustering head
             reads (default None: the same pools as the classifier, eqs. 8-9
-            as printed).
+            as printed). Built only with the clustering head.
         video_score: The video-level class scores used to select a video's
             classes: ``'softmax'`` (eq. 2 as printed, the background class in
             the denominator) or ``'foreground'`` (softmax over the ``C``
