@@ -198,3 +198,109 @@ def test_packaged_sweep_settings_are_valid_generator_options():
     assert len(settings) >= 6 and 'base' in settings
     for name, options in settings.items():
         syn._resolve('small', options)  # raises on an unknown or out-of-range knob
+
+
+def _background_like_action(data, stream):
+    """Share of background segments that project onto their video's action-minus-background
+    direction above the lowest quarter of the action's segments."""
+    shares = []
+    for vid, v in data.gt['database'].items():
+        x = data.features[vid][stream]
+        t = (np.arange(len(x)) + 0.5) * 0.64
+        near = np.zeros(len(x), bool)
+        core = np.zeros(len(x), bool)
+        for a in v['annotations']:
+            near |= (t >= a['segment'][0] - 2.5) & (t < a['segment'][1] + 1)
+            core |= (t >= a['segment'][0]) & (t < a['segment'][1])
+        if core.sum() >= 2 and (~near).sum() >= 2:
+            p = x @ (x[core].mean(0) - x[~near].mean(0))
+            shares.append(float((p[~near] > np.quantile(p[core], 0.25)).mean()))
+    return float(np.mean(shares))
+
+
+@pytest.mark.parametrize('knob, stream, quiet', [
+    # look-alikes carry the class's appearance (both streams), bursts the motion cue (flow)
+    (dict(lookalikes_per_minute=6.0, lookalike_strength=1.0), 'rgb', dict(actionness_rgb=0.0)),
+    (dict(motion_bursts_per_minute=6.0), 'flow', dict(action_flow=0.0)),
+])
+def test_hard_negatives_make_background_look_like_action(knob, stream, quiet):
+    kw = dict(num_videos={'validation': 12, 'test': 0}, max_duration=120.0, num_micro_videos=0,
+              context_rgb=0.0, context_flow=0.0, anticipation_strength=0.0, **quiet)
+    off = syn.generate_synthetic('tiny', seed=2, **kw)
+    on = syn.generate_synthetic('tiny', seed=2, **kw, **knob)
+    assert on.gt == off.gt  # hard negatives are never annotated
+    assert _background_like_action(on, stream) > 1.6 * _background_like_action(off, stream) + 0.02
+
+
+def test_hard_negatives_stay_off_the_instances():
+    from wsal.datasets.synthetic import _events
+    rng = np.random.default_rng(0)
+    free = np.ones(400)
+    free[100:300] = 0.0
+    events = _events(rng, free, 30.0, 2.0, 0.64)
+    assert 40 < len(events) < 90  # Poisson: 30 per minute of 200 free segments (2.13 min), mean 64
+    assert all(free[int(c)] == 1.0 for c, _ in events)
+    assert _events(rng, np.zeros(10), 30.0, 2.0, 0.64) == []
+
+
+def test_heavy_tailed_noise_keeps_its_variance_and_adds_outliers():
+    kw = dict(num_videos={'validation': 8, 'test': 0}, num_micro_videos=0, frame_noise=2.0,
+              background_noise=0.0, background_strength=0.0, video_offset=0.0,
+              observation_noise=0.0, context_rgb=0.0, context_flow=0.0, activation='relu',
+              bias=0.0)
+
+    def frame_spread(data):
+        d = np.concatenate([np.linalg.norm(f['rgb'] - f['rgb'].mean(0), axis=1)
+                            for f in data.features.values()])
+        return float(np.median(d)), float(np.quantile(d, 0.999) / np.median(d))
+    med_g, tail_g = frame_spread(syn.generate_synthetic('tiny', seed=2, **kw))
+    med_t, tail_t = frame_spread(syn.generate_synthetic('tiny', seed=2, noise_dof=3.0, **kw))
+    assert tail_t > 1.3 * tail_g
+    assert 0.5 < med_t / med_g < 1.2
+
+
+def test_new_knobs_are_validated_and_off_by_default():
+    cfg = syn._resolve('tiny', {})
+    assert (cfg.drift_strength == cfg.lookalikes_per_minute == cfg.motion_bursts_per_minute
+            == cfg.noise_dof == 0)
+    for bad in (dict(noise_dof=2.0), dict(noise_dof=-1.0), dict(lookalikes_per_minute=-1.0),
+                dict(lookalike_seconds=0.0), dict(motion_burst_strength=-0.5),
+                dict(drift_strength=-1.0), dict(drift_seconds=0.0)):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            syn._resolve('tiny', bad)
+
+
+def test_packaged_confound_settings_are_valid_generator_options():
+    import runpy
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[2] / 'configs' / 'sweeps' / 'confound_settings.py'
+    settings = runpy.run_path(str(path))['SETTINGS']
+    assert {'drift', 'hard_negatives', 'heavy_tails', 'confounded'} <= set(settings)
+    for options in settings.values():
+        syn._resolve('small', options)
+
+
+def test_drift_process_is_stationary_with_its_correlation():
+    from wsal.datasets.synthetic import _drift
+    x = _drift(np.random.default_rng(0), 4000, 8, 0.9)
+    assert x.var() == pytest.approx(1.0, abs=0.15)
+    lag1 = (x[1:] * x[:-1]).mean() / x.var()
+    assert lag1 == pytest.approx(0.9, abs=0.03)
+    first = _drift(np.random.default_rng(1), 2, 4000, 0.9)[0]
+    assert first.var() == pytest.approx(1.0, abs=0.1)  # starts in the stationary state, not at 0
+
+
+def test_drift_changes_the_background_slowly():
+    kw = dict(num_videos={'validation': 6, 'test': 0}, num_micro_videos=0, max_duration=200.0,
+              background_strength=0.0, background_noise=0.0, video_offset=0.0,
+              frame_noise=0.0, observation_noise=0.0, activation='relu', bias=0.0)
+
+    def change(data, lag):
+        """Mean distance between frames ``lag`` segments apart, over every video."""
+        return float(np.mean([np.linalg.norm(f['rgb'][lag:] - f['rgb'][:-lag], axis=1).mean()
+                              for f in data.features.values()]))
+    off = syn.generate_synthetic('tiny', seed=3, **kw)
+    on = syn.generate_synthetic('tiny', seed=3, drift_strength=1.0, drift_seconds=30.0, **kw)
+    assert on.gt == off.gt
+    assert change(on, 40) > change(off, 40) + 0.5
+    assert change(on, 1) < 0.3 * change(on, 40)  # neighbours stay alike: the change is slow

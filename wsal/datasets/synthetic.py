@@ -29,6 +29,18 @@ of a video is a sum of documented components, each with a knob in
 * **anticipation**: the ``anticipation_seconds`` before an instance partly
   look like its start (ramping up to ``anticipation_strength`` of the
   appearance, without actionness);
+* **drift** (off by default): a slow, continuous change of the background
+  (``drift_strength``, correlation time ``drift_seconds``) on top of the
+  shots;
+* **hard negatives** (off by default): unannotated stretches of the
+  background that show one of the video's classes without its motion cue
+  (``lookalikes_per_minute``; replays, a player standing in the action's
+  pose, a crowd imitating it), and bursts of the class-agnostic motion cue
+  without an action (``motion_bursts_per_minute``; camera pans, crowd
+  motion). Both land only on background segments;
+* **heavy-tailed noise** (off by default): the white latent noise drawn
+  from a Student-t with ``noise_dof`` degrees of freedom, scaled to the same
+  variance, so a few frames are far off the video's path;
 * **feature scale** multiplies every output (``feature_scale``; real I3D
   streams differ in norm), and **action coverage** rescales the background
   time between, before and after the real instances (``background_scale``:
@@ -110,9 +122,30 @@ class SyntheticConfig:
             class's videos.
         actionness_rgb, actionness_flow: Class-agnostic action cue.
         anticipation_seconds, anticipation_strength: Pre-action look-alike.
+        drift_strength: Norm of a continuous background drift (stationary
+            Ornstein-Uhlenbeck process per latent dimension; panning cameras,
+            changing light, a crowd filling up). 0 (default) draws none.
+        drift_seconds: Its correlation time.
+        lookalikes_per_minute: Expected hard negatives per minute of
+            background: stretches outside every instance that show one of the
+            video's classes (start-to-end morph, per-event variation) at
+            ``lookalike_strength`` of an instance's appearance, without
+            actionness. 0 (default) draws none.
+        lookalike_seconds: Mean length of a look-alike (uniform 0.5x-1.5x).
+        lookalike_strength: Look-alike appearance relative to an instance.
+        motion_bursts_per_minute: Expected bursts of the actionness cue per
+            minute of background (class-agnostic motion without an action).
+            0 (default) draws none.
+        motion_burst_seconds: Mean length of a burst (uniform 0.5x-1.5x).
+        motion_burst_strength: Burst cue relative to an action's.
+        noise_dof: 0 (default): Gaussian ``frame_noise``; above 2: Student-t
+            with that many degrees of freedom, scaled to the same variance.
         num_background_modes, modes_per_video, shot_seconds,
         background_strength: Background shots.
         background_noise, smooth_seconds: Temporally smooth background noise.
+            It is scaled to ``background_noise`` within each video, so a
+            ``smooth_seconds`` near a video's length turns it into a large
+            per-video offset; ``drift_strength`` is the knob for slow change.
         video_offset: Per-video constant latent offset.
         frame_noise: White latent noise per segment.
         observation_noise: Per-channel noise before the non-linearity.
@@ -149,6 +182,15 @@ class SyntheticConfig:
     actionness_flow: float = 0.9
     anticipation_seconds: float = 2.0
     anticipation_strength: float = 0.5
+    drift_strength: float = 0.0
+    drift_seconds: float = 30.0
+    lookalikes_per_minute: float = 0.0
+    lookalike_seconds: float = 3.0
+    lookalike_strength: float = 0.6
+    motion_bursts_per_minute: float = 0.0
+    motion_burst_seconds: float = 3.0
+    motion_burst_strength: float = 1.0
+    noise_dof: float = 0.0
     num_background_modes: int = 32
     modes_per_video: int = 3
     shot_seconds: float = 12.0
@@ -176,6 +218,16 @@ class SyntheticConfig:
                      'background_scale'):
             if not getattr(self, name) > 0:
                 raise ValueError(f'SyntheticConfig.{name} must be > 0, got {getattr(self, name)!r}')
+        for name in ('drift_strength', 'lookalikes_per_minute', 'lookalike_strength', 'motion_bursts_per_minute',
+                     'motion_burst_strength'):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f'SyntheticConfig.{name} must be >= 0, got {getattr(self, name)!r}')
+        for name in ('drift_seconds', 'lookalike_seconds', 'motion_burst_seconds'):
+            if not getattr(self, name) > 0:
+                raise ValueError(f'SyntheticConfig.{name} must be > 0, got {getattr(self, name)!r}')
+        if not (self.noise_dof == 0 or self.noise_dof > 2):
+            raise ValueError('SyntheticConfig.noise_dof must be 0 (Gaussian) or > 2 (Student-t '
+                             f'with a finite variance), got {self.noise_dof!r}')
         if self.activation not in ('softplus', 'relu'):
             raise ValueError(f"activation must be 'softplus' or 'relu', got {self.activation!r}")
         if not 0 <= self.class_similarity <= 1 or not 0 <= self.action_phase_shift <= 1:
@@ -364,6 +416,41 @@ def _blur(x: np.ndarray, sigma: float) -> np.ndarray:
     return gaussian_filter1d(x, sigma, axis=0, mode='nearest') if sigma > 0 else x
 
 
+def _events(rng: np.random.Generator, free: np.ndarray, per_minute: float, seconds: float,
+            sps: float) -> List[Tuple[float, float]]:
+    """``(centre, length)`` in segments of Poisson events on the free segments.
+
+    The count is Poisson with mean ``per_minute`` per minute of free time
+    (``free`` > 0.5); centres are free segments, lengths uniform in 0.5-1.5x
+    ``seconds``.
+    """
+    where = np.flatnonzero(free > 0.5)
+    if not len(where):
+        return []
+    count = int(rng.poisson(per_minute * len(where) * sps / 60.0))
+    centres = where[rng.integers(0, len(where), size=count)] + 0.5
+    lengths = np.maximum(rng.uniform(0.5, 1.5, size=count) * seconds / sps, 1.0)
+    return list(zip(centres.tolist(), lengths.tolist()))
+
+
+def _drift(rng: np.random.Generator, t_len: int, k: int, a: float) -> np.ndarray:
+    """``[t_len, k]`` stationary AR(1) noise of unit variance, correlation ``a`` per step."""
+    eps = rng.standard_normal((t_len, k))
+    out = np.empty((t_len, k))
+    out[0] = eps[0]
+    b = math.sqrt(1.0 - a * a)
+    for t in range(1, t_len):
+        out[t] = a * out[t - 1] + b * eps[t]
+    return out
+
+
+def _box(t_len: int, centre: float, length: float) -> np.ndarray:
+    """Overlap (0..1) of each segment with ``[centre - length/2, centre + length/2)``."""
+    t = np.arange(t_len, dtype=np.float64)
+    lo, hi = centre - length / 2, centre + length / 2
+    return (np.minimum(t + 1, hi) - np.maximum(t, lo)).clip(0, 1)
+
+
 def generate_video_features(cfg: SyntheticConfig, world: _World, rng: np.random.Generator, *,
                             duration: float, instances: Sequence[Tuple[float, float, str]],
                             video_labels: Sequence[str], micro: bool = False
@@ -420,7 +507,37 @@ def generate_video_features(cfg: SyntheticConfig, world: _World, rng: np.random.
     context = np.zeros(k)
     for c in set(video_labels):
         context = context + world.scene[world.class_index[c]]
-    white = rng.standard_normal((t_len, k)) * (cfg.frame_noise / math.sqrt(k))
+    if cfg.noise_dof:
+        white = rng.standard_t(cfg.noise_dof, (t_len, k)) * math.sqrt((cfg.noise_dof - 2) / cfg.noise_dof)
+    else:
+        white = rng.standard_normal((t_len, k))
+    white = white * (cfg.frame_noise / math.sqrt(k))
+
+    if cfg.drift_strength > 0:
+        bg = bg + _drift(rng, t_len, k, math.exp(-sps / cfg.drift_seconds)) * (
+            cfg.drift_strength / math.sqrt(k))
+
+    # hard negatives, on background segments only (nothing is drawn when off)
+    free = 1.0 - active
+    if n and cfg.anticipation_strength > 0:   # nor in the run-up to an instance
+        free = free * (1.0 - (ant.sum(1) / cfg.anticipation_strength).clip(0, 1))
+    bursts = np.zeros(t_len)
+    if cfg.lookalikes_per_minute > 0 and video_labels:
+        labels = sorted(set(video_labels))
+        for centre_t, length in _events(rng, free, cfg.lookalikes_per_minute,
+                                        cfg.lookalike_seconds, sps):
+            c = world.class_index[labels[int(rng.integers(len(labels)))]]
+            box = _box(t_len, centre_t, length)
+            mask = _blur(box, cfg.boundary_blur_segments) * free * cfg.lookalike_strength
+            phase = ((np.arange(t_len) - (centre_t - length / 2)) / length).clip(0, 1)
+            b0 = world.proto_start[c] + cfg.instance_variation * unit()
+            b1 = world.proto_end[c] + cfg.instance_variation * unit()
+            appearance = appearance + np.outer(mask * (1 - phase), b0) + np.outer(mask * phase, b1)
+    if cfg.motion_bursts_per_minute > 0:
+        for centre_t, length in _events(rng, free, cfg.motion_bursts_per_minute,
+                                        cfg.motion_burst_seconds, sps):
+            bursts = bursts + _blur(_box(t_len, centre_t, length), cfg.boundary_blur_segments) * free
+        bursts = bursts.clip(0, 1) * cfg.motion_burst_strength
 
     out = {}
     strengths = {'rgb': (cfg.action_rgb, cfg.context_rgb, cfg.actionness_rgb),
@@ -429,7 +546,7 @@ def generate_video_features(cfg: SyntheticConfig, world: _World, rng: np.random.
     for stream in ('rgb', 'flow'):
         s_act, s_ctx, s_mot = strengths[stream]
         z = (bg + white + s_ctx * context[None] + s_act * appearance
-             + s_mot * active[:, None] * world.motion[None]).astype(np.float32)
+             + s_mot * (active + bursts)[:, None] * world.motion[None]).astype(np.float32)
         w = torch.from_numpy(world.weights[stream])
         h = torch.randn((t_len, w.shape[1]), generator=gen).mul_(cfg.observation_noise)
         h.addmm_(torch.from_numpy(z), w).add_(torch.from_numpy(world.biases[stream]))
