@@ -215,16 +215,14 @@ class SyntheticConfig:
         for name in ('fps', 'rgb_dim', 'flow_dim', 'latent_dim', 'stride',
                      'num_background_modes', 'modes_per_video', 'shot_seconds',
                      'smooth_seconds', 'feature_scale', 'feature_scale_flow',
-                     'background_scale'):
+                     'background_scale', 'drift_seconds', 'lookalike_seconds',
+                     'motion_burst_seconds'):
             if not getattr(self, name) > 0:
                 raise ValueError(f'SyntheticConfig.{name} must be > 0, got {getattr(self, name)!r}')
-        for name in ('drift_strength', 'lookalikes_per_minute', 'lookalike_strength', 'motion_bursts_per_minute',
-                     'motion_burst_strength'):
+        for name in ('drift_strength', 'lookalikes_per_minute', 'lookalike_strength',
+                     'motion_bursts_per_minute', 'motion_burst_strength'):
             if not getattr(self, name) >= 0:
                 raise ValueError(f'SyntheticConfig.{name} must be >= 0, got {getattr(self, name)!r}')
-        for name in ('drift_seconds', 'lookalike_seconds', 'motion_burst_seconds'):
-            if not getattr(self, name) > 0:
-                raise ValueError(f'SyntheticConfig.{name} must be > 0, got {getattr(self, name)!r}')
         if not (self.noise_dof == 0 or self.noise_dof > 2):
             raise ValueError('SyntheticConfig.noise_dof must be 0 (Gaussian) or > 2 (Student-t '
                              f'with a finite variance), got {self.noise_dof!r}')
