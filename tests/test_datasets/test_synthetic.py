@@ -304,3 +304,108 @@ def test_drift_changes_the_background_slowly():
     assert on.gt == off.gt
     assert change(on, 40) > change(off, 40) + 0.5
     assert change(on, 1) < 0.3 * change(on, 40)  # neighbours stay alike: the change is slow
+
+
+def test_action_rank_spreads_the_instances_of_a_class():
+    classes = syn.thumos14_classes()
+    one = syn._World(syn._resolve('small', {}), classes, 0)
+    six = syn._World(syn._resolve('small', {'action_rank': 6}), classes, 0)
+    assert one.sub_start is None and six.sub_start.shape == (len(classes), 6, 64)
+    np.testing.assert_array_equal(six.sub_start[:, 0], one.proto_start)  # rank 1 is the first direction
+    cls = np.zeros(400, int)
+
+    def mean_cosine(world):
+        a0, a1 = world.phases(cls, np.random.default_rng(1), 0.0)
+        u = a0 / np.linalg.norm(a0, axis=1, keepdims=True)
+        c = u @ u.T
+        return float(c[np.triu_indices(len(u), 1)].mean()), np.linalg.norm(a0, axis=1)
+    c1, n1 = mean_cosine(one)
+    c6, n6 = mean_cosine(six)
+    assert c1 == pytest.approx(1.0)
+    assert 0.5 < c6 < 0.9  # partial activations of one subspace: related, not one direction
+    assert np.median(n6) == pytest.approx(np.median(n1), rel=0.3)  # and no weaker on average
+
+
+def _action_contrast(features, video):
+    """Distance between a stream's mean inside and outside the actions, in frame spreads."""
+    x = features
+    t = (np.arange(len(x)) + 0.5) * 0.64
+    core = np.zeros(len(x), bool)
+    for a in video['annotations']:
+        core |= (t >= a['segment'][0]) & (t < a['segment'][1])
+    if core.sum() < 2 or (~core).sum() < 2:
+        return None
+    return float(np.linalg.norm(x[core].mean(0) - x[~core].mean(0)) / x[~core].std(0).mean())
+
+
+@pytest.mark.parametrize('swap, carrier', [(0.0, 'rgb'), (1.0, 'flow')])
+def test_cue_swap_moves_the_action_to_the_other_stream(swap, carrier):
+    kw = dict(num_videos={'validation': 8, 'test': 0}, max_duration=150.0, num_micro_videos=0,
+              action_rgb=1.5, action_flow=0.0, actionness_rgb=1.0, actionness_flow=0.0,
+              anticipation_strength=0.0, background_strength=0.0, background_noise=0.0)
+    data = syn.generate_synthetic('tiny', seed=4, cue_swap=swap, **kw)
+    other = 'flow' if carrier == 'rgb' else 'rgb'
+    pairs = [{m: _action_contrast(data.features[v][m], info) for m in ('rgb', 'flow')}
+             for v, info in data.gt['database'].items()]
+    pairs = [p for p in pairs if None not in p.values()]
+    assert len(pairs) >= 5
+    assert all(p[carrier] > 3 * p[other] for p in pairs)
+
+
+def test_cue_swap_draws_per_video():
+    kw = dict(num_videos={'validation': 16, 'test': 0}, max_duration=150.0, num_micro_videos=0,
+              action_rgb=1.5, action_flow=0.0, actionness_rgb=1.0, actionness_flow=0.0,
+              anticipation_strength=0.0, background_strength=0.0, background_noise=0.0)
+    data = syn.generate_synthetic('tiny', seed=4, cue_swap=0.5, **kw)
+    in_flow = [_action_contrast(f['flow'], data.gt['database'][v])
+               > _action_contrast(f['rgb'], data.gt['database'][v])
+               for v, f in data.features.items() if _action_contrast(f['rgb'], data.gt['database'][v])]
+    assert 0 < sum(in_flow) < len(in_flow)
+
+
+def test_cut_flow_marks_the_shot_cuts_in_flow_only():
+    kw = dict(num_videos={'validation': 6, 'test': 0}, num_micro_videos=0,
+              action_rgb=0.0, action_flow=0.0, actionness_rgb=0.0, actionness_flow=0.0)
+    off = syn.generate_synthetic('tiny', seed=5, **kw)
+    on = syn.generate_synthetic('tiny', seed=5, cut_flow=3.0, **kw)
+    changed = []
+    for vid in off.features:
+        np.testing.assert_array_equal(on.features[vid]['rgb'], off.features[vid]['rgb'])
+        diff = np.abs(on.features[vid]['flow'] - off.features[vid]['flow']).max(axis=1)
+        changed.append(diff > 1e-6)
+    share = np.concatenate(changed).mean()
+    assert 0.01 < share < 0.15  # one segment per cut; shots last 12 s (19 segments) on average
+
+
+def _norm_auc(data, stream):
+    scores, labels = [], []
+    for vid, v in data.gt['database'].items():
+        x = data.features[vid][stream]
+        t = (np.arange(len(x)) + 0.5) * 0.64
+        y = np.zeros(len(x), bool)
+        for a in v['annotations']:
+            y |= (t >= a['segment'][0]) & (t < a['segment'][1])
+        scores.append(np.linalg.norm(x, axis=1))
+        labels.append(y)
+    s, y = np.concatenate(scores), np.concatenate(labels)
+    order = np.argsort(s, kind='stable')
+    ranks = np.empty(len(s))
+    ranks[order] = np.arange(1, len(s) + 1)
+    n1 = y.sum()
+    return float((ranks[y].sum() - n1 * (n1 + 1) / 2) / (n1 * (len(y) - n1)))
+
+
+def test_latent_norm_takes_the_action_out_of_the_row_norm():
+    kw = dict(num_videos={'validation': 12, 'test': 0}, num_micro_videos=0)
+    assert _norm_auc(syn.generate_synthetic('tiny', seed=6, **kw), 'flow') > 0.85
+    flat = syn.generate_synthetic('tiny', seed=6, latent_norm=1.5, **kw)
+    assert abs(_norm_auc(flat, 'flow') - 0.5) < 0.2
+
+
+def test_subspace_and_stream_knobs_are_validated_and_off_by_default():
+    cfg = syn._resolve('tiny', {})
+    assert cfg.action_rank == 1 and cfg.cue_swap == cfg.cut_flow == cfg.latent_norm == 0
+    for bad in (dict(action_rank=0), dict(action_rank=2.5), dict(cue_swap=1.5),
+                dict(cue_swap=-0.1), dict(cut_flow=-1.0), dict(latent_norm=-1.0)):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            syn._resolve('tiny', bad)

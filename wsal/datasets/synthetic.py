@@ -140,6 +140,22 @@ class SyntheticConfig:
         motion_burst_strength: Burst cue relative to an action's.
         noise_dof: 0 (default): Gaussian ``frame_noise``; above 2: Student-t
             with that many degrees of freedom, scaled to the same variance.
+        action_rank: Rank of each class's appearance. 1 (default): one
+            prototype per phase plus ``instance_variation``; above 1: a
+            subspace of that rank per class (its extra directions shared
+            within a family as much as the prototype is), and each instance
+            or look-alike shows a random non-negative, unit-norm combination
+            of it, so instances of a class share less than one direction.
+        cue_swap: Probability per video that the two streams exchange their
+            ``action_*`` and ``actionness_*`` strengths (which stream carries
+            the action differs between videos). 0 (default) draws nothing.
+        cut_flow: The actionness cue in the flow stream on the segment of
+            every shot cut (apparent motion of a cut), relative to an
+            action's. 0 (default): none.
+        latent_norm: Above 0: every segment's latent is rescaled to this norm
+            before the stream maps, so a feature's norm says nothing about
+            actions (with the defaults, actions add latent energy and the row
+            norm alone ranks frames well). 0 (default): no rescaling.
         num_background_modes, modes_per_video, shot_seconds,
         background_strength: Background shots.
         background_noise, smooth_seconds: Temporally smooth background noise.
@@ -191,6 +207,10 @@ class SyntheticConfig:
     motion_burst_seconds: float = 3.0
     motion_burst_strength: float = 1.0
     noise_dof: float = 0.0
+    action_rank: int = 1
+    cue_swap: float = 0.0
+    cut_flow: float = 0.0
+    latent_norm: float = 0.0
     num_background_modes: int = 32
     modes_per_video: int = 3
     shot_seconds: float = 12.0
@@ -216,16 +236,21 @@ class SyntheticConfig:
                      'num_background_modes', 'modes_per_video', 'shot_seconds',
                      'smooth_seconds', 'feature_scale', 'feature_scale_flow',
                      'background_scale', 'drift_seconds', 'lookalike_seconds',
-                     'motion_burst_seconds'):
+                     'motion_burst_seconds', 'action_rank'):
             if not getattr(self, name) > 0:
                 raise ValueError(f'SyntheticConfig.{name} must be > 0, got {getattr(self, name)!r}')
         for name in ('drift_strength', 'lookalikes_per_minute', 'lookalike_strength',
-                     'motion_bursts_per_minute', 'motion_burst_strength'):
+                     'motion_bursts_per_minute', 'motion_burst_strength', 'cut_flow',
+                     'latent_norm'):
             if not getattr(self, name) >= 0:
                 raise ValueError(f'SyntheticConfig.{name} must be >= 0, got {getattr(self, name)!r}')
         if not (self.noise_dof == 0 or self.noise_dof > 2):
             raise ValueError('SyntheticConfig.noise_dof must be 0 (Gaussian) or > 2 (Student-t '
                              f'with a finite variance), got {self.noise_dof!r}')
+        if int(self.action_rank) != self.action_rank:
+            raise ValueError(f'SyntheticConfig.action_rank must be an integer, got {self.action_rank!r}')
+        if not 0 <= self.cue_swap <= 1:
+            raise ValueError(f'SyntheticConfig.cue_swap must be in [0, 1], got {self.cue_swap!r}')
         if self.activation not in ('softplus', 'relu'):
             raise ValueError(f"activation must be 'softplus' or 'relu', got {self.activation!r}")
         if not 0 <= self.class_similarity <= 1 or not 0 <= self.action_phase_shift <= 1:
@@ -352,6 +377,31 @@ class _World:
             'rgb': (cfg.bias + 0.5 * rng.standard_normal(cfg.rgb_dim)).astype(np.float32),
             'flow': (cfg.bias + 0.5 * rng.standard_normal(cfg.flow_dim)).astype(np.float32)}
         self.class_index = {c: i for i, c in enumerate(classes)}
+        self.sub_start = self.sub_end = None
+        if cfg.action_rank > 1:   # own stream, so rank 1 draws exactly as before
+            sub = np.random.default_rng(np.random.SeedSequence([seed, 2]))
+            r = int(cfg.action_rank) - 1
+            extra = lambda *shape: sub.standard_normal((*shape, k)) / math.sqrt(k)  # noqa: E731
+            fam_extra = extra(r, len(THUMOS14_FAMILIES))
+            more = np.stack([mix(extra(n), fam_extra[j]) for j in range(r)], 1)
+            self.sub_start = np.concatenate([start[:, None], more], 1)
+            self.sub_end = np.concatenate(
+                [self.proto_end[:, None], math.sqrt(1 - p) * more + math.sqrt(p) * extra(n, r)], 1)
+
+    def phases(self, cls: np.ndarray, rng: np.random.Generator, variation: float
+               ) -> Tuple[np.ndarray, np.ndarray]:
+        """Start and end appearance ``[N, k]`` of N events of classes ``cls``."""
+        n, k = len(cls), self.proto_start.shape[1]
+        if self.sub_start is None:
+            base0, base1 = self.proto_start[cls], self.proto_end[cls]
+        else:
+            coef = rng.exponential(size=(n, self.sub_start.shape[1]))
+            coef /= np.linalg.norm(coef, axis=1, keepdims=True)
+            base0 = np.einsum('nr,nrk->nk', coef, self.sub_start[cls])
+            base1 = np.einsum('nr,nrk->nk', coef, self.sub_end[cls])
+        a0 = base0 + variation * rng.standard_normal((n, k)) / math.sqrt(k)
+        a1 = base1 + variation * rng.standard_normal((n, k)) / math.sqrt(k)
+        return a0, a1
 
 
 def rescale_background(duration: float, segments: Sequence[Tuple[float, float]],
@@ -496,9 +546,7 @@ def generate_video_features(cfg: SyntheticConfig, world: _World, rng: np.random.
             ant = ramp * cfg.anticipation_strength
         else:
             ant = np.zeros_like(member)
-        v = cfg.instance_variation
-        a0 = world.proto_start[cls] + v * unit(n)
-        a1 = world.proto_end[cls] + v * unit(n)
+        a0, a1 = world.phases(cls, rng, cfg.instance_variation)
         appearance = (member * (1 - rel) + ant) @ a0 + (member * rel) @ a1
         active = member.sum(1).clip(0, 1)
 
@@ -528,9 +576,8 @@ def generate_video_features(cfg: SyntheticConfig, world: _World, rng: np.random.
             box = _box(t_len, centre_t, length)
             mask = _blur(box, cfg.boundary_blur_segments) * free * cfg.lookalike_strength
             phase = ((np.arange(t_len) - (centre_t - length / 2)) / length).clip(0, 1)
-            b0 = world.proto_start[c] + cfg.instance_variation * unit()
-            b1 = world.proto_end[c] + cfg.instance_variation * unit()
-            appearance = appearance + np.outer(mask * (1 - phase), b0) + np.outer(mask * phase, b1)
+            b0, b1 = world.phases(np.asarray([c]), rng, cfg.instance_variation)
+            appearance = appearance + np.outer(mask * (1 - phase), b0[0]) + np.outer(mask * phase, b1[0])
     if cfg.motion_bursts_per_minute > 0:
         for centre_t, length in _events(rng, free, cfg.motion_bursts_per_minute,
                                         cfg.motion_burst_seconds, sps):
@@ -541,10 +588,21 @@ def generate_video_features(cfg: SyntheticConfig, world: _World, rng: np.random.
     strengths = {'rgb': (cfg.action_rgb, cfg.context_rgb, cfg.actionness_rgb),
                  'flow': (cfg.action_flow, cfg.context_flow, cfg.actionness_flow)}
     gen = torch.Generator().manual_seed(int(rng.integers(0, 2 ** 62)))
+    if cfg.cue_swap > 0 and rng.random() < cfg.cue_swap:
+        (a_rgb, c_rgb, m_rgb), (a_flow, c_flow, m_flow) = strengths['rgb'], strengths['flow']
+        strengths = {'rgb': (a_flow, c_rgb, m_flow), 'flow': (a_rgb, c_flow, m_rgb)}
+    cuts = np.zeros(t_len)
+    if cfg.cut_flow > 0:
+        inside = np.asarray([b for b in bounds if b < t_len * sps])
+        cuts[(inside // sps).astype(int)] = cfg.cut_flow
     for stream in ('rgb', 'flow'):
         s_act, s_ctx, s_mot = strengths[stream]
+        motion = s_mot * (active + bursts) + (cuts if stream == 'flow' else 0.0)
         z = (bg + white + s_ctx * context[None] + s_act * appearance
-             + s_mot * (active + bursts)[:, None] * world.motion[None]).astype(np.float32)
+             + motion[:, None] * world.motion[None])
+        if cfg.latent_norm > 0:
+            z = z * (cfg.latent_norm / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-8))
+        z = z.astype(np.float32)
         w = torch.from_numpy(world.weights[stream])
         h = torch.randn((t_len, w.shape[1]), generator=gen).mul_(cfg.observation_noise)
         h.addmm_(torch.from_numpy(z), w).add_(torch.from_numpy(world.biases[stream]))
