@@ -16,6 +16,14 @@
 #                   the default frame noise
 #   confounded      all three, with the strong scene context of
 #                   generator_settings.py's scene_heavy
+#   subspace        each class's appearance is a rank-6 subspace and every
+#                   instance a random non-negative mix of it
+#   flat_norm       every segment's latent has the same norm, so the feature
+#                   norm says nothing about actions
+#   subspace_flat   both
+#   all_confounds   subspace_flat, drift, hard negatives, heavy tails, the
+#                   action cue in the other stream in half the videos, flow
+#                   spikes at shot cuts, stronger scene context
 #
 #   wsal ablate --preset small --settings-file configs/sweeps/confound_settings.py \
 #       --seeds 0 1 2 --configs r2 r3 r8 --iters 4000 --no-figure
@@ -23,10 +31,17 @@ _DRIFT = dict(drift_strength=1.0, drift_seconds=30.0)
 _HARD_NEGATIVES = dict(lookalikes_per_minute=2.0, lookalike_seconds=4.0, lookalike_strength=0.7,
                        motion_bursts_per_minute=3.0, motion_burst_seconds=3.0)
 _HEAVY_TAILS = dict(noise_dof=3.0, frame_noise=0.5)
+_SUBSPACE = dict(action_rank=6)
+_FLAT_NORM = dict(latent_norm=1.5)
 SETTINGS = {
     'drift': _DRIFT,
     'hard_negatives': _HARD_NEGATIVES,
     'heavy_tails': _HEAVY_TAILS,
     'confounded': {**_DRIFT, **_HARD_NEGATIVES, **_HEAVY_TAILS,
                    'context_rgb': 1.2, 'context_flow': 0.8},
+    'subspace': _SUBSPACE,
+    'flat_norm': _FLAT_NORM,
+    'subspace_flat': {**_SUBSPACE, **_FLAT_NORM},
+    'all_confounds': {**_SUBSPACE, **_FLAT_NORM, **_DRIFT, **_HARD_NEGATIVES, 'noise_dof': 3.0,
+                      'cue_swap': 0.5, 'cut_flow': 2.0, 'context_rgb': 1.0, 'context_flow': 0.6},
 }

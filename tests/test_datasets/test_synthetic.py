@@ -275,7 +275,8 @@ def test_packaged_confound_settings_are_valid_generator_options():
     from pathlib import Path
     path = Path(__file__).resolve().parents[2] / 'configs' / 'sweeps' / 'confound_settings.py'
     settings = runpy.run_path(str(path))['SETTINGS']
-    assert {'drift', 'hard_negatives', 'heavy_tails', 'confounded'} <= set(settings)
+    assert {'drift', 'hard_negatives', 'heavy_tails', 'confounded', 'subspace', 'flat_norm',
+            'subspace_flat', 'all_confounds'} <= set(settings)
     for options in settings.values():
         syn._resolve('small', options)
 
