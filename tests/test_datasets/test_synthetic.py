@@ -105,15 +105,21 @@ def test_bad_options_are_reported():
         syn.generate_synthetic('tiny', activation='tanh')
 
 
+def _inside(n, video):
+    """Bool mask ``[n]``: segments (0.64 s each) whose centre lies in an annotated instance."""
+    t = (np.arange(n) + 0.5) * 0.64
+    inside = np.zeros(n, bool)
+    for a in video['annotations']:
+        inside |= (t >= a['segment'][0]) & (t < a['segment'][1])
+    return inside
+
+
 def _action_bg_gap(data, stream):
     """Size of the mean (over videos) within-video action-minus-background feature."""
     diffs = []
     for vid, v in data.gt['database'].items():
         x = data.features[vid][stream]
-        t = (np.arange(len(x)) + 0.5) * 0.64
-        inside = np.zeros(len(x), bool)
-        for a in v['annotations']:
-            inside |= (t >= a['segment'][0]) & (t < a['segment'][1])
+        inside = _inside(len(x), v)
         if inside.sum() >= 2 and (~inside).sum() >= 2:
             diffs.append(x[inside].mean(0) - x[~inside].mean(0))
     return float(np.sqrt((np.mean(diffs, 0) ** 2).mean()))
@@ -330,10 +336,7 @@ def test_action_rank_spreads_the_instances_of_a_class():
 def _action_contrast(features, video):
     """Distance between a stream's mean inside and outside the actions, in frame spreads."""
     x = features
-    t = (np.arange(len(x)) + 0.5) * 0.64
-    core = np.zeros(len(x), bool)
-    for a in video['annotations']:
-        core |= (t >= a['segment'][0]) & (t < a['segment'][1])
+    core = _inside(len(x), video)
     if core.sum() < 2 or (~core).sum() < 2:
         return None
     return float(np.linalg.norm(x[core].mean(0) - x[~core].mean(0)) / x[~core].std(0).mean())
@@ -382,12 +385,8 @@ def _norm_auc(data, stream):
     scores, labels = [], []
     for vid, v in data.gt['database'].items():
         x = data.features[vid][stream]
-        t = (np.arange(len(x)) + 0.5) * 0.64
-        y = np.zeros(len(x), bool)
-        for a in v['annotations']:
-            y |= (t >= a['segment'][0]) & (t < a['segment'][1])
         scores.append(np.linalg.norm(x, axis=1))
-        labels.append(y)
+        labels.append(_inside(len(x), v))
     s, y = np.concatenate(scores), np.concatenate(labels)
     order = np.argsort(s, kind='stable')
     ranks = np.empty(len(s))
