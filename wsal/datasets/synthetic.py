@@ -390,7 +390,16 @@ class _World:
 
     def phases(self, cls: np.ndarray, rng: np.random.Generator, variation: float
                ) -> Tuple[np.ndarray, np.ndarray]:
-        """Start and end appearance ``[N, k]`` of N events of classes ``cls``."""
+        """Start- and end-phase appearance of N events (instances or look-alikes).
+
+        Args:
+            cls: Class index of each event, ``[N]``.
+            rng: The video's generator (draws the subspace mix and the variation).
+            variation: Norm of the per-event perturbation (``instance_variation``).
+
+        Returns:
+            tuple: ``a0 [N, k]``, ``a1 [N, k]`` latent appearance at the start and end.
+        """
         n, k = len(cls), self.proto_start.shape[1]
         if self.sub_start is None:
             base0, base1 = self.proto_start[cls], self.proto_end[cls]
