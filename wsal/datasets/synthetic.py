@@ -149,9 +149,9 @@ class SyntheticConfig:
         cue_swap: Probability per video that the two streams exchange their
             ``action_*`` and ``actionness_*`` strengths (which stream carries
             the action differs between videos). 0 (default) draws nothing.
-        cut_flow: The actionness cue in the flow stream on the segment of
-            every shot cut (apparent motion of a cut), relative to an
-            action's. 0 (default): none.
+        cut_flow: Strength of the actionness cue added to the flow stream
+            on the segment of every shot cut (the apparent motion of a cut;
+            an action adds ``actionness_flow``). 0 (default): none.
         latent_norm: Above 0: every segment's latent is rescaled to this norm
             before the stream maps, so a feature's norm says nothing about
             actions (with the defaults, actions add latent energy and the row
