@@ -6,6 +6,7 @@ import pytest
 
 from wsal.datasets import WSALFeatureDataset, WeakLabelFeatureDataset
 from wsal.datasets import synthetic as syn
+from wsal.evaluation import frame_auc, frames_in_segments
 
 
 def _files(root):
@@ -107,11 +108,7 @@ def test_bad_options_are_reported():
 
 def _inside(n, video):
     """Bool mask ``[n]``: segments (0.64 s each) whose centre lies in an annotated instance."""
-    t = (np.arange(n) + 0.5) * 0.64
-    inside = np.zeros(n, bool)
-    for a in video['annotations']:
-        inside |= (t >= a['segment'][0]) & (t < a['segment'][1])
-    return inside
+    return frames_in_segments(n, 0.64, [a['segment'] for a in video['annotations']])
 
 
 def _action_bg_gap(data, stream):
@@ -342,28 +339,29 @@ def _action_contrast(features, video):
     return float(np.linalg.norm(x[core].mean(0) - x[~core].mean(0)) / x[~core].std(0).mean())
 
 
-@pytest.mark.parametrize('swap, carrier', [(0.0, 'rgb'), (1.0, 'flow')])
-def test_cue_swap_moves_the_action_to_the_other_stream(swap, carrier):
-    kw = dict(num_videos={'validation': 8, 'test': 0}, max_duration=150.0, num_micro_videos=0,
-              action_rgb=1.5, action_flow=0.0, actionness_rgb=1.0, actionness_flow=0.0,
-              anticipation_strength=0.0, background_strength=0.0, background_noise=0.0)
-    data = syn.generate_synthetic('tiny', seed=4, cue_swap=swap, **kw)
-    other = 'flow' if carrier == 'rgb' else 'rgb'
+def _stream_contrasts(num_videos, swap):
+    """Per video, ``{stream: contrast}`` with the whole action cue in rgb unless swapped, on a
+    quiet background; videos without both kinds of segments are left out."""
+    data = syn.generate_synthetic(
+        'tiny', seed=4, cue_swap=swap, num_videos={'validation': num_videos, 'test': 0},
+        max_duration=150.0, num_micro_videos=0, action_rgb=1.5, action_flow=0.0,
+        actionness_rgb=1.0, actionness_flow=0.0, anticipation_strength=0.0,
+        background_strength=0.0, background_noise=0.0)
     pairs = [{m: _action_contrast(data.features[v][m], info) for m in ('rgb', 'flow')}
              for v, info in data.gt['database'].items()]
-    pairs = [p for p in pairs if None not in p.values()]
+    return [p for p in pairs if None not in p.values()]
+
+
+@pytest.mark.parametrize('swap, carrier', [(0.0, 'rgb'), (1.0, 'flow')])
+def test_cue_swap_moves_the_action_to_the_other_stream(swap, carrier):
+    other = 'flow' if carrier == 'rgb' else 'rgb'
+    pairs = _stream_contrasts(8, swap)
     assert len(pairs) >= 5
     assert all(p[carrier] > 3 * p[other] for p in pairs)
 
 
 def test_cue_swap_draws_per_video():
-    kw = dict(num_videos={'validation': 16, 'test': 0}, max_duration=150.0, num_micro_videos=0,
-              action_rgb=1.5, action_flow=0.0, actionness_rgb=1.0, actionness_flow=0.0,
-              anticipation_strength=0.0, background_strength=0.0, background_noise=0.0)
-    data = syn.generate_synthetic('tiny', seed=4, cue_swap=0.5, **kw)
-    in_flow = [_action_contrast(f['flow'], data.gt['database'][v])
-               > _action_contrast(f['rgb'], data.gt['database'][v])
-               for v, f in data.features.items() if _action_contrast(f['rgb'], data.gt['database'][v])]
+    in_flow = [p['flow'] > p['rgb'] for p in _stream_contrasts(16, 0.5)]
     assert 0 < sum(in_flow) < len(in_flow)
 
 
@@ -387,12 +385,7 @@ def _norm_auc(data, stream):
         x = data.features[vid][stream]
         scores.append(np.linalg.norm(x, axis=1))
         labels.append(_inside(len(x), v))
-    s, y = np.concatenate(scores), np.concatenate(labels)
-    order = np.argsort(s, kind='stable')
-    ranks = np.empty(len(s))
-    ranks[order] = np.arange(1, len(s) + 1)
-    n1 = y.sum()
-    return float((ranks[y].sum() - n1 * (n1 + 1) / 2) / (n1 * (len(y) - n1)))
+    return frame_auc(np.concatenate(scores), np.concatenate(labels))
 
 
 def test_latent_norm_takes_the_action_out_of_the_row_norm():
