@@ -21,6 +21,7 @@ COMMANDS = [
     'wsal.cli.ablate',
     'wsal.cli.compare',
     'wsal.cli.eval_cmd',
+    'wsal.cli.inspect_cmd',
     'wsal.cli.make_synthetic',
     'wsal.cli.convert',
     'wsal.cli.list_cmd',

@@ -443,6 +443,18 @@ class FeatureDatasetBase(Dataset):
         self.full_init()
         return list(self._records)
 
+    @property
+    def lengths(self) -> List[int]:
+        """Segments of each video's feature files (streams cut to one length), in ``records`` order."""
+        self.full_init()
+        return [int(n) for n in self._lengths]
+
+    @property
+    def dims(self) -> Dict[str, int]:
+        """``{stream: D}``: the feature dim of each stream (found, or fixed by ``feature_dims``)."""
+        self.full_init()
+        return {m: int(d) for m, d in self._dims.items()}
+
     def get_features(self, index: int) -> Dict[str, np.ndarray]:
         """Raw validated ``{modality: float32 [T, D]}`` arrays of video ``index``."""
         self.full_init()
