@@ -47,7 +47,10 @@ def _split(data_root: PathLike, subset: str, streams: Sequence[str],
 
 
 def _videos(ds, streams: Sequence[str], *, sample_rate: float = 1.0, seed: int = 0):
-    """Yield ``(video_id, {view: ProbeVideo})`` per video; views are ``all`` and each stream.
+    """Yield ``(video_id, {view: ProbeVideo}, T, {class: bool [T]})`` per video.
+
+    The views are ``all`` (the streams concatenated, with two or more) and
+    each stream; the last item marks each annotated class's frames.
 
     With ``sample_rate < 1`` each view's ``features`` keep that share of the
     frames (drawn with ``seed``) and ``mean`` holds the whole video's mean.
