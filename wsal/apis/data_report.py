@@ -20,8 +20,8 @@ __all__ = ['inspect_data', 'format_data_report', 'LOW_LABEL_AUC', 'HIGH_LABEL_AU
 PathLike = Union[str, os.PathLike]
 
 #: Below this mean video-label frame AUC the labels' class evidence is about as high outside the
-#: actions as inside (wsal's generator with class subspaces and a flat feature norm: 0.43-0.57,
-#: where every method scored at most 13 mAP@0.5; docs/ablation.md).
+#: actions as inside (wsal's generator with all its confounds on: 0.45-0.58, where every method
+#: scored at most 13 mAP@0.5; docs/ablation.md).
 LOW_LABEL_AUC = 0.6
 #: At or above it the evidence sits in the actions (wsal's default generator: 0.84-0.87).
 HIGH_LABEL_AUC = 0.75
@@ -34,6 +34,11 @@ def _percentiles(values: Sequence[float]) -> Dict[str, float]:
     p10, p50, p90 = np.percentile(a, [10, 50, 90])
     return {'mean': float(a.mean()), 'p10': float(p10), 'p50': float(p50), 'p90': float(p90),
             'min': float(a.min()), 'max': float(a.max())}
+
+
+def _coverage(frames: Dict[int, np.ndarray]) -> float:
+    """Share of a video's frames inside any annotated instance."""
+    return float(np.logical_or.reduce(list(frames.values())).mean())
 
 
 def _split(data_root: PathLike, subset: str, streams: Sequence[str],
@@ -114,8 +119,12 @@ def inspect_data(data_root: PathLike, *, train_subset: str = 'validation',
         ValueError: invalid data (named file, video and field), or a test
             split without annotated segments.
     """
+    from wsal.evaluation.attention_health import frame_auc
+    from wsal.evaluation.classification_metric import classification_map
     from wsal.evaluation.label_probes import (class_frame_aucs, fit_frame_probe,
                                               fit_video_label_probe, norm_auc, summarize_aucs)
+    if max_frames < 0:
+        raise ValueError(f'max_frames must be >= 0, got {max_frames}')
     streams = tuple(streams)
     train_ds = _split(data_root, train_subset, streams, None, None)
     test_ds = _split(data_root, test_subset, streams, train_ds.classes, test_video_list)
@@ -123,8 +132,6 @@ def inspect_data(data_root: PathLike, *, train_subset: str = 'validation',
         raise ValueError(f'{data_root}: no video of subset {test_subset!r} has annotated segments; '
                          'the probes need them to measure localization')
     total = sum(train_ds.lengths)
-    if max_frames < 0:
-        raise ValueError(f'max_frames must be >= 0, got {max_frames}')
     rate = min(1.0, max(max_frames, 1) / max(total, 1))
     views = (('all',) if len(streams) > 1 else ()) + streams
     train: Dict[str, list] = {v: [] for v in views}
@@ -135,7 +142,7 @@ def inspect_data(data_root: PathLike, *, train_subset: str = 'validation',
             train[v].append(per_view[v])
         lengths.append(t)
         if frames:
-            coverage.append(float(np.logical_or.reduce(list(frames.values())).mean()))
+            coverage.append(_coverage(frames))
     splits['train'] = {'subset': train_subset, 'videos': len(lengths),
                        'segments': _percentiles(lengths), 'coverage': _percentiles(coverage)}
     label_probes = {v: fit_video_label_probe(train[v]) for v in views}
@@ -148,11 +155,10 @@ def inspect_data(data_root: PathLike, *, train_subset: str = 'validation',
     video_scores: Dict[str, List[np.ndarray]] = {v: [] for v in views}
     labels: List[np.ndarray] = []
     lengths, coverage = [], []
-    from wsal.evaluation.attention_health import frame_auc
     for _, per_view, t, frames in _videos(test_ds, streams):
         lengths.append(t)
         if frames:
-            coverage.append(float(np.logical_or.reduce(list(frames.values())).mean()))
+            coverage.append(_coverage(frames))
         labels.append(next(iter(per_view.values())).label)
         for v in views:
             pv = per_view[v]
@@ -165,7 +171,6 @@ def inspect_data(data_root: PathLike, *, train_subset: str = 'validation',
                 norms[v].append(norm_auc(pv))
     splits['test'] = {'subset': test_subset, 'videos': len(lengths),
                       'segments': _percentiles(lengths), 'coverage': _percentiles(coverage)}
-    from wsal.evaluation.classification_metric import classification_map
     label_arr = np.stack(labels)
     probes: Dict[str, Any] = {}
     for v in views:

@@ -54,7 +54,7 @@ class ProbeVideo:
     @property
     def mean_feature(self) -> np.ndarray:
         """``[D]``: the video's mean feature (``mean`` if given, else that of ``features``)."""
-        return self.features.mean(0) if self.mean is None else self.mean
+        return self.features.mean(0, dtype=np.float64) if self.mean is None else self.mean
 
     @property
     def action_frames(self) -> np.ndarray:
