@@ -52,7 +52,7 @@ def _split(data_root: PathLike, subset: str, streams: Sequence[str],
 
 
 def _videos(ds, streams: Sequence[str], *, sample_rate: float = 1.0, seed: int = 0):
-    """Yield ``(video_id, {view: ProbeVideo}, T, {class: bool [T]})`` per video.
+    """Yield ``({view: ProbeVideo}, T, {class: bool [T]})`` per video.
 
     The views are ``all`` (the streams concatenated, with two or more) and
     each stream; the last item marks each annotated class's frames.
@@ -64,9 +64,10 @@ def _videos(ds, streams: Sequence[str], *, sample_rate: float = 1.0, seed: int =
     from wsal.evaluation.label_probes import ProbeVideo
     rng = np.random.default_rng(seed)
     num_classes = len(ds.classes)
+    lengths = ds.lengths
     for i, rec in enumerate(ds.records):
-        feats = ds.get_features(i)
-        t = min(f.shape[0] for f in feats.values())
+        feats = ds.get_features(i)  # every stream already cut to the video's length
+        t = lengths[i]
         sps = ds.stride / rec.fps
         segs = np.asarray(rec.gt_segments, dtype=np.float64).reshape(-1, 2)
         labels = np.asarray(rec.gt_labels, dtype=np.int64).reshape(-1)
@@ -78,7 +79,7 @@ def _videos(ds, streams: Sequence[str], *, sample_rate: float = 1.0, seed: int =
         keep = None
         if sample_rate < 1.0:
             keep = np.flatnonzero(rng.random(t) < sample_rate)
-        views = {s: feats[s][:t] for s in streams}
+        views = {s: feats[s] for s in streams}
         if len(streams) > 1:
             views = {'all': np.concatenate([views[s] for s in streams], 1), **views}
         out = {}
@@ -89,7 +90,7 @@ def _videos(ds, streams: Sequence[str], *, sample_rate: float = 1.0, seed: int =
                 out[name] = ProbeVideo(rec.video_id, x[keep], label,
                                        {c: m[keep] for c, m in frames.items()},
                                        mean=x.mean(0, dtype=np.float64))
-        yield rec.video_id, out, t, frames
+        yield out, t, frames
 
 
 def inspect_data(data_root: PathLike, *, train_subset: str = 'validation',
@@ -137,7 +138,7 @@ def inspect_data(data_root: PathLike, *, train_subset: str = 'validation',
     train: Dict[str, list] = {v: [] for v in views}
     splits: Dict[str, Any] = {}
     lengths, coverage = [], []
-    for _, per_view, t, frames in _videos(train_ds, streams, sample_rate=rate, seed=seed):
+    for per_view, t, frames in _videos(train_ds, streams, sample_rate=rate, seed=seed):
         for v in views:
             train[v].append(per_view[v])
         lengths.append(t)
@@ -155,7 +156,7 @@ def inspect_data(data_root: PathLike, *, train_subset: str = 'validation',
     video_scores: Dict[str, List[np.ndarray]] = {v: [] for v in views}
     labels: List[np.ndarray] = []
     lengths, coverage = [], []
-    for _, per_view, t, frames in _videos(test_ds, streams):
+    for per_view, t, frames in _videos(test_ds, streams):
         lengths.append(t)
         if frames:
             coverage.append(_coverage(frames))

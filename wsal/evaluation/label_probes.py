@@ -43,6 +43,8 @@ class ProbeVideo:
         label: ``[C]`` multi-hot video label.
         class_frames: ``{class index: bool [T]}``: the frames inside that
             class's annotated instances (empty for a video without segments).
+        mean: ``[D]`` mean feature of the whole video when ``features`` holds
+            only a sample of its frames (None: the mean of ``features``).
     """
 
     video_id: str
