@@ -3,8 +3,10 @@
 # the cross-stream consensus term wsal adds (README, "Model settings the
 # configs use"; docs/ablation.md, "Cross-stream consensus"). The Table 1 rows
 # take the same switch: `wsal ablate --cfg-options model.losses.consensus=None`.
-# The classifier keeps the base's tied background logit; add
-# `--cfg-options model.classifier.background=row` for eq. 2 as printed as well.
+# The classifier keeps the base's tied background logit and L_cluster keeps
+# reading its two directions from the classifier; add `--cfg-options
+# model.classifier.background=row model.losses.cluster.head=cluster` for eqs. 2
+# and 8-9 as printed as well.
 _base_ = ['./bm_i3d_thumos14.py']
 
 model = dict(losses=dict(consensus=None))

@@ -60,6 +60,16 @@
 #   1 - p_bg copies that into λ. Tied, a frame is background exactly where the
 #   class rows score it low, so 1 - p_bg is class evidence. background='row'
 #   restores eq. 2.
+# * L_cluster's two directions read from the classifier (ClusterLoss(head=
+#   'classifier'): u_fg the mean class row, u_bg the background row) instead
+#   of a clustering head of their own (eqs. 8, 9). The head of its own is
+#   trained by L_cluster alone and no label reaches it: it settles on a
+#   class-blind split of the two pools, and the term then raises λ on every
+#   frame that split scores above zero, short gaps between neighbouring
+#   instances and background activity included. Read from the classifier,
+#   the split is the one the class rows make (class evidence against the tied
+#   background logit), and the term trains the class rows. head='cluster'
+#   restores eqs. 8-9 (`cluster_head` below is then built).
 # The paper's proposal thresholds, 0 to 0.5 in steps of 0.025 (the same list as
 # wsal.postprocess.default_thresholds(), the generators' default); the STPN base
 # reuses this variable.
@@ -76,7 +86,7 @@ model = dict(
     attention=dict(type='MLPAttention', hidden_channels=256, dropout=0.0),
     pooling=dict(type='AttentionAvgPool', normalize='length'),   # 1/T, eqs. 1 and 4
     classifier=dict(type='LinearClassifier', bias=False, dropout=0.0, background='tied'),
-    cluster_head=dict(type='ClusterHead'),
+    cluster_head=dict(type='ClusterHead'),           # built only with ClusterLoss(head='cluster')
     # eq. 11: L_fg + α L_bg + β L_guide + γ L_cluster, α = β = γ = 0.1 (sec. 4.2),
     # plus 0.1 L_consensus
     losses=dict(
@@ -85,7 +95,8 @@ model = dict(
         # target detached: λ̂ supervises λ, never the reverse (see SelfGuideLoss)
         guide=dict(type='SelfGuideLoss', weight=0.1, sigma=1.0, detach_target=True,
                    distance='bce'),
-        cluster=dict(type='ClusterLoss', weight=0.1),
+        # u_fg, u_bg from the classifier's rows (see above; eqs. 8-9: head='cluster')
+        cluster=dict(type='ClusterLoss', weight=0.1, head='classifier'),
         # not in eq. 11: the streams' attentions rank frames alike (see above)
         consensus=dict(type='StreamConsensusLoss', weight=0.1, form='correlation')),
     # L_fg first: the other terms ramp in over the first half of the run (sec. 4.2)
