@@ -65,8 +65,8 @@
 #   of a clustering head of their own (eqs. 8, 9). The head of its own is
 #   trained by L_cluster alone and no label reaches it: it settles on a
 #   class-blind split of the two pools, and the term then raises λ on every
-#   frame that split scores above zero, short gaps between neighbouring
-#   instances and background activity included. Read from the classifier,
+#   frame that split scores above zero, most of the short gaps between
+#   neighbouring instances included (they merge). Read from the classifier,
 #   the split is the one the class rows make (class evidence against the tied
 #   background logit), and the term trains the class rows. head='cluster'
 #   restores eqs. 8-9 (`cluster_head` below is then built).
