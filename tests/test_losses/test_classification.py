@@ -52,6 +52,44 @@ def test_background_loss():
     assert out['loss_bg'].item() == pytest.approx(0.1 * expected, rel=1e-6)
 
 
+def test_background_loss_rescaled_pool_matches_pooled_features():
+    # pool='rescaled': weights 1 - λ̃ (λ rescaled to each video's valid range),
+    # normalised; the logits of that pool equal the frame logits pooled alike
+    torch.manual_seed(0)
+    x = torch.randn(2, 5, 4)
+    w = torch.randn(3, 4, requires_grad=True)
+    lam = torch.tensor([[0.9, 0.95, 0.99, 0.97, 0.5], [0.2, 0.6, 0.4, 0.0, 0.0]],
+                       requires_grad=True)
+    mask = torch.tensor([[True] * 5, [True, True, True, False, False]])
+    expected = []
+    for b in range(2):
+        valid = lam[b, mask[b]].detach()
+        wt = (valid.max() - valid) / (valid.max() - valid.min())
+        pooled = (wt[:, None] * x[b, mask[b]]).sum(0) / wt.sum()
+        expected.append(-F.log_softmax(pooled @ w.detach().t(), -1)[0])
+    expected = torch.stack(expected).mean()
+    out = {'cas': x @ w.t(), 'attention': lam}
+    term = BackgroundLoss(weight=0.5, pool='rescaled')
+    assert term.required_keys == ('cas', 'attention')
+    loss = term(out, torch.ones(2, 2), mask)['loss_bg']
+    assert loss.item() == pytest.approx(0.5 * expected.item(), rel=1e-5)
+    loss.backward()
+    assert lam.grad[mask].abs().sum() > 0
+    assert torch.all(lam.grad[~mask] == 0)
+    lam.grad, w.grad = None, None
+    out = {'cas': x @ w.t(), 'attention': lam}
+    BackgroundLoss(pool='rescaled', detach_attention=True)(out, torch.ones(2, 2),
+                                                          mask)['loss_bg'].backward()
+    assert lam.grad is None and w.grad.abs().sum() > 0
+
+
+def test_background_loss_bad_options():
+    with pytest.raises(ValueError, match='pool'):
+        BackgroundLoss(pool='mean')
+    with pytest.raises(ValueError, match='detach_attention'):
+        BackgroundLoss(detach_attention=True)
+
+
 def test_cluster_loss():
     fg = [[0.5, -0.2], [1.5, 2.0]]   # [u_fg·x_fg, u_bg·x_fg]
     bg = [[0.1, 0.4], [-0.3, -1.0]]  # [u_fg·x_bg, u_bg·x_bg]

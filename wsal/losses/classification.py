@@ -49,18 +49,50 @@ class BackgroundLoss(LossTerm):
     The (1 - λ)-pooled feature must be classified as background by the same
     classifier. Mean over videos.
 
+    Which pool (``pool``):
+
+    * ``'model'`` (as printed): the model's background pool, read from
+      ``bg_logits [B, C+1]``.
+    * ``'rescaled'``: frames weighted by ``1 - λ̃``, λ̃ being λ rescaled to
+      each video's range (the rule the proposals use), normalised by their
+      mass; the logits are read from the frame logits ``cas [B, T, C+1]``
+      (exact for a bias-free linear classifier).
+
     Args:
         weight: α of eq. 11 (0.1 in the paper).
+        pool: ``'model'`` or ``'rescaled'``.
+        detach_attention: Stop the gradient into λ (the term then trains the
+            classifier only).
     """
 
     loss_name = 'loss_bg'
-    required_keys = ('bg_logits',)
+    POOLS = ('model', 'rescaled')
 
-    def __init__(self, *, weight: float = 0.1) -> None:
+    def __init__(self, *, weight: float = 0.1, pool: str = 'model',
+                 detach_attention: bool = False) -> None:
         super().__init__(weight=weight)
+        if pool not in self.POOLS:
+            raise ValueError(f"BackgroundLoss: pool must be one of {self.POOLS}, got {pool!r}")
+        self.pool = pool
+        self.detach_attention = bool(detach_attention)
+        if pool == 'model' and self.detach_attention:
+            raise ValueError("BackgroundLoss: detach_attention needs pool='rescaled'")
+        self.required_keys = ('bg_logits',) if pool == 'model' else ('cas', 'attention')
 
     def compute(self, stream_out, labels, mask):
-        return -F.log_softmax(stream_out['bg_logits'], dim=-1)[:, 0].mean()
+        if self.pool == 'model':
+            logits = stream_out['bg_logits']
+        else:
+            lam = stream_out['attention']
+            if self.detach_attention:
+                lam = lam.detach()
+            m = mask.to(lam.dtype)
+            hi = lam.masked_fill(~mask, float('-inf')).amax(-1, keepdim=True)
+            lo = lam.masked_fill(~mask, float('inf')).amin(-1, keepdim=True)
+            w = (hi - lam) / (hi - lo).clamp_min(1e-6) * m
+            w = w / w.sum(-1, keepdim=True).clamp_min(1e-6)
+            logits = (w.unsqueeze(-1) * stream_out['cas']).sum(1)
+        return -F.log_softmax(logits, dim=-1)[:, 0].mean()
 
     def chance_level(self, *, num_classes: int) -> float:
         """``ln(C + 1)``: the background pool's logits are uniform.
@@ -69,3 +101,6 @@ class BackgroundLoss(LossTerm):
         so an attention kept near 1 on every frame leaves the term here.
         """
         return math.log(num_classes + 1)
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, pool='{self.pool}'"
