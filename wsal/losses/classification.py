@@ -5,6 +5,7 @@ import math
 
 import torch.nn.functional as F
 
+from wsal.models.temporal_ops import minmax_normalize
 from wsal.registry import LOSSES
 
 from .base import LossTerm, foreground_target
@@ -55,8 +56,9 @@ class BackgroundLoss(LossTerm):
       ``bg_logits [B, C+1]``.
     * ``'rescaled'``: frames weighted by ``1 - λ̃``, λ̃ being λ rescaled to
       each video's range (the rule the proposals use), normalised by their
-      mass; the logits are read from the frame logits ``cas [B, T, C+1]``
-      (exact for a bias-free linear classifier).
+      mass (a video whose λ is constant pools its frames alike); the logits
+      are read from the frame logits ``cas [B, T, C+1]`` (exact for a
+      bias-free linear classifier).
 
     Args:
         weight: α of eq. 11 (0.1 in the paper).
@@ -86,10 +88,7 @@ class BackgroundLoss(LossTerm):
             lam = stream_out['attention']
             if self.detach_attention:
                 lam = lam.detach()
-            m = mask.to(lam.dtype)
-            hi = lam.masked_fill(~mask, float('-inf')).amax(-1, keepdim=True)
-            lo = lam.masked_fill(~mask, float('inf')).amin(-1, keepdim=True)
-            w = (hi - lam) / (hi - lo).clamp_min(1e-6) * m
+            w = (1.0 - minmax_normalize(lam, mask)) * mask.to(lam.dtype)
             w = w / w.sum(-1, keepdim=True).clamp_min(1e-6)
             logits = (w.unsqueeze(-1) * stream_out['cas']).sum(1)
         return -F.log_softmax(logits, dim=-1)[:, 0].mean()
