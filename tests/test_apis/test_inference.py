@@ -97,3 +97,26 @@ def test_localize_builds_the_dataset_item(trained, tiny_root):
         assert torch.equal(item['inputs'][s], ref['inputs'][s])
     for key in ('video_id', 'num_segments', 'seconds_per_segment'):
         assert item['data_sample'][key] == ref['data_sample'][key]
+
+
+def test_early_fusion_checkpoint_tests_alike_with_the_work_dir_config_copy(tmp_path, tiny_root):
+    """mmengine writes the config copy with sorted keys (flow before rgb); the
+    checkpoint's recorded stream order keeps the concatenation the trained one."""
+    import sys
+    cfg = write_config(tmp_path / 'cfg', tiny_root, max_iters=2, val_interval=2, num_videos=0,
+                       extra="model = dict(fusion='early', stream_weights=None)\n")
+    sys.path.insert(0, str(cfg.parent))
+    try:
+        work = tmp_path / 'w'
+        run_train(prepare_config(str(cfg), work_dir=work))
+        copy = work / cfg.name
+        assert copy.read_text().index('flow=32') < copy.read_text().index('rgb=32')
+        ckpt = work / 'iter_2.pth'
+        ref = run_test(prepare_config(str(cfg), work_dir=tmp_path / 't1'), ckpt)
+        again = run_test(prepare_config(str(copy), work_dir=tmp_path / 't2'), ckpt)
+    finally:
+        sys.path.remove(str(cfg.parent))
+    assert ref.predictions['results'] == again.predictions['results']
+    assert any(ref.predictions['results'].values())
+    model = init_localizer(str(copy), ckpt, 'cpu')
+    assert list(model.input_streams) == ['rgb', 'flow']

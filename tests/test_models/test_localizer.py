@@ -210,6 +210,38 @@ def test_early_fusion_single_fused_stream():
         make(fusion='early', stream_weights=dict(rgb=0.5, flow=0.5))
 
 
+def _early(streams, **kw):
+    return build_model(dict(type='WeaklySupervisedLocalizer', num_classes=3, streams=streams,
+                            fusion='early', **kw))
+
+
+def test_early_fusion_takes_the_stream_order_its_weights_were_trained_with():
+    torch.manual_seed(0)
+    trained = _early(dict(rgb=4, flow=4)).eval()
+    x = {'rgb': torch.randn(2, 6, 4), 'flow': torch.randn(2, 6, 4)}
+    reordered = _early(dict(flow=4, rgb=4)).eval()   # a config copy with sorted keys
+    assert not torch.equal(trained.extract(x)['attention'], reordered.extract(x)['attention'])
+    reordered.load_state_dict(trained.state_dict())
+    assert list(reordered.input_streams) == ['rgb', 'flow']
+    assert torch.equal(trained.extract(x)['attention'], reordered.extract(x)['attention'])
+    assert torch.equal(reordered.state_dict()['input_order'], trained.state_dict()['input_order'])
+    # late fusion has nothing to order: no record, state dicts as before
+    assert 'input_order' not in build_model(dict(
+        type='WeaklySupervisedLocalizer', num_classes=3, streams=dict(rgb=4, flow=4))).state_dict()
+
+
+def test_early_fusion_state_dict_without_an_order_warns_and_other_streams_fail():
+    trained = _early(dict(rgb=4, flow=4))
+    old = {k: v for k, v in trained.state_dict().items() if k != 'input_order'}
+    model = _early(dict(flow=4, rgb=4))
+    with pytest.warns(UserWarning, match=r"config's order \(flow, rgb\)"):
+        model.load_state_dict(old)
+    assert list(model.input_streams) == ['flow', 'rgb']
+    other = _early(dict(rgb=4, depth=4))
+    with pytest.raises(RuntimeError, match=r"trained on the streams \['rgb', 'flow'\]"):
+        other.load_state_dict(trained.state_dict())
+
+
 def test_built_modules_are_accepted():
     att = MLPAttention(in_channels=6, hidden_channels=3)
     model = WeaklySupervisedLocalizer(num_classes=C, streams=dict(rgb=6), attention=att)

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from wsal.engine.compat import load_checkpoint_file
+from wsal.models.localizers.base import INPUT_ORDER_KEY, decode_names
 from wsal.visualization import trace_videos
 
 __all__ = ['load_config', 'init_localizer', 'localize', 'video_items', 'trace_videos',
@@ -67,6 +68,16 @@ def check_state_dict(model: torch.nn.Module, state_dict: Mapping[str, torch.Tens
     trained with another config).
     """
     own = model.state_dict()
+    if INPUT_ORDER_KEY in own:
+        if INPUT_ORDER_KEY in state_dict:
+            trained = decode_names(state_dict[INPUT_ORDER_KEY])
+            mine = decode_names(own[INPUT_ORDER_KEY])
+            if sorted(trained) != sorted(mine):
+                raise ValueError(f'checkpoint {checkpoint} was trained on the streams '
+                                 f'{", ".join(trained)}, but config {config} has '
+                                 f'{", ".join(mine)}')
+        own = {k: v for k, v in own.items() if k != INPUT_ORDER_KEY}
+        state_dict = {k: v for k, v in state_dict.items() if k != INPUT_ORDER_KEY}
     missing = [k for k in own if k not in state_dict]
     unexpected = [k for k in state_dict if k not in own]
     shapes = [f'{k} {tuple(state_dict[k].shape)} vs {tuple(own[k].shape)}'

@@ -23,7 +23,54 @@ from .._utils import as_mask
 FUSED = 'fused'
 PASS_THROUGH = ('label', 'gt_segments', 'gt_labels', 'duration', 'seconds_per_segment')
 
-__all__ = ['StreamLocalizer', 'FUSED', 'PASS_THROUGH', 'sample_get']
+__all__ = ['StreamLocalizer', 'FUSED', 'PASS_THROUGH', 'INPUT_ORDER_KEY', 'sample_get',
+           'encode_names', 'decode_names']
+
+INPUT_ORDER_KEY = 'input_order'
+
+
+def encode_names(names: Sequence[str]) -> torch.Tensor:
+    """Stream names as a ``uint8`` tensor (UTF-8, one newline between names)."""
+    return torch.tensor(list('\n'.join(names).encode('utf-8')), dtype=torch.uint8)
+
+
+def decode_names(code: torch.Tensor) -> List[str]:
+    """Inverse of :func:`encode_names`."""
+    return bytes(code.detach().cpu().to(torch.uint8).tolist()).decode('utf-8').split('\n')
+
+
+def _adopt_input_order(module, state_dict, prefix, local_metadata, strict, missing_keys,
+                       unexpected_keys, error_msgs) -> None:
+    """Load pre-hook of early-fusion localizers: concatenate as the weights were trained.
+
+    A state dict that records its stream order sets the module's order (the
+    streams must be the same). One that does not (written before the order
+    was recorded) keeps the config's order, with a warning.
+    """
+    key = prefix + INPUT_ORDER_KEY
+    mine = list(module.input_streams)
+    if key not in state_dict:
+        warnings.warn(
+            f'{type(module).__name__}: the state dict does not record the order in which its '
+            f'early-fusion weights saw the streams; concatenating them in the config\'s order '
+            f'({", ".join(mine)}). It must be the order of the config the model was trained '
+            'with: the copy of a config in a work dir lists the streams alphabetically.',
+            stacklevel=2)
+        state_dict[key] = module.input_order.detach().clone()
+        return
+    try:
+        saved = decode_names(state_dict[key])
+    except (TypeError, ValueError, UnicodeDecodeError):
+        error_msgs.append(f'{key}: not a stream-order record')
+        return
+    if saved == mine:
+        return
+    if sorted(saved) != sorted(mine):
+        error_msgs.append(f'{key}: the weights were trained on the streams {saved}, but the '
+                          f'config has {mine}')
+        return
+    module.input_streams = {name: module.input_streams[name] for name in saved}
+    module.input_order = encode_names(saved).to(module.input_order.device)
 
 
 def sample_get(sample: Any, key: str, default: Any = None) -> Any:
@@ -48,6 +95,11 @@ class StreamLocalizer(BaseModel):
         num_classes: Number of foreground classes ``C``.
         streams: ``{name: in_channels}`` of the input streams, in the order
             they are concatenated for early fusion (default two-stream I3D).
+            An early-fusion model keeps that order in its state dict
+            (``input_order``) and, when it loads a state dict, takes the order
+            recorded there: mmengine writes the config copy in a work dir with
+            its keys sorted, so the copy may list the streams in another order
+            than the config the model was trained with.
         fusion: ``'late'`` (a model per stream) or ``'early'``.
         stream_weights: θ per model stream (normalised to sum 1); None: equal.
         losses: ``{name: loss config | built module | None}``; None entries
@@ -95,6 +147,9 @@ class StreamLocalizer(BaseModel):
             self.model_streams: Dict[str, int] = {FUSED: sum(streams.values())}
         else:
             self.model_streams = dict(streams)
+        if fusion == 'early' and len(streams) > 1:
+            self.register_buffer('input_order', encode_names(list(streams)))
+            self.register_load_state_dict_pre_hook(_adopt_input_order)
         self.stream_weights = self._normalise_weights(stream_weights)
 
         self.losses = nn.ModuleDict()
