@@ -129,3 +129,49 @@ def test_guide_bce_keeps_a_gradient_where_l1_vanishes():
 def test_guide_distance_is_validated():
     with pytest.raises(ValueError, match="distance must be 'l1' or 'bce'"):
         SelfGuideLoss(distance='l2')
+
+
+def test_actionness_guide_reads_only_the_ranking_within_each_video():
+    from wsal.losses import ActionnessGuideLoss
+    torch.manual_seed(0)
+    lam = torch.rand(2, 10).clamp(0.05, 0.95).requires_grad_()
+    mag = torch.rand(2, 10).requires_grad_()
+    mask = torch.ones(2, 10, dtype=torch.bool)
+    mask[1, 7:] = False
+    labels = torch.zeros(2, 3)
+    term = ActionnessGuideLoss(weight=1.0, sigma=1.0)
+    base = term({'attention': lam, 'magnitude': mag}, labels, mask)['loss_actionness_guide']
+    scaled = term({'attention': lam, 'magnitude': 3 * mag + 5}, labels, mask)
+    assert torch.allclose(base, scaled['loss_actionness_guide'], atol=1e-6)
+    padded = mag.detach().clone()
+    padded[1, 7:] = 100.0                       # padding does not count
+    assert torch.allclose(base, term({'attention': lam, 'magnitude': padded}, labels,
+                                     mask)['loss_actionness_guide'], atol=1e-6)
+    base.backward()
+    assert mag.grad is None and lam.grad is not None
+    assert torch.all(lam.grad[1, 7:] == 0)
+    # λ equal to the rescaled target (no smoothing) is the minimum
+    t = (mag.detach() - mag.detach().amin(1, keepdim=True))
+    t = t / t.amax(1, keepdim=True)
+    sharp = ActionnessGuideLoss(weight=1.0, sigma=0.0)
+    best = sharp({'attention': t.clamp(1e-4, 1 - 1e-4), 'magnitude': mag}, labels,
+                 torch.ones(2, 10, dtype=torch.bool))['loss_actionness_guide']
+    worse = sharp({'attention': (1 - t).clamp(1e-4, 1 - 1e-4), 'magnitude': mag}, labels,
+                  torch.ones(2, 10, dtype=torch.bool))['loss_actionness_guide']
+    assert best < worse
+    with pytest.raises(ValueError, match='sigma'):
+        ActionnessGuideLoss(sigma=-1)
+
+
+def test_feature_magnitude_loss_reads_the_keys_it_is_given():
+    from wsal.losses import FeatureMagnitudeLoss
+    term = FeatureMagnitudeLoss(weight=1.0, margin=2.0,
+                                keys=('magnitude_act_feature', 'magnitude_bg_feature'))
+    out = {'magnitude_act_feature': torch.tensor([[3.0, 4.0]]),      # norm 5 > margin
+           'magnitude_bg_feature': torch.tensor([[0.0, 1.0]])}
+    assert term(out, torch.zeros(1, 3), torch.ones(1, 4, dtype=torch.bool))['loss_um'] == 1.0
+    with pytest.raises(KeyError, match='magnitude_act_feature'):
+        term({'act_feature': torch.zeros(1, 2), 'bg_feature': torch.zeros(1, 2)},
+             torch.zeros(1, 3), torch.ones(1, 4, dtype=torch.bool))
+    with pytest.raises(ValueError, match='keys'):
+        FeatureMagnitudeLoss(keys=('a',))

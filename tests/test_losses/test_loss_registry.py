@@ -21,6 +21,10 @@ HEAD_OF = {'MILCrossEntropyLoss': 'WTALCHead', 'CoActivitySimilarityLoss': 'WTAL
            'SnippetContrastLoss': 'CoLAHead'}
 
 
+# Terms that read a localizer part built only on request: the part's config.
+PART_OF = {'ActionnessGuideLoss': dict(actionness=dict(type='MagnitudeActionness'))}
+
+
 def test_method_terms_are_registered():
     assert set(HEAD_OF) <= set(NAMES)
 
@@ -36,7 +40,7 @@ def _model(name):
     model = build_model(dict(type='WeaklySupervisedLocalizer', num_classes=3,
                              streams=dict(rgb=6), attention=dict(type='MLPAttention',
                                                                  hidden_channels=4),
-                             losses=dict(term=dict(type=name))))
+                             losses=dict(term=dict(type=name)), **PART_OF.get(name, {})))
     # λ ≈ 0.98, above every attention target: the guide loss's two L1 terms
     # cancel for λ between its targets, which would hide a broken gradient path
     with torch.no_grad():

@@ -4,7 +4,7 @@ from .classification import BackgroundLoss, ForegroundLoss
 from .coactivity import CoActivitySimilarityLoss
 from .cluster import ClusterLoss
 from .consensus import StreamConsensusLoss
-from .guide import SelfGuideLoss
+from .guide import ActionnessGuideLoss, SelfGuideLoss
 from .magnitude import FeatureMagnitudeLoss
 from .smoothing import gaussian_kernel1d, masked_gaussian_smooth
 from .snippet_contrast import SnippetContrastLoss, info_nce
@@ -14,4 +14,5 @@ from .video_classification import MILCrossEntropyLoss, VideoBCELoss, normalized_
 __all__ = ['LossTerm', 'foreground_target', 'ForegroundLoss', 'BackgroundLoss', 'ClusterLoss',
            'SelfGuideLoss', 'SparsityLoss', 'gaussian_kernel1d', 'masked_gaussian_smooth',
            'MILCrossEntropyLoss', 'VideoBCELoss', 'normalized_labels', 'CoActivitySimilarityLoss',
-           'FeatureMagnitudeLoss', 'SnippetContrastLoss', 'info_nce', 'StreamConsensusLoss']
+           'FeatureMagnitudeLoss', 'SnippetContrastLoss', 'info_nce', 'StreamConsensusLoss',
+           'ActionnessGuideLoss']

@@ -1,8 +1,9 @@
-"""Self-guided attention loss (eqs. 6, 7 and L_guide)."""
+"""Attention guides: the self-guide (eqs. 6, 7 and L_guide) and a class-agnostic actionness guide."""
 from __future__ import annotations
 
 import torch
 
+from wsal.models.temporal_ops import minmax_normalize
 from wsal.registry import LOSSES
 
 from .base import LossTerm
@@ -108,3 +109,54 @@ class SelfGuideLoss(LossTerm):
     def extra_repr(self) -> str:
         return (f'weight={self.weight}, sigma={self.sigma}, '
                 f'detach_target={self.detach_target}, distance={self.distance!r}')
+
+
+@LOSSES.register_module()
+class ActionnessGuideLoss(LossTerm):
+    """Pull λ towards a class-agnostic actionness, rescaled to each video's range.
+
+    ``L = 1/T Σ_t BCE(λ_t, G(σ) * m̃_t)`` with ``m̃`` the actionness
+    (``MagnitudeActionness``'s ``magnitude`` by default) min-max rescaled
+    over each video's valid segments, detached, then smoothed like the self-
+    guide's targets; the mean over videos. Only its ranking within a video
+    matters: the magnitude's scale is the embedding's, not a probability.
+
+    It is the route by which an actionness that no class score sets reaches
+    the attention: where a video's class can be read from the scene on
+    every frame, the T-CAM that ``SelfGuideLoss`` copies into λ is nearly as
+    high on the background as on the actions.
+
+    Args:
+        weight: Term weight.
+        sigma: Gaussian standard deviation in segments (0: no smoothing).
+        truncate: Kernel radius in standard deviations.
+        key: Stream-output key of the actionness ``[B, T]``.
+    """
+
+    loss_name = 'loss_actionness_guide'
+
+    def __init__(self, *, weight: float = 0.1, sigma: float = 1.0, truncate: float = 4.0,
+                 key: str = 'magnitude') -> None:
+        super().__init__(weight=weight)
+        if sigma < 0:
+            raise ValueError(f'ActionnessGuideLoss: sigma must be >= 0, got {sigma}')
+        if not isinstance(key, str) or not key:
+            raise ValueError(f'ActionnessGuideLoss: key must name a stream output, got {key!r}')
+        self.sigma = float(sigma)
+        self.truncate = float(truncate)
+        self.key = key
+        self.required_keys = ('attention', key)
+
+    def compute(self, stream_out, labels, mask):
+        target = minmax_normalize(stream_out[self.key].detach(), mask)
+        target = masked_gaussian_smooth(target, mask, self.sigma,
+                                        truncate=self.truncate).clamp(0, 1)
+        lam = stream_out['attention']
+        eps = torch.finfo(lam.dtype).eps
+        p = lam.clamp(eps, 1 - eps)
+        m = mask.to(lam.dtype)
+        per_frame = -(target * p.log() + (1 - target) * (1 - p).log()) * m
+        return (per_frame.sum(1) / m.sum(1).clamp(min=1)).mean()
+
+    def extra_repr(self) -> str:
+        return f'weight={self.weight}, sigma={self.sigma}, key={self.key!r}'

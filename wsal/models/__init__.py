@@ -1,4 +1,5 @@
 """wsal.models: localizers and their swappable parts (registered in MODELS)."""
+from .actionness import MagnitudeActionness
 from .attention import MLPAttention
 from .classifier import LinearClassifier
 from .cluster_head import ClusterHead
@@ -9,4 +10,4 @@ from .pooling import AttentionAvgPool, TopKPool
 
 __all__ = ['StreamLocalizer', 'WeaklySupervisedLocalizer', 'HeadLocalizer', 'MLPAttention',
            'AttentionAvgPool', 'TopKPool', 'LinearClassifier', 'ClusterHead', 'ConvEmbedding',
-           'WTALCHead', 'BaSNetHead', 'UMHead', 'CoLAHead']
+           'WTALCHead', 'BaSNetHead', 'UMHead', 'CoLAHead', 'MagnitudeActionness']

@@ -53,6 +53,13 @@ class WeaklySupervisedLocalizer(StreamLocalizer):
         cluster_pooling: Pooling whose fg/bg features the clustering head
             reads (default None: the same pools as the classifier, eqs. 8-9
             as printed). Built only with the clustering head.
+        actionness: Optional class-agnostic actionness per stream (default
+            None: none; ``dict(type='MagnitudeActionness')``: UM's feature
+            magnitude, see :class:`~wsal.models.MagnitudeActionness`), built
+            like ``attention``. Its outputs (``magnitude [B, T]``,
+            ``magnitude_act_feature`` / ``magnitude_bg_feature [B, E]``) join
+            the stream's output, for ``FeatureMagnitudeLoss`` and
+            ``ActionnessGuideLoss``.
         video_score: The video-level class scores used to select a video's
             classes: ``'softmax'`` (eq. 2 as printed, the background class in
             the denominator) or ``'foreground'`` (softmax over the ``C``
@@ -78,7 +85,7 @@ class WeaklySupervisedLocalizer(StreamLocalizer):
                  fusion: str = 'late', stream_weights: Optional[Mapping[str, float]] = None,
                  attention: Any = None, pooling: Any = None, classifier: Any = None,
                  cluster_head: Any = None, cluster_pooling: Any = None,
-                 video_score: str = 'softmax',
+                 actionness: Any = None, video_score: str = 'softmax',
                  losses: Optional[Mapping[str, Any]] = None,
                  loss_warmup: Optional[Mapping[str, float]] = None,
                  test_cfg: Any = None, data_preprocessor: Any = None,
@@ -112,6 +119,8 @@ class WeaklySupervisedLocalizer(StreamLocalizer):
         self.cluster_pooling = (self.build_per_stream(cluster_pooling, 'cluster_pooling',
                                                       with_dim=False)
                                 if needs_cluster and cluster_pooling is not None else None)
+        self.actionness = (self.build_per_stream(actionness, 'actionness', with_dim=True)
+                           if actionness is not None else None)
 
     def run_stream(self, name: str, x: torch.Tensor, mask: torch.Tensor) -> dict:
         """Attention, T-CAM, pooled fg/bg features and their logits of one stream.
@@ -120,7 +129,7 @@ class WeaklySupervisedLocalizer(StreamLocalizer):
             dict: ``attention [B, T]``, ``cas``/``tcam [B, T, C+1]``,
             ``fg_feature``/``bg_feature [B, D]``, ``fg_logits``/``bg_logits
             [B, C+1]`` and, with a clustering head, ``cluster_fg_logits``/
-            ``cluster_bg_logits [B, 2]``.
+            ``cluster_bg_logits [B, 2]``; with an actionness, its outputs.
         """
         classifier = self.classifier[name]
         lam = self.attention[name](x, mask)
@@ -135,6 +144,8 @@ class WeaklySupervisedLocalizer(StreamLocalizer):
                 fg, bg = self.cluster_pooling[name](x, lam, mask)
             out['cluster_fg_logits'] = self.cluster_head[name](fg)
             out['cluster_bg_logits'] = self.cluster_head[name](bg)
+        if self.actionness is not None:
+            out.update(self.actionness[name](x, mask))
         return out
 
     def stream_video_scores(self, stream_out: Mapping[str, torch.Tensor]) -> torch.Tensor:

@@ -1,0 +1,94 @@
+"""Class-agnostic actionness from the magnitude of a learned embedding (UM's cue)."""
+from __future__ import annotations
+
+from typing import Any, Dict
+
+import torch
+import torch.nn as nn
+
+from wsal.registry import MODELS, build_component
+
+from ._utils import as_mask, check_features
+from .temporal_ops import k_from_ratio, masked_mean, rank_select
+
+__all__ = ['MagnitudeActionness']
+
+
+@MODELS.register_module()
+class MagnitudeActionness(nn.Module):
+    """UM's feature magnitude as a class-agnostic actionness of one stream.
+
+    An embedding ``h_t`` of the stream's features (default: one fully-
+    connected layer and ReLU, ``ConvEmbedding(kernel_size=1)``), and the
+    actionness of a segment is its magnitude ``m_t = ||h_t||`` (Lee et al.,
+    AAAI 2021). Its pseudo action and pseudo background segments are the
+    ``floor(T / ratio_act)`` largest and ``floor(T / ratio_bg)`` smallest
+    magnitudes of each video; in training a random ``drop`` of the segments
+    is hidden from that ranking (UM's trick against always picking the same
+    segments). ``FeatureMagnitudeLoss`` on the mean embeddings of the two
+    sets pushes the first to a margin and the second to zero. Every video
+    holds some background and actions are the minority of its segments, so
+    the term is not symmetric in action and background, as the
+    classification terms are, and no class score sets it.
+
+    Args:
+        in_channels: Feature dimension ``D`` (the localizer fills it in per stream).
+        embedding: Embedding config or module (default
+            ``ConvEmbedding(out_channels=256, kernel_size=1)``).
+        ratio_act: ``T / k`` of the pseudo action segments (UM on THUMOS14: 9).
+        ratio_bg: ``T / k`` of the pseudo background segments (4).
+        drop: Fraction of the segments hidden from the ranking in training (0.7).
+
+    Call: ``module(x [B, T, D], mask [B, T]) -> dict`` with ``magnitude
+    [B, T]`` (0 on padding), ``magnitude_act_feature`` and
+    ``magnitude_bg_feature [B, E]``.
+    """
+
+    def __init__(self, *, in_channels: int, embedding: Any = None, ratio_act: float = 9.0,
+                 ratio_bg: float = 4.0, drop: float = 0.7) -> None:
+        super().__init__()
+        if in_channels <= 0:
+            raise ValueError(f'MagnitudeActionness: in_channels must be positive, '
+                             f'got {in_channels}')
+        if ratio_act < 1 or ratio_bg < 1:
+            raise ValueError(f'MagnitudeActionness: ratio_act and ratio_bg must be >= 1, got '
+                             f'{ratio_act} and {ratio_bg}')
+        if not 0.0 <= drop < 1.0:
+            raise ValueError(f'MagnitudeActionness: drop must be in [0, 1), got {drop}')
+        self.in_channels = int(in_channels)
+        if embedding is None:
+            embedding = dict(type='ConvEmbedding', out_channels=256, kernel_size=1)
+        if isinstance(embedding, dict):
+            embedding = dict(embedding)
+            embedding.setdefault('in_channels', self.in_channels)
+        self.embedding = build_component(embedding, MODELS)
+        if not callable(self.embedding):
+            raise TypeError(f'MagnitudeActionness: embedding must be a config dict or a module, '
+                            f'got {type(self.embedding).__name__}')
+        self.ratio_act, self.ratio_bg, self.drop = float(ratio_act), float(ratio_bg), float(drop)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor = None) -> Dict[str, torch.Tensor]:
+        """Actionness and the mean embeddings of the pseudo action / background segments.
+
+        Args:
+            x: Features ``[B, T, D]``.
+            mask: BoolTensor ``[B, T]`` (None: all valid).
+        """
+        check_features(x, in_channels=self.in_channels, what='MagnitudeActionness')
+        mask = as_mask(mask, x)
+        h = self.embedding(x, mask) * mask.unsqueeze(-1).to(x.dtype)
+        magnitude = h.norm(dim=-1)
+        k_act = k_from_ratio(mask, self.ratio_act, rounding='floor')
+        k_bg = k_from_ratio(mask, self.ratio_bg, rounding='floor')
+        rank_mask = mask
+        if self.training and self.drop > 0:
+            kept = torch.rand(mask.shape, device=mask.device) >= self.drop
+            enough = (kept & mask).sum(1) >= torch.maximum(k_act, k_bg)
+            rank_mask = torch.where(enough.unsqueeze(1), kept & mask, mask)
+        act = rank_select(magnitude, rank_mask, k_act, largest=True)
+        bg = rank_select(magnitude, rank_mask, k_bg, largest=False)
+        return {'magnitude': magnitude, 'magnitude_act_feature': masked_mean(h, act),
+                'magnitude_bg_feature': masked_mean(h, bg)}
+
+    def extra_repr(self) -> str:
+        return f'ratio_act={self.ratio_act}, ratio_bg={self.ratio_bg}, drop={self.drop}'
