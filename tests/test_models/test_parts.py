@@ -68,6 +68,14 @@ def _run_head(module):
     return sum(v.float().sum() for v in out.values() if torch.is_tensor(v) and v.requires_grad)
 
 
+def _run_actionness(module):
+    x, mask = _inputs()
+    out = module(x.requires_grad_(), mask)
+    assert out['magnitude'].shape == (2, 5) and (out['magnitude'][1, 3:] == 0).all()
+    assert out['magnitude_act_feature'].shape == out['magnitude_bg_feature'].shape == (2, 256)
+    return out['magnitude'].sum() + out['magnitude_act_feature'].sum()
+
+
 def _run_head_localizer(module):
     x, mask = _inputs()
     return _run_localizer(module)
@@ -85,6 +93,7 @@ RECIPES = {
     'localizer': (dict(num_classes=C, streams=dict(rgb=D, flow=4)), _run_localizer),
     'embedding': (dict(in_channels=D, out_channels=7), _run_embedding),
     'head': (HEAD_ARGS, _run_head),
+    'actionness': (dict(in_channels=D), _run_actionness),
     'head_localizer': (dict(num_classes=C, streams=dict(rgb=D, flow=4),
                             head=dict(type='BaSNetHead', embedding=dict(type='ConvEmbedding',
                                                                         out_channels=8)),
@@ -94,7 +103,7 @@ KIND = {'MLPAttention': 'attention', 'AttentionAvgPool': 'pooling', 'TopKPool': 
         'LinearClassifier': 'classifier', 'ClusterHead': 'cluster',
         'WeaklySupervisedLocalizer': 'localizer', 'ConvEmbedding': 'embedding',
         'WTALCHead': 'head', 'BaSNetHead': 'head', 'UMHead': 'head', 'CoLAHead': 'head',
-        'HeadLocalizer': 'head_localizer'}
+        'HeadLocalizer': 'head_localizer', 'MagnitudeActionness': 'actionness'}
 
 MODELS.import_from_location()
 NAMES = sorted(n for n, cls in MODELS.module_dict.items() if cls.__module__.startswith('wsal.models'))
