@@ -92,3 +92,28 @@ def test_localizer_adds_each_streams_actionness_and_trains_it():
     assert all(p.grad is not None for p in model.attention.parameters())
     assert 'actionness' not in dict(build_model(dict(
         type='WeaklySupervisedLocalizer', num_classes=3, streams=dict(rgb=6))).named_children())
+
+
+def test_mean_ranking_picks_the_same_segments_in_every_stream():
+    torch.manual_seed(0)
+    model = build_model(dict(
+        type='WeaklySupervisedLocalizer', num_classes=3, streams=dict(rgb=6, flow=4),
+        attention=dict(type='MLPAttention', hidden_channels=5),
+        actionness=dict(type='MagnitudeActionness',
+                        embedding=dict(type='ConvEmbedding', out_channels=8, kernel_size=1)),
+        actionness_ranking='mean')).eval()
+    x = {'rgb': feats(T=18), 'flow': feats(T=18, D=4, seed=3)}
+    out = model.extract(x)
+
+    def rescaled(m):
+        return (m - m.min()) / (m.max() - m.min())
+    hs = {s: model.actionness[s].embed(x[s])[0][0] for s in x}
+    score = (rescaled(hs['rgb'].norm(dim=-1)) + rescaled(hs['flow'].norm(dim=-1))) / 2
+    order = torch.argsort(score)
+    for s in ('rgb', 'flow'):    # floor(18/9) = 2 highest, floor(18/4) = 4 lowest of the mean
+        got = out['streams'][s]
+        assert torch.allclose(got['magnitude_act_feature'][0], hs[s][order[-2:]].mean(0), atol=1e-6)
+        assert torch.allclose(got['magnitude_bg_feature'][0], hs[s][order[:4]].mean(0), atol=1e-6)
+    with pytest.raises(ValueError, match='actionness_ranking'):
+        build_model(dict(type='WeaklySupervisedLocalizer', num_classes=3,
+                         streams=dict(rgb=6), actionness_ranking='max'))

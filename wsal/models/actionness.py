@@ -67,17 +67,16 @@ class MagnitudeActionness(nn.Module):
                             f'got {type(self.embedding).__name__}')
         self.ratio_act, self.ratio_bg, self.drop = float(ratio_act), float(ratio_bg), float(drop)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor = None) -> Dict[str, torch.Tensor]:
-        """Actionness and the mean embeddings of the pseudo action / background segments.
-
-        Args:
-            x: Features ``[B, T, D]``.
-            mask: BoolTensor ``[B, T]`` (None: all valid).
-        """
+    def embed(self, x: torch.Tensor, mask: torch.Tensor = None):
+        """``h [B, T, E]`` (0 on padding) and its magnitude ``[B, T]``."""
         check_features(x, in_channels=self.in_channels, what='MagnitudeActionness')
         mask = as_mask(mask, x)
         h = self.embedding(x, mask) * mask.unsqueeze(-1).to(x.dtype)
-        magnitude = h.norm(dim=-1)
+        return h, h.norm(dim=-1)
+
+    def pseudo_segments(self, score: torch.Tensor, mask: torch.Tensor):
+        """BoolTensors ``[B, T]``: each video's ``floor(T / ratio_act)`` highest and
+        ``floor(T / ratio_bg)`` lowest ``score`` (a random ``drop`` hidden in training)."""
         k_act = k_from_ratio(mask, self.ratio_act, rounding='floor')
         k_bg = k_from_ratio(mask, self.ratio_bg, rounding='floor')
         rank_mask = mask
@@ -85,10 +84,26 @@ class MagnitudeActionness(nn.Module):
             kept = torch.rand(mask.shape, device=mask.device) >= self.drop
             enough = (kept & mask).sum(1) >= torch.maximum(k_act, k_bg)
             rank_mask = torch.where(enough.unsqueeze(1), kept & mask, mask)
-        act = rank_select(magnitude, rank_mask, k_act, largest=True)
-        bg = rank_select(magnitude, rank_mask, k_bg, largest=False)
+        return (rank_select(score, rank_mask, k_act, largest=True),
+                rank_select(score, rank_mask, k_bg, largest=False))
+
+    @staticmethod
+    def outputs(h: torch.Tensor, magnitude: torch.Tensor, act: torch.Tensor,
+                bg: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """The stream-output dict from an embedding and its pseudo segments."""
         return {'magnitude': magnitude, 'magnitude_act_feature': masked_mean(h, act),
                 'magnitude_bg_feature': masked_mean(h, bg)}
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor = None) -> Dict[str, torch.Tensor]:
+        """Actionness and the mean embeddings of its own pseudo action / background segments.
+
+        Args:
+            x: Features ``[B, T, D]``.
+            mask: BoolTensor ``[B, T]`` (None: all valid).
+        """
+        mask = as_mask(mask, x)
+        h, magnitude = self.embed(x, mask)
+        return self.outputs(h, magnitude, *self.pseudo_segments(magnitude, mask))
 
     def extra_repr(self) -> str:
         return f'ratio_act={self.ratio_act}, ratio_bg={self.ratio_bg}, drop={self.drop}'

@@ -7,6 +7,7 @@ import torch
 
 from wsal.registry import MODELS
 
+from ..temporal_ops import minmax_normalize
 from .base import StreamLocalizer
 
 __all__ = ['WeaklySupervisedLocalizer']
@@ -60,6 +61,11 @@ class WeaklySupervisedLocalizer(StreamLocalizer):
             ``magnitude_act_feature`` / ``magnitude_bg_feature [B, E]``) join
             the stream's output, for ``FeatureMagnitudeLoss`` and
             ``ActionnessGuideLoss``.
+        actionness_ranking: Which magnitudes pick each stream's pseudo action
+            and background segments: ``'stream'`` (its own, UM's rule) or
+            ``'mean'`` (the streams' mean of their magnitudes, each rescaled
+            to the video's range and detached: one choice for all streams,
+            since an action happens at the same time in every stream).
         video_score: The video-level class scores used to select a video's
             classes: ``'softmax'`` (eq. 2 as printed, the background class in
             the denominator) or ``'foreground'`` (softmax over the ``C``
@@ -85,7 +91,8 @@ class WeaklySupervisedLocalizer(StreamLocalizer):
                  fusion: str = 'late', stream_weights: Optional[Mapping[str, float]] = None,
                  attention: Any = None, pooling: Any = None, classifier: Any = None,
                  cluster_head: Any = None, cluster_pooling: Any = None,
-                 actionness: Any = None, video_score: str = 'softmax',
+                 actionness: Any = None, actionness_ranking: str = 'stream',
+                 video_score: str = 'softmax',
                  losses: Optional[Mapping[str, Any]] = None,
                  loss_warmup: Optional[Mapping[str, float]] = None,
                  test_cfg: Any = None, data_preprocessor: Any = None,
@@ -121,6 +128,28 @@ class WeaklySupervisedLocalizer(StreamLocalizer):
                                 if needs_cluster and cluster_pooling is not None else None)
         self.actionness = (self.build_per_stream(actionness, 'actionness', with_dim=True)
                            if actionness is not None else None)
+        if actionness_ranking not in ('stream', 'mean'):
+            raise ValueError(f"WeaklySupervisedLocalizer: actionness_ranking must be 'stream' "
+                             f"or 'mean', got {actionness_ranking!r}")
+        self.actionness_ranking = actionness_ranking
+
+    def extract(self, inputs: Mapping[str, torch.Tensor]) -> dict:
+        """:meth:`StreamLocalizer.extract`, plus each stream's actionness outputs."""
+        out = super().extract(inputs)
+        if self.actionness is None:
+            return out
+        mask = out['mask']
+        feats = self._stream_inputs(inputs)
+        embedded = {name: self.actionness[name].embed(x, mask) for name, x in feats.items()}
+        if self.actionness_ranking == 'mean':
+            score = torch.stack([minmax_normalize(m.detach(), mask)
+                                 for _, m in embedded.values()]).mean(0)
+            shared = next(iter(self.actionness.values())).pseudo_segments(score, mask)
+        for name, (h, magnitude) in embedded.items():
+            segments = (shared if self.actionness_ranking == 'mean'
+                        else self.actionness[name].pseudo_segments(magnitude, mask))
+            out['streams'][name].update(self.actionness[name].outputs(h, magnitude, *segments))
+        return out
 
     def run_stream(self, name: str, x: torch.Tensor, mask: torch.Tensor) -> dict:
         """Attention, T-CAM, pooled fg/bg features and their logits of one stream.
@@ -129,7 +158,8 @@ class WeaklySupervisedLocalizer(StreamLocalizer):
             dict: ``attention [B, T]``, ``cas``/``tcam [B, T, C+1]``,
             ``fg_feature``/``bg_feature [B, D]``, ``fg_logits``/``bg_logits
             [B, C+1]`` and, with a clustering head, ``cluster_fg_logits``/
-            ``cluster_bg_logits [B, 2]``; with an actionness, its outputs.
+            ``cluster_bg_logits [B, 2]``. :meth:`extract` adds the
+            actionness outputs.
         """
         classifier = self.classifier[name]
         lam = self.attention[name](x, mask)
@@ -144,8 +174,6 @@ class WeaklySupervisedLocalizer(StreamLocalizer):
                 fg, bg = self.cluster_pooling[name](x, lam, mask)
             out['cluster_fg_logits'] = self.cluster_head[name](fg)
             out['cluster_bg_logits'] = self.cluster_head[name](bg)
-        if self.actionness is not None:
-            out.update(self.actionness[name](x, mask))
         return out
 
     def stream_video_scores(self, stream_out: Mapping[str, torch.Tensor]) -> torch.Tensor:
