@@ -117,3 +117,29 @@ def test_mean_ranking_picks_the_same_segments_in_every_stream():
     with pytest.raises(ValueError, match='actionness_ranking'):
         build_model(dict(type='WeaklySupervisedLocalizer', num_classes=3,
                          streams=dict(rgb=6), actionness_ranking='max'))
+
+
+def test_actionness_in_proposals_multiplies_the_rescaled_signals():
+    cfg = dict(type='WeaklySupervisedLocalizer', num_classes=3, streams=dict(rgb=6, flow=4),
+               attention=dict(type='MLPAttention', hidden_channels=5),
+               actionness=dict(type='MagnitudeActionness',
+                               embedding=dict(type='ConvEmbedding', out_channels=8,
+                                              kernel_size=1)))
+    torch.manual_seed(0)
+    plain = build_model(cfg).eval()
+    torch.manual_seed(0)
+    both = build_model(dict(cfg, actionness_in_proposals=True)).eval()
+    x = {'rgb': feats(T=15), 'flow': feats(T=15, D=4, seed=3)}
+    a, b = plain.extract(x), both.extract(x)
+
+    def rescaled(v):
+        return (v - v.min()) / (v.max() - v.min())
+    mag = (rescaled(a['streams']['rgb']['magnitude'][0])
+           + rescaled(a['streams']['flow']['magnitude'][0])) / 2
+    assert torch.allclose(b['attention'][0], rescaled(a['attention'][0]) * rescaled(mag),
+                          atol=1e-6)
+    for s in ('rgb', 'flow'):          # λ itself, what the losses read, is unchanged
+        assert torch.equal(b['streams'][s]['attention'], a['streams'][s]['attention'])
+    with pytest.raises(ValueError, match='needs an actionness'):
+        build_model(dict(type='WeaklySupervisedLocalizer', num_classes=3,
+                         streams=dict(rgb=6), actionness_in_proposals=True))

@@ -66,6 +66,11 @@ class WeaklySupervisedLocalizer(StreamLocalizer):
             ``'mean'`` (the streams' mean of their magnitudes, each rescaled
             to the video's range and detached: one choice for all streams,
             since an action happens at the same time in every stream).
+        actionness_in_proposals: With an actionness, the model's proposal
+            attention (``attention`` of :meth:`extract`) is the streams' mean λ
+            times the streams' mean actionness, each rescaled to the video's
+            range, instead of the mean λ. The streams' own ``attention`` (λ,
+            what the loss terms read) is unchanged.
         video_score: The video-level class scores used to select a video's
             classes: ``'softmax'`` (eq. 2 as printed, the background class in
             the denominator) or ``'foreground'`` (softmax over the ``C``
@@ -92,7 +97,7 @@ class WeaklySupervisedLocalizer(StreamLocalizer):
                  attention: Any = None, pooling: Any = None, classifier: Any = None,
                  cluster_head: Any = None, cluster_pooling: Any = None,
                  actionness: Any = None, actionness_ranking: str = 'stream',
-                 video_score: str = 'softmax',
+                 actionness_in_proposals: bool = False, video_score: str = 'softmax',
                  losses: Optional[Mapping[str, Any]] = None,
                  loss_warmup: Optional[Mapping[str, float]] = None,
                  test_cfg: Any = None, data_preprocessor: Any = None,
@@ -132,6 +137,10 @@ class WeaklySupervisedLocalizer(StreamLocalizer):
             raise ValueError(f"WeaklySupervisedLocalizer: actionness_ranking must be 'stream' "
                              f"or 'mean', got {actionness_ranking!r}")
         self.actionness_ranking = actionness_ranking
+        if actionness_in_proposals and actionness is None:
+            raise ValueError('WeaklySupervisedLocalizer: actionness_in_proposals needs an '
+                             "actionness (e.g. actionness=dict(type='MagnitudeActionness'))")
+        self.actionness_in_proposals = bool(actionness_in_proposals)
 
     def extract(self, inputs: Mapping[str, torch.Tensor]) -> dict:
         """:meth:`StreamLocalizer.extract`, plus each stream's actionness outputs."""
@@ -149,6 +158,11 @@ class WeaklySupervisedLocalizer(StreamLocalizer):
             segments = (shared if self.actionness_ranking == 'mean'
                         else self.actionness[name].pseudo_segments(magnitude, mask))
             out['streams'][name].update(self.actionness[name].outputs(h, magnitude, *segments))
+        if self.actionness_in_proposals:
+            actionness = torch.stack([minmax_normalize(m, mask)
+                                      for _, m in embedded.values()]).mean(0)
+            out['attention'] = (minmax_normalize(out['attention'], mask)
+                                * minmax_normalize(actionness, mask))
         return out
 
     def run_stream(self, name: str, x: torch.Tensor, mask: torch.Tensor) -> dict:
