@@ -129,7 +129,8 @@ def test_magnitude_actionness_config_is_bm_plus_its_parts():
     a = _flatten(load('bm/bm_i3d_thumos14.py').to_dict())
     b = _flatten(load('bm/bm_magnitude-actionness_i3d_thumos14.py').to_dict())
     changed = {k for k in set(a) | set(b) if a.get(k) != b.get(k)}
-    assert changed and all(k.startswith(('model.actionness.', 'model.losses.magnitude.',
+    assert changed and all(k.startswith(('model.actionness', 'model.losses.magnitude.',
                                          'model.losses.actionness.',
                                          'model.loss_warmup.actionness')) for k in changed)
     assert b['model.losses.magnitude.keys'] == ('magnitude_act_feature', 'magnitude_bg_feature')
+    assert b['model.actionness_ranking'] == 'mean'
