@@ -9,7 +9,7 @@ import torch.nn as nn
 from wsal.registry import MODELS, build_component
 
 from ._utils import as_mask, check_features
-from .temporal_ops import k_from_ratio, masked_mean, rank_select
+from .temporal_ops import masked_mean, pseudo_segments
 
 __all__ = ['MagnitudeActionness']
 
@@ -77,15 +77,10 @@ class MagnitudeActionness(nn.Module):
     def pseudo_segments(self, score: torch.Tensor, mask: torch.Tensor):
         """BoolTensors ``[B, T]``: each video's ``floor(T / ratio_act)`` highest and
         ``floor(T / ratio_bg)`` lowest ``score`` (a random ``drop`` hidden in training)."""
-        k_act = k_from_ratio(mask, self.ratio_act, rounding='floor')
-        k_bg = k_from_ratio(mask, self.ratio_bg, rounding='floor')
-        rank_mask = mask
-        if self.training and self.drop > 0:
-            kept = torch.rand(mask.shape, device=mask.device) >= self.drop
-            enough = (kept & mask).sum(1) >= torch.maximum(k_act, k_bg)
-            rank_mask = torch.where(enough.unsqueeze(1), kept & mask, mask)
-        return (rank_select(score, rank_mask, k_act, largest=True),
-                rank_select(score, rank_mask, k_bg, largest=False))
+        act, bg, _ = pseudo_segments(score, mask, ratio_act=self.ratio_act,
+                                     ratio_bg=self.ratio_bg, drop=self.drop,
+                                     training=self.training)
+        return act, bg
 
     @staticmethod
     def outputs(h: torch.Tensor, magnitude: torch.Tensor, act: torch.Tensor,

@@ -5,7 +5,7 @@ import torch
 
 from ._utils import valid_lengths
 
-__all__ = ['k_from_ratio', 'rank_select', 'classwise_topk_mean', 'masked_mean',
+__all__ = ['k_from_ratio', 'rank_select', 'pseudo_segments', 'classwise_topk_mean', 'masked_mean',
            'minmax_normalize', 'binary_dilation', 'binary_erosion']
 
 
@@ -39,6 +39,29 @@ def rank_select(scores: torch.Tensor, mask: torch.Tensor, k: torch.Tensor, *,
     ranks = torch.empty_like(order)
     ranks.scatter_(1, order, torch.arange(s.shape[1], device=s.device).expand_as(order))
     return (ranks < k.unsqueeze(1)) & mask
+
+
+def pseudo_segments(score: torch.Tensor, mask: torch.Tensor, *, ratio_act: float,
+                    ratio_bg: float, drop: float = 0.0, training: bool = False):
+    """UM's pseudo action / background segments: each video's extremes of ``score``.
+
+    The ``floor(T / ratio_act)`` highest and ``floor(T / ratio_bg)`` lowest
+    valid ``score [B, T]``. In training a random ``drop`` of the segments is
+    hidden from the ranking first (never so many that fewer than either
+    ``k`` remain; then that video keeps all its segments).
+
+    Returns:
+        tuple: BoolTensors ``act``, ``bg`` ``[B, T]``, and ``k_act [B]``.
+    """
+    k_act = k_from_ratio(mask, ratio_act, rounding='floor')
+    k_bg = k_from_ratio(mask, ratio_bg, rounding='floor')
+    rank_mask = mask
+    if training and drop > 0:
+        kept = torch.rand(mask.shape, device=mask.device) >= drop
+        enough = (kept & mask).sum(1) >= torch.maximum(k_act, k_bg)
+        rank_mask = torch.where(enough.unsqueeze(1), kept & mask, mask)
+    return (rank_select(score, rank_mask, k_act, largest=True),
+            rank_select(score, rank_mask, k_bg, largest=False), k_act)
 
 
 def classwise_topk_mean(cas: torch.Tensor, mask: torch.Tensor, k: torch.Tensor) -> torch.Tensor:

@@ -7,8 +7,7 @@ import torch.nn as nn
 from wsal.registry import MODELS
 
 from .._utils import as_mask
-from ..temporal_ops import (classwise_topk_mean, k_from_ratio, masked_mean, minmax_normalize,
-                            rank_select)
+from ..temporal_ops import classwise_topk_mean, masked_mean, minmax_normalize, pseudo_segments
 from ._outputs import foreground_tcam, pad_background
 from ._parts import build_embedding_classifier
 
@@ -66,16 +65,9 @@ class UMHead(nn.Module):
         emb = self.embedding(x, mask)
         cas_fg = self.classifier(emb)
         magnitude = emb.norm(dim=-1)
-        k_act = k_from_ratio(mask, self.ratio_act, rounding='floor')
-        k_bg = k_from_ratio(mask, self.ratio_bg, rounding='floor')
-        rank_mask = mask
-        if self.training and self.drop > 0:
-            kept = torch.rand(mask.shape, device=mask.device) >= self.drop
-            # never hide so many that fewer than k_act / k_bg snippets remain
-            enough = (kept & mask).sum(1) >= torch.maximum(k_act, k_bg)
-            rank_mask = torch.where(enough.unsqueeze(1), kept & mask, mask)
-        act = rank_select(magnitude, rank_mask, k_act, largest=True)
-        bg = rank_select(magnitude, rank_mask, k_bg, largest=False)
+        act, bg, k_act = pseudo_segments(magnitude, mask, ratio_act=self.ratio_act,
+                                         ratio_bg=self.ratio_bg, drop=self.drop,
+                                         training=self.training)
         video_logits = classwise_topk_mean(cas_fg, mask, k_act)
         bg_logits = masked_mean(cas_fg, bg)
         attention = minmax_normalize(magnitude, mask).detach()
