@@ -9,7 +9,7 @@ import torch.nn as nn
 from wsal.registry import MODELS, build_component
 
 from ._utils import as_mask, check_features
-from .temporal_ops import masked_mean, pseudo_segments
+from .temporal_ops import check_pseudo_segment_args, masked_mean, pseudo_segments
 
 __all__ = ['MagnitudeActionness']
 
@@ -50,11 +50,7 @@ class MagnitudeActionness(nn.Module):
         if in_channels <= 0:
             raise ValueError(f'MagnitudeActionness: in_channels must be positive, '
                              f'got {in_channels}')
-        if ratio_act < 1 or ratio_bg < 1:
-            raise ValueError(f'MagnitudeActionness: ratio_act and ratio_bg must be >= 1, got '
-                             f'{ratio_act} and {ratio_bg}')
-        if not 0.0 <= drop < 1.0:
-            raise ValueError(f'MagnitudeActionness: drop must be in [0, 1), got {drop}')
+        check_pseudo_segment_args('MagnitudeActionness', ratio_act, ratio_bg, drop)
         self.in_channels = int(in_channels)
         if embedding is None:
             embedding = dict(type='ConvEmbedding', out_channels=256, kernel_size=1)

@@ -5,7 +5,7 @@ import torch
 
 from ._utils import valid_lengths
 
-__all__ = ['k_from_ratio', 'rank_select', 'pseudo_segments', 'classwise_topk_mean', 'masked_mean',
+__all__ = ['k_from_ratio', 'rank_select', 'pseudo_segments', 'check_pseudo_segment_args', 'classwise_topk_mean', 'masked_mean',
            'minmax_normalize', 'binary_dilation', 'binary_erosion']
 
 
@@ -39,6 +39,16 @@ def rank_select(scores: torch.Tensor, mask: torch.Tensor, k: torch.Tensor, *,
     ranks = torch.empty_like(order)
     ranks.scatter_(1, order, torch.arange(s.shape[1], device=s.device).expand_as(order))
     return (ranks < k.unsqueeze(1)) & mask
+
+
+def check_pseudo_segment_args(owner: str, ratio_act: float, ratio_bg: float,
+                              drop: float) -> None:
+    """``ValueError`` naming ``owner`` unless ``ratio_act, ratio_bg >= 1`` and ``0 <= drop < 1``."""
+    if ratio_act < 1 or ratio_bg < 1:
+        raise ValueError(f'{owner}: ratio_act and ratio_bg must be >= 1, got {ratio_act} and '
+                         f'{ratio_bg}')
+    if not 0.0 <= drop < 1.0:
+        raise ValueError(f'{owner}: drop must be in [0, 1), got {drop}')
 
 
 def pseudo_segments(score: torch.Tensor, mask: torch.Tensor, *, ratio_act: float,

@@ -7,7 +7,8 @@ import torch.nn as nn
 from wsal.registry import MODELS
 
 from .._utils import as_mask
-from ..temporal_ops import classwise_topk_mean, masked_mean, minmax_normalize, pseudo_segments
+from ..temporal_ops import (check_pseudo_segment_args, classwise_topk_mean, masked_mean,
+                            minmax_normalize, pseudo_segments)
 from ._outputs import foreground_tcam, pad_background
 from ._parts import build_embedding_classifier
 
@@ -47,11 +48,7 @@ class UMHead(nn.Module):
     def __init__(self, *, in_channels: int, num_classes: int, embedding=None, classifier=None,
                  ratio_act: float = 9.0, ratio_bg: float = 4.0, drop: float = 0.7) -> None:
         super().__init__()
-        if ratio_act < 1 or ratio_bg < 1:
-            raise ValueError(f'UMHead: ratio_act and ratio_bg must be >= 1, got {ratio_act}, '
-                             f'{ratio_bg}')
-        if not 0.0 <= drop < 1.0:
-            raise ValueError(f'UMHead: drop must be in [0, 1), got {drop}')
+        check_pseudo_segment_args('UMHead', ratio_act, ratio_bg, drop)
         self.in_channels = int(in_channels)
         self.embedding, self.classifier = build_embedding_classifier(
             embedding, classifier, in_channels=in_channels, num_classes=num_classes,
