@@ -142,28 +142,25 @@ class WeaklySupervisedLocalizer(StreamLocalizer):
                              "actionness (e.g. actionness=dict(type='MagnitudeActionness'))")
         self.actionness_in_proposals = bool(actionness_in_proposals)
 
-    def extract(self, inputs: Mapping[str, torch.Tensor]) -> dict:
-        """:meth:`StreamLocalizer.extract`, plus each stream's actionness outputs."""
-        out = super().extract(inputs)
+    def extend_outputs(self, out: dict, feats: Mapping[str, torch.Tensor]) -> None:
+        """Each stream's actionness outputs and, if asked, the proposal attention with it."""
         if self.actionness is None:
-            return out
+            return
         mask = out['mask']
-        feats = self._stream_inputs(inputs)
         embedded = {name: self.actionness[name].embed(x, mask) for name, x in feats.items()}
+        rescaled = None          # the streams' mean actionness, each rescaled per video
+        if self.actionness_ranking == 'mean' or self.actionness_in_proposals:
+            rescaled = torch.stack([minmax_normalize(m, mask)
+                                    for _, m in embedded.values()]).mean(0)
         if self.actionness_ranking == 'mean':
-            score = torch.stack([minmax_normalize(m.detach(), mask)
-                                 for _, m in embedded.values()]).mean(0)
-            shared = next(iter(self.actionness.values())).pseudo_segments(score, mask)
+            shared = next(iter(self.actionness.values())).pseudo_segments(rescaled.detach(), mask)
         for name, (h, magnitude) in embedded.items():
             segments = (shared if self.actionness_ranking == 'mean'
                         else self.actionness[name].pseudo_segments(magnitude, mask))
             out['streams'][name].update(self.actionness[name].outputs(h, magnitude, *segments))
         if self.actionness_in_proposals:
-            actionness = torch.stack([minmax_normalize(m, mask)
-                                      for _, m in embedded.values()]).mean(0)
             out['attention'] = (minmax_normalize(out['attention'], mask)
-                                * minmax_normalize(actionness, mask))
-        return out
+                                * minmax_normalize(rescaled, mask))
 
     def run_stream(self, name: str, x: torch.Tensor, mask: torch.Tensor) -> dict:
         """Attention, T-CAM, pooled fg/bg features and their logits of one stream.
@@ -172,7 +169,7 @@ class WeaklySupervisedLocalizer(StreamLocalizer):
             dict: ``attention [B, T]``, ``cas``/``tcam [B, T, C+1]``,
             ``fg_feature``/``bg_feature [B, D]``, ``fg_logits``/``bg_logits
             [B, C+1]`` and, with a clustering head, ``cluster_fg_logits``/
-            ``cluster_bg_logits [B, 2]``. :meth:`extract` adds the
+            ``cluster_bg_logits [B, 2]``. :meth:`extend_outputs` adds the
             actionness outputs.
         """
         classifier = self.classifier[name]

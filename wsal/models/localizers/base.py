@@ -70,7 +70,6 @@ def _adopt_input_order(module, state_dict, prefix, local_metadata, strict, missi
                           f'config has {mine}')
         return
     module.input_streams = {name: module.input_streams[name] for name in saved}
-    module.input_order = encode_names(saved).to(module.input_order.device)
 
 
 def sample_get(sample: Any, key: str, default: Any = None) -> Any:
@@ -353,8 +352,18 @@ class StreamLocalizer(BaseModel):
             s['fused_attention'] = attention
         video_scores = sum(self.stream_weights[n] * self.stream_video_scores(s)
                            for n, s in streams.items())
-        return {'streams': streams, 'stream_weights': dict(self.stream_weights),
-                'attention': attention, 'video_scores': video_scores, 'mask': mask}
+        out = {'streams': streams, 'stream_weights': dict(self.stream_weights),
+               'attention': attention, 'video_scores': video_scores, 'mask': mask}
+        self.extend_outputs(out, feats)
+        return out
+
+    def extend_outputs(self, out: dict, feats: Mapping[str, torch.Tensor]) -> None:
+        """Hook for parts that read every model stream at once (default: nothing).
+
+        Args:
+            out: :meth:`extract`'s outputs, changed in place.
+            feats: The model streams' features ``{stream: [B, T, D]}``.
+        """
 
     def forward(self, inputs: Mapping[str, torch.Tensor], data_samples: Optional[list] = None,
                 mode: str = 'tensor'):
