@@ -5,8 +5,9 @@ import torch
 
 from ._utils import valid_lengths
 
-__all__ = ['k_from_ratio', 'rank_select', 'pseudo_segments', 'check_pseudo_segment_args', 'classwise_topk_mean', 'masked_mean',
-           'minmax_normalize', 'binary_dilation', 'binary_erosion']
+__all__ = ['k_from_ratio', 'rank_select', 'pseudo_segments', 'check_pseudo_segment_args',
+           'classwise_topk_mean', 'masked_mean', 'minmax_normalize', 'binary_dilation',
+           'binary_erosion']
 
 
 def k_from_ratio(mask: torch.Tensor, ratio: float, *, rounding: str = 'ceil') -> torch.Tensor:
