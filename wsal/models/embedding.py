@@ -62,8 +62,23 @@ class ConvEmbedding(nn.Module):
         """
         check_features(x, in_channels=self.in_channels, what='ConvEmbedding')
         mask = as_mask(mask, x)
+        if self.convs[0].kernel_size[0] == 1:
+            return self._pointwise(x, mask)
         m = mask.to(x.dtype).unsqueeze(1)                    # [B, 1, T]
         h = x.transpose(1, 2)
         for conv in self.convs:
             h = F.leaky_relu(conv(h * m), self.negative_slope)
         return self.dropout(h.transpose(1, 2)) * m.transpose(1, 2)
+
+    def _pointwise(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """``kernel_size=1``: the same layers as matrix products in the ``[B, T, D]`` layout.
+
+        A 1-wide convolution mixes no segments, so only the output needs
+        masking. On CPU this avoids the transposed copies and the unfused
+        convolution path that ``conv1d`` takes for a 1-wide kernel.
+        """
+        keep = mask.unsqueeze(-1)
+        h = x
+        for conv in self.convs:
+            h = F.leaky_relu(F.linear(h, conv.weight.squeeze(-1), conv.bias), self.negative_slope)
+        return torch.where(keep, self.dropout(h), h.new_zeros(()))
