@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-import torch.nn.functional as F
 
 from wsal.models.embedding import ConvEmbedding
 
@@ -29,14 +28,6 @@ SHAPES = {                       # name: (batch, T, D, out_channels, valid lengt
     'T2600-256': (1, 2600, 1024, 256, None),
     'batch4x200-2048': (4, 200, 1024, 2048, (200, 160, 120, 90)),
 }
-
-
-def _by_convolution(emb: ConvEmbedding, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    m = mask.to(x.dtype).unsqueeze(1)
-    h = x.transpose(1, 2)
-    for conv in emb.convs:
-        h = F.leaky_relu(conv(h * m), emb.negative_slope)
-    return h.transpose(1, 2) * m.transpose(1, 2)
 
 
 def _step(fn, emb, x, mask):
@@ -60,7 +51,7 @@ def bench_embedding_1wide(benchmark, device, shape, impl):
         mask[i, n:] = False
         x[i, n:] = 0
     mask = mask.to(device)
-    fn = emb if impl == 'pointwise' else (lambda x_, m_: _by_convolution(emb, x_, m_))
+    fn = emb if impl == 'pointwise' else emb._convolve
 
     def call():
         out = _step(fn, emb, x, mask)
@@ -69,6 +60,6 @@ def bench_embedding_1wide(benchmark, device, shape, impl):
         return out
 
     out, grad = benchmark(call)
-    ref_out, ref_grad = _step(lambda x_, m_: _by_convolution(emb, x_, m_), emb, x, mask)
+    ref_out, ref_grad = _step(emb._convolve, emb, x, mask)
     torch.testing.assert_close(out, ref_out, rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(grad, ref_grad, rtol=1e-4, atol=1e-3)

@@ -64,6 +64,10 @@ class ConvEmbedding(nn.Module):
         mask = as_mask(mask, x)
         if self.convs[0].kernel_size[0] == 1:
             return self._pointwise(x, mask)
+        return self._convolve(x, mask)
+
+    def _convolve(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The layers as convolutions over time in the ``[B, D, T]`` layout (any kernel size)."""
         m = mask.to(x.dtype).unsqueeze(1)                    # [B, 1, T]
         h = x.transpose(1, 2)
         for conv in self.convs:
