@@ -5,9 +5,9 @@ in training), on I3D-sized streams: ``D = 1024`` to 256 channels (the
 magnitude actionness) and to 2048 (W-TALC's embedding), for one video of
 T = 200 / 750 / 2,600 segments (a short clip, the sampled length, the
 longest THUMOS14 test video) and a padded batch of 4 videos of 200. The
-reference, ``conv1d``, is the layer applied as a convolution over time after
-transposing to ``[B, D, T]`` and masking the input, as the module computed
-it before. Every benchmark asserts equal embeddings and weight gradients
+reference, ``conv1d``, is the module's general path (``_convolve``: a
+convolution over time after transposing to ``[B, D, T]`` and masking the
+input), which 1-wide layers took before. Every benchmark asserts equal embeddings and weight gradients
 (``rtol 1e-4``).
 
 Run: ``python -m pytest benchmarks/bench_embedding.py -p no:cacheprovider
