@@ -94,3 +94,20 @@ def foreground_target(labels: torch.Tensor) -> torch.Tensor:
     background = (total == 0).to(labels.dtype)
     fg = labels / total.clamp(min=1e-12)
     return torch.cat([background, fg], dim=1)
+
+
+def attention_cross_entropy(attention: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Per-frame cross-entropy of an attention ``[B, T]`` against soft targets in ``[0, 1]``.
+
+    ``-t log λ - (1 - t) log(1 - λ)`` with λ clamped to ``[eps, 1 - eps]`` so
+    that the logs stay finite. Returns ``[B, T]`` (padding not masked).
+    """
+    eps = torch.finfo(attention.dtype).eps
+    p = attention.clamp(eps, 1 - eps)
+    return -(target * p.log() + (1 - target) * (1 - p).log())
+
+
+def video_frame_mean(per_frame: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean over each video's valid frames of ``per_frame [B, T]``, then over videos (scalar)."""
+    m = mask.to(per_frame.dtype)
+    return ((per_frame * m).sum(1) / m.sum(1).clamp(min=1)).mean()

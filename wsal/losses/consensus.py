@@ -5,7 +5,7 @@ import torch
 
 from wsal.registry import LOSSES
 
-from .base import LossTerm
+from .base import LossTerm, attention_cross_entropy, video_frame_mean
 
 
 @LOSSES.register_module()
@@ -125,12 +125,7 @@ class StreamConsensusLoss(LossTerm):
             fused = fused.detach()
         if self.form == 'correlation':
             return (1.0 - self.correlation(lam, fused, mask)).mean()
-        target = self.targets(fused, mask)
-        m = mask.to(lam.dtype)
-        tiny = torch.finfo(lam.dtype).eps      # keeps the logs finite
-        p = lam.clamp(tiny, 1 - tiny)
-        per_frame = -(target * p.log() + (1 - target) * (1 - p).log()) * m
-        return (per_frame.sum(1) / m.sum(1).clamp(min=1)).mean()
+        return video_frame_mean(attention_cross_entropy(lam, self.targets(fused, mask)), mask)
 
     def extra_repr(self) -> str:
         return f'weight={self.weight}, form={self.form!r}, detach_target={self.detach_target}'

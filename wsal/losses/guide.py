@@ -6,7 +6,7 @@ import torch
 from wsal.models.temporal_ops import minmax_normalize
 from wsal.registry import LOSSES
 
-from .base import LossTerm
+from .base import LossTerm, attention_cross_entropy, video_frame_mean
 from .smoothing import masked_gaussian_smooth
 
 
@@ -96,15 +96,12 @@ class SelfGuideLoss(LossTerm):
             tcam = tcam.detach()
         t_fg, t_bg = self.targets(tcam, labels, mask)
         lam = stream_out['attention']
-        m = mask.to(lam.dtype)
         if self.distance == 'l1':
-            per_frame = ((lam - t_fg).abs() + (lam - t_bg).abs()) * m
+            per_frame = (lam - t_fg).abs() + (lam - t_bg).abs()
         else:
-            eps = torch.finfo(lam.dtype).eps
-            p = lam.clamp(eps, 1 - eps)
-            per_frame = sum(-(t * p.log() + (1 - t) * (1 - p).log())
-                            for t in (t_fg.clamp(0, 1), t_bg.clamp(0, 1))) * m
-        return (per_frame.sum(1) / m.sum(1).clamp(min=1)).mean()
+            per_frame = sum(attention_cross_entropy(lam, t)
+                            for t in (t_fg.clamp(0, 1), t_bg.clamp(0, 1)))
+        return video_frame_mean(per_frame, mask)
 
     def extra_repr(self) -> str:
         return (f'weight={self.weight}, sigma={self.sigma}, '
@@ -151,12 +148,7 @@ class ActionnessGuideLoss(LossTerm):
         target = minmax_normalize(stream_out[self.key].detach(), mask)
         target = masked_gaussian_smooth(target, mask, self.sigma,
                                         truncate=self.truncate).clamp(0, 1)
-        lam = stream_out['attention']
-        eps = torch.finfo(lam.dtype).eps
-        p = lam.clamp(eps, 1 - eps)
-        m = mask.to(lam.dtype)
-        per_frame = -(target * p.log() + (1 - target) * (1 - p).log()) * m
-        return (per_frame.sum(1) / m.sum(1).clamp(min=1)).mean()
+        return video_frame_mean(attention_cross_entropy(stream_out['attention'], target), mask)
 
     def extra_repr(self) -> str:
         return f'weight={self.weight}, sigma={self.sigma}, key={self.key!r}'
