@@ -96,15 +96,16 @@ def foreground_target(labels: torch.Tensor) -> torch.Tensor:
     return torch.cat([background, fg], dim=1)
 
 
-def attention_cross_entropy(attention: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+def attention_cross_entropy(attention: torch.Tensor, *targets: torch.Tensor) -> torch.Tensor:
     """Per-frame cross-entropy of an attention ``[B, T]`` against soft targets in ``[0, 1]``.
 
-    ``-t log λ - (1 - t) log(1 - λ)`` with λ clamped to ``[eps, 1 - eps]`` so
-    that the logs stay finite. Returns ``[B, T]`` (padding not masked).
+    ``Σ_t -t log λ - (1 - t) log(1 - λ)`` over the given targets, with λ
+    clamped to ``[eps, 1 - eps]`` so that the logs stay finite. Returns
+    ``[B, T]`` (padding not masked).
     """
     eps = torch.finfo(attention.dtype).eps
     p = attention.clamp(eps, 1 - eps)
-    return -(target * p.log() + (1 - target) * (1 - p).log())
+    return sum(-(t * p.log() + (1 - t) * (1 - p).log()) for t in targets)
 
 
 def video_frame_mean(per_frame: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -99,8 +99,7 @@ class SelfGuideLoss(LossTerm):
         if self.distance == 'l1':
             per_frame = (lam - t_fg).abs() + (lam - t_bg).abs()
         else:
-            per_frame = sum(attention_cross_entropy(lam, t)
-                            for t in (t_fg.clamp(0, 1), t_bg.clamp(0, 1)))
+            per_frame = attention_cross_entropy(lam, t_fg.clamp(0, 1), t_bg.clamp(0, 1))
         return video_frame_mean(per_frame, mask)
 
     def extra_repr(self) -> str:
