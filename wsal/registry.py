@@ -103,6 +103,10 @@ def load_plugins(*, force: bool = False) -> List[PluginRecord]:
         force: Reload even if plugins were already loaded (tests use this
             after installing a distribution).
 
+    With ``WSAL_DISABLE_PLUGINS`` set no entry point is imported, and the
+    records returned are those of the plugins this process imported before
+    the variable was set (none when it is set from the start).
+
     Returns:
         list[PluginRecord]: one record per entry point, with the error text for
         plugins that failed.
