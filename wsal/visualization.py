@@ -34,12 +34,17 @@ from wsal.utils import atomic_write
 __all__ = ['plot_localization', 'save_localization_figure', 'pick_class', 'pick_figure_video',
            'figure_video_reason', 'trace_videos', 'SCORE_SCALES']
 
-#: What a detection score is, per scorer (shown under the detections row).
+#: What a detection score is, per scorer (shown under the detections row); the
+#: ``:minmax`` entries are the scorers with ``normalize='minmax'``.
+_MEAN = 'score = mean over the segment of Σθ·{lam}·(class logit): unbounded, can be negative'
+_CONTRAST = 'score = inner minus outer mean of Σθ·{lam}·(class logit): can be negative'
+_RESCALED = "; λ̃ = λ rescaled to its video's range"
 SCORE_SCALES = {
-    'WeightedTCAMScorer': 'score = mean over the segment of Σθ·λ·(class logit): unbounded, '
-                          'can be negative',
-    'OuterInnerContrastScorer': 'score = inner minus outer mean of Σθ·λ·(class logit): '
-                                'can be negative',
+    'WeightedLogitScorer': _MEAN.format(lam='λ'),
+    'WeightedLogitScorer:minmax': _MEAN.format(lam='λ̃') + _RESCALED,
+    'WeightedTCAMScorer': _MEAN.format(lam='λ'),
+    'OuterInnerContrastScorer': _CONTRAST.format(lam='λ'),
+    'OuterInnerContrastScorer:minmax': _CONTRAST.format(lam='λ̃') + _RESCALED,
 }
 #: A detection covering at least this fraction of the video is marked "whole video".
 WHOLE_VIDEO = 0.95
@@ -313,6 +318,7 @@ def trace_videos(model, data_batch: Mapping[str, Any],
         trace['stream_weights'] = dict(ext['stream_weights'])
         scorer = getattr(getattr(model, 'postprocessor', None), 'scorer', None)
         if scorer is not None:
-            trace['scorer'] = type(scorer).__name__
+            form = getattr(scorer, 'normalize', None)
+            trace['scorer'] = type(scorer).__name__ + (f':{form}' if form else '')
         traces.append(trace)
     return traces

@@ -68,6 +68,9 @@ def test_score_scale_whole_video_and_labels_inside():
     texts = [t for t in fig.axes[-1].texts]
     assert [t.get_text().strip() for t in texts] == ['-0.40  (whole video)', '-0.90']
     assert all(t.get_ha() == 'right' for t in texts)  # bars ending at the right edge: inside
+    tr['scorer'] = 'OuterInnerContrastScorer:minmax'
+    label = plot_localization([tr], classes=['a', 'b', 'c']).axes[-1].get_xlabel()
+    assert 'inner minus outer mean of Σθ·λ̃·' in label and "λ rescaled to its video's" in label
     none = _trace()
     none['detections']['labels'] = torch.tensor([0, 0])
     fig = plot_localization([none], classes=['a', 'b', 'c'])

@@ -15,10 +15,10 @@ from torch import Tensor, nn
 
 from ..registry import POSTPROCESSORS
 from ..utils.ranges import check_number
-from .proposals import (Proposals, check_stream_weights, model_streams, stream_weighted_sum,
-                        valid_mask)
+from .proposals import (Proposals, check_stream_weights, minmax_per_video, model_streams,
+                        stream_weighted_sum, valid_mask)
 
-__all__ = ['attention_weighted_logits', 'weighted_cas', 'prefix_sums', 'interval_sums',
+__all__ = ['attention_weighted_logits', 'weighted_cas', 'rescaled_attention', 'prefix_sums', 'interval_sums',
            'interval_means', 'WeightedLogitScorer', 'WeightedTCAMScorer',
            'OuterInnerContrastScorer']
 
@@ -27,7 +27,41 @@ def _foreground_logits(stream: dict) -> Tensor:
     return stream['cas'].double()[..., 1:]
 
 
-def attention_weighted_logits(outputs: dict, *, stream_weights: Optional[dict] = None) -> Tensor:
+#: Forms of λ a score map may weight the class logits with.
+ATTENTION_FORMS = (None, 'minmax')
+
+
+def _check_attention_form(normalize, owner: str):
+    if normalize not in ATTENTION_FORMS:
+        raise ValueError(f'{owner}: normalize must be one of {ATTENTION_FORMS}, got {normalize!r}')
+    return normalize
+
+
+def rescaled_attention(outputs: dict) -> dict:
+    """A shallow copy of ``outputs`` with each stream's λ rescaled to its video's range.
+
+    Per stream and video, ``λ̃ = (λ - min λ) / (max λ - min λ)`` over the
+    valid segments (:func:`~wsal.postprocess.proposals.minmax_per_video`), the
+    rescaling :class:`~wsal.postprocess.proposals.AttentionThresholdProposals`
+    applies with ``normalize='minmax'``. The other keys are shared, not copied.
+
+    Args:
+        outputs: The model's tensor-path dict (``streams`` with ``attention``
+            ``[B, T]`` each; ``mask``).
+
+    Returns:
+        dict: the same structure, ``attention`` replaced by λ̃ in every stream.
+    """
+    streams = model_streams(outputs)
+    mask = valid_mask(outputs, next(iter(streams.values()))['attention'])
+    out = dict(outputs)
+    out['streams'] = {name: {**st, 'attention': minmax_per_video(st['attention'], mask)}
+                      for name, st in streams.items()}
+    return out
+
+
+def attention_weighted_logits(outputs: dict, *, stream_weights: Optional[dict] = None,
+                              normalize: Optional[str] = None) -> Tensor:
     """The paper's detection score map (section 3.2, eq. 1 of that section).
 
     ``m_t^c = Σ_s θ_s · λ_t^s · cas_t^{s,c}`` where ``cas = w_c·x_t (+ bias)``
@@ -38,12 +72,17 @@ def attention_weighted_logits(outputs: dict, *, stream_weights: Optional[dict] =
     Args:
         outputs: The model's tensor-path dict (``streams``, ``stream_weights``).
         stream_weights: Override ``outputs['stream_weights']`` (``{name: θ}``).
+        normalize: None (λ as the model gives it, as printed) or ``'minmax'``
+            (each stream's λ rescaled to its video's range first, see
+            :func:`rescaled_attention`).
 
     Returns:
         Tensor: ``[B, T, C]`` float64, foreground classes only (class logits
         weighted by attention, not probabilities: compare
         :func:`~wsal.postprocess.proposals.attention_weighted_probabilities`).
     """
+    if _check_attention_form(normalize, 'attention_weighted_logits') == 'minmax':
+        outputs = rescaled_attention(outputs)
     return stream_weighted_sum(outputs, _foreground_logits, stream_weights=stream_weights)
 
 
@@ -100,21 +139,33 @@ class WeightedLogitScorer(nn.Module):
     Args:
         stream_weights: Optional ``{stream: θ}`` override of the model's
             ``stream_weights`` (the paper: ``θ = 0.5``).
+        normalize: None (λ as printed) or ``'minmax'`` (each stream's λ
+            rescaled to its video's range: :func:`rescaled_attention`).
 
     Call: ``scorer(outputs, proposals)`` with labelled :class:`Proposals`
     (``[P]`` each) -> ``[P]`` float64 scores.
     """
 
-    def __init__(self, *, stream_weights: Optional[dict] = None) -> None:
+    def __init__(self, *, stream_weights: Optional[dict] = None,
+                 normalize: Optional[str] = None) -> None:
         super().__init__()
         self.stream_weights = check_stream_weights(stream_weights, owner=type(self).__name__)
+        self.normalize = _check_attention_form(normalize, type(self).__name__)
 
     def score_map(self, outputs: dict) -> Tensor:
-        """``[..., C]`` float64 per-segment class scores (``[B, T, C]`` for model outputs)."""
+        """``[B, T, C]`` float64 per-segment class scores."""
+        if self.normalize == 'minmax':
+            outputs = rescaled_attention(outputs)
+        return self._packed_map(outputs)
+
+    def _packed_map(self, outputs: dict) -> Tensor:
+        """The map of already-rescaled outputs, any leading dims (``[N_valid, C]`` packed)."""
         return attention_weighted_logits(outputs, stream_weights=self.stream_weights)
 
     def forward(self, outputs: dict, proposals: Proposals) -> Tensor:
         _check_labelled(proposals)
+        if self.normalize == 'minmax':  # per video, before the valid segments are packed
+            outputs = rescaled_attention(outputs)
         streams = model_streams(outputs)
         mask = valid_mask(outputs, next(iter(streams.values()))['attention'])
         # only the valid segments, packed: [N_valid] attention and [N_valid, C + 1] logits
@@ -122,7 +173,7 @@ class WeightedLogitScorer(nn.Module):
                               for name, st in streams.items()}}
         if 'stream_weights' in outputs:
             packed['stream_weights'] = outputs['stream_weights']
-        total = self.score_map(packed)  # [N_valid, C]
+        total = self._packed_map(packed)  # [N_valid, C]
         position = torch.cumsum(mask.long().reshape(-1), 0).reshape(mask.shape) - 1
         n_cls = total.shape[1]
         prefix = torch.cat([total.new_zeros(1, n_cls), torch.cumsum(total, 0)]).reshape(-1)
@@ -134,6 +185,9 @@ class WeightedLogitScorer(nn.Module):
         sums = prefix.index_select(0, hi * n_cls + c) - prefix.index_select(0, lo * n_cls + c)
         return sums / (proposals.end - proposals.start + 1).double()
 
+    def extra_repr(self) -> str:
+        return f'normalize={self.normalize!r}'
+
 
 @POSTPROCESSORS.register_module()
 class WeightedTCAMScorer(WeightedLogitScorer):
@@ -143,10 +197,11 @@ class WeightedTCAMScorer(WeightedLogitScorer):
     (probabilities); use ``type='WeightedLogitScorer'``.
     """
 
-    def __init__(self, *, stream_weights: Optional[dict] = None) -> None:
+    def __init__(self, *, stream_weights: Optional[dict] = None,
+                 normalize: Optional[str] = None) -> None:
         warnings.warn("scorer type 'WeightedTCAMScorer' is deprecated: it is now "
                       "'WeightedLogitScorer' (same scores)", DeprecationWarning, stacklevel=2)
-        super().__init__(stream_weights=stream_weights)
+        super().__init__(stream_weights=stream_weights, normalize=normalize)
 
 
 @POSTPROCESSORS.register_module()
@@ -158,22 +213,35 @@ class OuterInnerContrastScorer(nn.Module):
     segments, and ``score = mean(inner) − mean(outer)`` of the score map of
     :func:`attention_weighted_logits` (``mean(outer) = 0`` when the outer region is empty).
 
+    ``normalize='minmax'`` weights the logits with each stream's λ rescaled
+    to its video's range (:func:`rescaled_attention`), the λ that
+    ``AttentionThresholdProposals(normalize='minmax')`` thresholds. Why: λ's
+    level is set by the balance of the loss terms, not by the actions, and
+    where it sits near 1 on every frame the product ``λ · w_c·x`` is
+    ``w_c·x`` up to a few percent: the score then
+    ranks proposals by the class logits alone, whatever λ's ranking of the
+    frames (README, "Model settings").
+
     Args:
         inflation: Outer margin as a fraction of the proposal length.
         stream_weights: Optional ``{stream: θ}`` override.
+        normalize: None (λ as printed) or ``'minmax'`` (see above).
 
     Call: ``scorer(outputs, proposals)`` -> ``[P]`` float64 scores.
     """
 
-    def __init__(self, *, inflation: float = 0.25, stream_weights: Optional[dict] = None) -> None:
+    def __init__(self, *, inflation: float = 0.25, stream_weights: Optional[dict] = None,
+                 normalize: Optional[str] = None) -> None:
         super().__init__()
         owner = type(self).__name__
         self.inflation = check_number(inflation, owner=owner, key='inflation', low=0.0)
         self.stream_weights = check_stream_weights(stream_weights, owner=owner)
+        self.normalize = _check_attention_form(normalize, owner)
 
     def score_map(self, outputs: dict) -> Tensor:
         """``[B, T, C]`` float64 per-segment class scores."""
-        return attention_weighted_logits(outputs, stream_weights=self.stream_weights)
+        return attention_weighted_logits(outputs, stream_weights=self.stream_weights,
+                                         normalize=self.normalize)
 
     def forward(self, outputs: dict, proposals: Proposals) -> Tensor:
         _check_labelled(proposals)
@@ -193,4 +261,4 @@ class OuterInnerContrastScorer(nn.Module):
         return inner - outer
 
     def extra_repr(self) -> str:
-        return f'inflation={self.inflation}'
+        return f'inflation={self.inflation}, normalize={self.normalize!r}'

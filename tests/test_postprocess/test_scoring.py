@@ -1,0 +1,122 @@
+"""Scorers with λ rescaled per video, against a per-video loop reference."""
+import pp_reference as ref
+import pytest
+import torch
+from hypothesis import given, settings
+from pp_strategies import batches
+
+from wsal.postprocess import OuterInnerContrastScorer, Proposals, WeightedLogitScorer
+from wsal.postprocess.scoring import attention_weighted_logits, rescaled_attention
+from wsal.registry import build_postprocessor
+
+FAST = settings(max_examples=50, deadline=None)
+
+
+def _outputs(batch):
+    streams = {name: {'attention': torch.tensor(s['attention'], dtype=torch.float64),
+                      'cas': torch.tensor(s['cas'], dtype=torch.float64)}
+               for name, s in batch['streams'].items()}
+    return {'streams': streams, 'stream_weights': {'rgb': 0.5, 'flow': 0.5},
+            'mask': torch.tensor(batch['mask'])}
+
+
+def _minmax_loop(row, valid):
+    """One video's λ rescaled over its valid entries (0 on padding; a flat row is 0)."""
+    vals = [a for a, v in zip(row, valid) if v]
+    lo, hi = min(vals), max(vals)
+    return [((a - lo) / (hi - lo) if hi > lo else 0.0) if v else 0.0
+            for a, v in zip(row, valid)]
+
+
+def _rescaled_streams(batch):
+    return {name: {'attention': [_minmax_loop(row, batch['mask'][b])
+                                 for b, row in enumerate(s['attention'])],
+                   'cas': s['cas']}
+            for name, s in batch['streams'].items()}
+
+
+def _all_proposals(batch, n_cls):
+    """Every (video, class, start, end) on each video's valid segments."""
+    rows = []
+    for b, valid in enumerate(batch['mask']):
+        n = sum(valid)
+        rows += [(b, c, s, e) for c in range(n_cls) for s in range(n) for e in range(s, n)]
+    v, c, s, e = (torch.tensor(x) for x in zip(*rows))
+    return Proposals(v, s, e, c), rows
+
+
+def test_rescaled_attention_is_per_stream_and_per_video():
+    att_rgb = torch.tensor([[0.90, 0.95, 1.00, 0.0], [0.2, 0.2, 0.6, 0.4]])
+    att_flow = torch.tensor([[0.5, 0.7, 0.6, 0.0], [0.1, 0.3, 0.2, 0.3]])
+    cas = torch.zeros(2, 4, 3)
+    out = {'streams': {'rgb': {'attention': att_rgb, 'cas': cas},
+                       'flow': {'attention': att_flow, 'cas': cas}},
+           'mask': torch.tensor([[True, True, True, False], [True, True, True, True]])}
+    new = rescaled_attention(out)
+    torch.testing.assert_close(new['streams']['rgb']['attention'],
+                               torch.tensor([[0.0, 0.5, 1.0, 0.0], [0.0, 0.0, 1.0, 0.5]]))
+    torch.testing.assert_close(new['streams']['flow']['attention'],
+                               torch.tensor([[0.0, 1.0, 0.5, 0.0], [0.0, 1.0, 0.5, 1.0]]))
+    assert new['streams']['rgb']['cas'] is cas            # the rest is shared, not copied
+    assert out['streams']['rgb']['attention'] is att_rgb  # the input is left as it was
+
+
+@FAST
+@given(batches())
+def test_minmax_scores_match_loop_reference(batch):
+    out = _outputs(batch)
+    n_cls = out['streams']['rgb']['cas'].shape[-1] - 1
+    proposals, rows = _all_proposals(batch, n_cls)
+    lengths = [sum(v) for v in batch['mask']]
+    score_map = ref.weighted_cas(_rescaled_streams(batch), {'rgb': 0.5, 'flow': 0.5})
+    series = lambda b, c: [score_map[b][t][c] for t in range(lengths[b])]  # noqa: E731
+    mean = WeightedLogitScorer(normalize='minmax')(out, proposals).tolist()
+    oic = OuterInnerContrastScorer(inflation=0.25, normalize='minmax')(out, proposals).tolist()
+    for i, (b, c, s, e) in enumerate(rows):
+        assert mean[i] == pytest.approx(ref.interval_mean(series(b, c), s, e), abs=1e-12)
+        assert oic[i] == pytest.approx(ref.oic_score(series(b, c), s, e, lengths[b], 0.25),
+                                       abs=1e-12)
+
+
+def test_minmax_score_map_equals_map_of_rescaled_outputs():
+    g = torch.Generator().manual_seed(0)
+    out = {'streams': {s: {'attention': torch.rand(3, 9, generator=g) * 0.1 + 0.9,
+                           'cas': torch.randn(3, 9, 4, generator=g)} for s in ('rgb', 'flow')},
+           'stream_weights': {'rgb': 0.3, 'flow': 0.7},
+           'mask': torch.arange(9)[None] < torch.tensor([[9], [5], [1]])}
+    expected = attention_weighted_logits(rescaled_attention(out))
+    torch.testing.assert_close(attention_weighted_logits(out, normalize='minmax'), expected)
+    torch.testing.assert_close(WeightedLogitScorer(normalize='minmax').score_map(out), expected)
+    torch.testing.assert_close(OuterInnerContrastScorer(normalize='minmax').score_map(out),
+                               expected)
+
+
+def test_minmax_lets_a_saturated_attention_rank_the_proposals():
+    # λ near 1 everywhere ranks the action (segments 4-6) above the rest; the class
+    # logit is higher on a stretch of class-like background (segments 0-2).
+    att = torch.tensor([[0.94, 0.94, 0.94, 0.95, 0.99, 0.99, 0.99, 0.95, 0.94, 0.94]])
+    logit = torch.tensor([[3.0, 3.0, 3.0, 1.0, 2.5, 2.5, 2.5, 1.0, 1.0, 1.0]])
+    cas = torch.stack([torch.zeros_like(logit), logit], dim=-1)   # background column first
+    out = {'streams': {'rgb': {'attention': att, 'cas': cas}}, 'stream_weights': {'rgb': 1.0},
+           'mask': torch.ones(1, 10, dtype=torch.bool)}
+    background, action = (0, 2), (4, 6)
+    p = Proposals(torch.tensor([0, 0]), torch.tensor([background[0], action[0]]),
+                  torch.tensor([background[1], action[1]]), torch.tensor([0, 0]))
+    for kind in ('WeightedLogitScorer', 'OuterInnerContrastScorer'):
+        plain = build_postprocessor(dict(type=kind))(out, p)
+        rescaled = build_postprocessor(dict(type=kind, normalize='minmax'))(out, p)
+        assert plain[0] > plain[1], kind       # λ·logit ≈ logit: the background wins
+        assert rescaled[1] > rescaled[0], kind  # λ̃·logit: the action wins
+
+
+@pytest.mark.parametrize('kind', ['WeightedLogitScorer', 'OuterInnerContrastScorer'])
+def test_unknown_attention_form_is_refused_with_the_scorer_named(kind):
+    with pytest.raises(ValueError, match=f"{kind}: normalize must be one of.*'rank'"):
+        build_postprocessor(dict(type=kind, normalize='rank'))
+    with pytest.raises(ValueError, match='attention_weighted_logits: normalize'):
+        attention_weighted_logits({'streams': {}}, normalize='zscore')
+
+
+def test_normalize_is_shown_in_the_repr():
+    assert "normalize='minmax'" in repr(OuterInnerContrastScorer(normalize='minmax'))
+    assert 'normalize=None' in repr(WeightedLogitScorer())
