@@ -107,6 +107,9 @@ def test_stpn_and_bm_differ_only_in_losses_and_proposals(bm, stpn):
     assert a.model.pooling.normalize == b.model.pooling.normalize == 'length'  # 1/T, eqs. 1, 4
     assert a.model.test_cfg.scorer.type == 'OuterInnerContrastScorer'
     assert b.model.test_cfg.scorer.type == 'WeightedLogitScorer'  # STPN's mean score
+    # the background-aware score weights the logits with the λ̃ its proposals threshold
+    assert a.model.test_cfg.scorer.normalize == a.model.test_cfg.proposal.normalize == 'minmax'
+    assert b.model.test_cfg.scorer.get('normalize') is None  # STPN as published
     assert a.model.test_cfg.proposal.type == 'AttentionThresholdProposals'
     assert b.model.test_cfg.proposal.type == 'TCAMThresholdProposals'
 

@@ -35,6 +35,13 @@
 #   count as false positives at tIoU 0.5. A fragment's surroundings are the
 #   rest of the action, so its contrast is low; a complete instance is
 #   surrounded by background. WeightedLogitScorer restores the printed score.
+# * The score map weights the logits with each stream's λ rescaled to its
+#   video's range (normalize='minmax' on the scorer), the λ̃ the proposals
+#   threshold, instead of λ itself. λ's level is set by the balance of the
+#   loss terms, not by the actions; where it sits near 1 on every frame (0.9
+#   to 1 on our generator and on independent data) θ·λ·w_c·x is θ·w_c·x up to
+#   a few percent, and the proposals are ranked by the class logits alone,
+#   which rank the frames worse than λ does. normalize=None restores λ.
 # * L_guide distance: cross-entropy to the same soft targets λ̂fg, λ̂bg
 #   (distance='bce') instead of the printed L1 |λ - λ̂|. Through the sigmoid
 #   L1's gradient on the attention logit is ±λ(1-λ), which vanishes as λ
@@ -108,12 +115,13 @@ model = dict(
     # sec. 3.2 / 4.2: classes with p_fg >= 0.1 (else the top class), proposals
     # from the stream-averaged attention (rescaled per video, thresholds 0..0.95
     # step 0.05; the paper: λ at 0..0.5 step 0.025), outer-inner contrast of the
-    # weighted logits θ·λ·w_c·x (the paper: their mean), class-wise NMS at 0.5.
+    # weighted logits θ·λ̃·w_c·x with λ̃ rescaled per video and stream (the paper:
+    # the mean of θ·λ·w_c·x), class-wise NMS at 0.5.
     test_cfg=dict(
         type='DetectionPipeline',
         proposal=dict(type='AttentionThresholdProposals', thresholds=attention_thresholds,
                       normalize='minmax'),
-        scorer=dict(type='OuterInnerContrastScorer', inflation=0.25),
+        scorer=dict(type='OuterInnerContrastScorer', inflation=0.25, normalize='minmax'),
         nms=dict(type='TemporalNMS', iou_threshold=0.5),
         class_threshold=0.1),
     data_preprocessor=None)
