@@ -28,7 +28,7 @@ __all__ = ['Proposals', 'default_thresholds', 'threshold_runs', 'attention_propo
            'AttentionThresholdProposals', 'TCAMThresholdProposals', 'stream_weighted_sum',
            'model_streams', 'stream_weights_of', 'valid_mask', 'check_stream_weights',
            'attention_weighted_probabilities', 'weighted_tcam', 'check_thresholds',
-           'minmax_per_video']
+           'minmax_per_video', 'ATTENTION_FORMS']
 
 #: Bound on the ``[rows, K, T]`` comparison tensor of one chunk (elements).
 _CHUNK_ELEMENTS = 1 << 25
@@ -244,6 +244,11 @@ def valid_mask(outputs: dict, like: Tensor) -> Tensor:
     return mask.bool()
 
 
+#: Forms of λ the post-processing reads: as the model gives it, or rescaled to
+#: each video's range (:func:`minmax_per_video`).
+ATTENTION_FORMS = (None, 'minmax')
+
+
 def minmax_per_video(signal: Tensor, mask: Tensor) -> Tensor:
     """Rescale each row to ``[0, 1]`` over its valid entries: ``(x - min) / (max - min)``.
 
@@ -291,7 +296,7 @@ class AttentionThresholdProposals(nn.Module):
     with ``label=None``.
     """
 
-    NORMALIZE = (None, 'minmax')
+    NORMALIZE = ATTENTION_FORMS
 
     def __init__(self, *, thresholds: Optional[Sequence[float]] = None,
                  normalize: Optional[str] = None) -> None:

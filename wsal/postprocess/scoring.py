@@ -15,20 +15,16 @@ from torch import Tensor, nn
 
 from ..registry import POSTPROCESSORS
 from ..utils.ranges import check_number
-from .proposals import (Proposals, check_stream_weights, minmax_per_video, model_streams,
-                        stream_weighted_sum, valid_mask)
+from .proposals import (ATTENTION_FORMS, Proposals, check_stream_weights, minmax_per_video,
+                        model_streams, stream_weighted_sum, valid_mask)
 
-__all__ = ['attention_weighted_logits', 'weighted_cas', 'rescaled_attention', 'prefix_sums', 'interval_sums',
-           'interval_means', 'WeightedLogitScorer', 'WeightedTCAMScorer',
+__all__ = ['attention_weighted_logits', 'weighted_cas', 'rescaled_attention', 'prefix_sums',
+           'interval_sums', 'interval_means', 'WeightedLogitScorer', 'WeightedTCAMScorer',
            'OuterInnerContrastScorer']
 
 
 def _foreground_logits(stream: dict) -> Tensor:
     return stream['cas'].double()[..., 1:]
-
-
-#: Forms of λ a score map may weight the class logits with.
-ATTENTION_FORMS = (None, 'minmax')
 
 
 def _check_attention_form(normalize, owner: str):
@@ -218,9 +214,9 @@ class OuterInnerContrastScorer(nn.Module):
     ``AttentionThresholdProposals(normalize='minmax')`` thresholds. Why: λ's
     level is set by the balance of the loss terms, not by the actions, and
     where it sits near 1 on every frame the product ``λ · w_c·x`` is
-    ``w_c·x`` up to a few percent: the score then
-    ranks proposals by the class logits alone, whatever λ's ranking of the
-    frames (README, "Model settings").
+    ``w_c·x`` up to a few percent: the score then ranks proposals by the
+    class logits alone, whatever λ's ranking of the frames (README, "Model
+    settings").
 
     Args:
         inflation: Outer margin as a fraction of the proposal length.
