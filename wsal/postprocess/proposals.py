@@ -28,7 +28,7 @@ __all__ = ['Proposals', 'default_thresholds', 'threshold_runs', 'attention_propo
            'AttentionThresholdProposals', 'TCAMThresholdProposals', 'stream_weighted_sum',
            'model_streams', 'stream_weights_of', 'valid_mask', 'check_stream_weights',
            'attention_weighted_probabilities', 'weighted_tcam', 'check_thresholds',
-           'minmax_per_video', 'ATTENTION_FORMS']
+           'minmax_per_video', 'ATTENTION_FORMS', 'check_attention_form']
 
 #: Bound on the ``[rows, K, T]`` comparison tensor of one chunk (elements).
 _CHUNK_ELEMENTS = 1 << 25
@@ -249,6 +249,13 @@ def valid_mask(outputs: dict, like: Tensor) -> Tensor:
 ATTENTION_FORMS = (None, 'minmax')
 
 
+def check_attention_form(normalize: Optional[str], owner: str) -> Optional[str]:
+    """``normalize`` if it is one of :data:`ATTENTION_FORMS`, else a ValueError naming ``owner``."""
+    if normalize not in ATTENTION_FORMS:
+        raise ValueError(f'{owner}: normalize must be one of {ATTENTION_FORMS}, got {normalize!r}')
+    return normalize
+
+
 def minmax_per_video(signal: Tensor, mask: Tensor) -> Tensor:
     """Rescale each row to ``[0, 1]`` over its valid entries: ``(x - min) / (max - min)``.
 
@@ -301,10 +308,7 @@ class AttentionThresholdProposals(nn.Module):
     def __init__(self, *, thresholds: Optional[Sequence[float]] = None,
                  normalize: Optional[str] = None) -> None:
         super().__init__()
-        if normalize not in self.NORMALIZE:
-            raise ValueError(f'AttentionThresholdProposals: normalize must be one of '
-                             f'{self.NORMALIZE}, got {normalize!r}')
-        self.normalize = normalize
+        self.normalize = check_attention_form(normalize, 'AttentionThresholdProposals')
         self.thresholds = check_thresholds(thresholds, owner=type(self).__name__)
 
     def forward(self, outputs: dict, class_mask: Optional[Tensor] = None) -> Proposals:

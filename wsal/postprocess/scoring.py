@@ -15,8 +15,8 @@ from torch import Tensor, nn
 
 from ..registry import POSTPROCESSORS
 from ..utils.ranges import check_number
-from .proposals import (ATTENTION_FORMS, Proposals, check_stream_weights, minmax_per_video,
-                        model_streams, stream_weighted_sum, valid_mask)
+from .proposals import (Proposals, check_attention_form, check_stream_weights,
+                        minmax_per_video, model_streams, stream_weighted_sum, valid_mask)
 
 __all__ = ['attention_weighted_logits', 'weighted_cas', 'rescaled_attention', 'prefix_sums',
            'interval_sums', 'interval_means', 'WeightedLogitScorer', 'WeightedTCAMScorer',
@@ -25,12 +25,6 @@ __all__ = ['attention_weighted_logits', 'weighted_cas', 'rescaled_attention', 'p
 
 def _foreground_logits(stream: dict) -> Tensor:
     return stream['cas'].double()[..., 1:]
-
-
-def _check_attention_form(normalize, owner: str):
-    if normalize not in ATTENTION_FORMS:
-        raise ValueError(f'{owner}: normalize must be one of {ATTENTION_FORMS}, got {normalize!r}')
-    return normalize
 
 
 def rescaled_attention(outputs: dict) -> dict:
@@ -77,7 +71,7 @@ def attention_weighted_logits(outputs: dict, *, stream_weights: Optional[dict] =
         weighted by attention, not probabilities: compare
         :func:`~wsal.postprocess.proposals.attention_weighted_probabilities`).
     """
-    if _check_attention_form(normalize, 'attention_weighted_logits') == 'minmax':
+    if check_attention_form(normalize, 'attention_weighted_logits') == 'minmax':
         outputs = rescaled_attention(outputs)
     return stream_weighted_sum(outputs, _foreground_logits, stream_weights=stream_weights)
 
@@ -146,7 +140,7 @@ class WeightedLogitScorer(nn.Module):
                  normalize: Optional[str] = None) -> None:
         super().__init__()
         self.stream_weights = check_stream_weights(stream_weights, owner=type(self).__name__)
-        self.normalize = _check_attention_form(normalize, type(self).__name__)
+        self.normalize = check_attention_form(normalize, type(self).__name__)
 
     def score_map(self, outputs: dict) -> Tensor:
         """``[B, T, C]`` float64 per-segment class scores."""
@@ -232,7 +226,7 @@ class OuterInnerContrastScorer(nn.Module):
         owner = type(self).__name__
         self.inflation = check_number(inflation, owner=owner, key='inflation', low=0.0)
         self.stream_weights = check_stream_weights(stream_weights, owner=owner)
-        self.normalize = _check_attention_form(normalize, owner)
+        self.normalize = check_attention_form(normalize, owner)
 
     def score_map(self, outputs: dict) -> Tensor:
         """``[B, T, C]`` float64 per-segment class scores."""
