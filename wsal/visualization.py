@@ -35,10 +35,14 @@ __all__ = ['plot_localization', 'save_localization_figure', 'pick_class', 'pick_
            'figure_video_reason', 'trace_videos', 'SCORE_SCALES']
 
 #: What a detection score is, per scorer (shown under the detections row); the
-#: ``:minmax`` entries are the scorers with ``normalize='minmax'``.
+#: ``:minmax`` entries are the scorers with ``normalize='minmax'``. A scorer
+#: with ``video_score='scale'`` is recorded with a ``+video`` suffix and its
+#: caption gains :data:`_VIDEO_SCALED`.
 _MEAN = 'score = mean over the segment of Σθ·{lam}·(class logit): unbounded, can be negative'
 _CONTRAST = 'score = inner minus outer mean of Σθ·{lam}·(class logit): can be negative'
 _RESCALED = "; λ̃ = λ rescaled to its video's range"
+_VIDEO_SCALED = "; × the class's video probability p(c) (÷ p(c) where negative)"
+_GENERIC_SCALE = "score: the post-processor's (its scale depends on the scorer)"
 SCORE_SCALES = {
     'WeightedLogitScorer': _MEAN.format(lam='λ'),
     'WeightedLogitScorer:minmax': _MEAN.format(lam='λ̃') + _RESCALED,
@@ -51,6 +55,15 @@ WHOLE_VIDEO = 0.95
 
 _STREAM_COLORS = {'rgb': '#d62728', 'flow': '#1f77b4', 'fused': '#9467bd'}
 _FALLBACK_COLORS = ['#ff7f0e', '#2ca02c', '#8c564b', '#e377c2', '#17becf']
+
+
+def _score_caption(key: str) -> str:
+    """The caption for a trace's ``scorer`` key (``Name[:form][+video]``)."""
+    base, scaled = (key[:-len('+video')], True) if key.endswith('+video') else (key, False)
+    caption = SCORE_SCALES.get(base)
+    if caption is None:
+        return _GENERIC_SCALE
+    return caption + (_VIDEO_SCALED if scaled else '')
 
 
 def _np(x: Any) -> np.ndarray:
@@ -248,9 +261,7 @@ def plot_localization(traces: Sequence[Mapping[str, Any]], *,
         _segments_row(ax, seg[keep], sc[keep], '#d62728', duration, prefix + 'detections',
                       empty=f'no detection of {cls_name} ({n_all} of other classes)')
         if keep.size:
-            scales.add(SCORE_SCALES.get(str(trace.get('scorer') or ''),
-                                        "score: the post-processor's (its scale depends on "
-                                        'the scorer)'))
+            scales.add(_score_caption(str(trace.get('scorer') or '')))
             ax.set_title(f'{cls_name}: top {keep.size} of {of_class.size} detections of this '
                          f'class ({n_all} of all classes), best on top, labelled with their '
                          'score; darker = higher score among those shown',
@@ -319,6 +330,8 @@ def trace_videos(model, data_batch: Mapping[str, Any],
         scorer = getattr(getattr(model, 'postprocessor', None), 'scorer', None)
         if scorer is not None:
             form = getattr(scorer, 'normalize', None)
-            trace['scorer'] = type(scorer).__name__ + (f':{form}' if form else '')
+            scaled = getattr(scorer, 'video_score', None) == 'scale'
+            trace['scorer'] = (type(scorer).__name__ + (f':{form}' if form else '')
+                               + ('+video' if scaled else ''))
         traces.append(trace)
     return traces

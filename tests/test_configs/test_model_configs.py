@@ -110,6 +110,9 @@ def test_stpn_and_bm_differ_only_in_losses_and_proposals(bm, stpn):
     # the background-aware score weights the logits with the λ̃ its proposals threshold
     assert a.model.test_cfg.scorer.normalize == a.model.test_cfg.proposal.normalize == 'minmax'
     assert b.model.test_cfg.scorer.get('normalize') is None  # STPN as published
+    # ... scaled by the class's video probability; STPN's score is not
+    assert a.model.test_cfg.scorer.video_score == 'scale'
+    assert b.model.test_cfg.scorer.get('video_score') is None
     assert a.model.test_cfg.proposal.type == 'AttentionThresholdProposals'
     assert b.model.test_cfg.proposal.type == 'TCAMThresholdProposals'
 

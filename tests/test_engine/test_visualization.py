@@ -71,6 +71,13 @@ def test_score_scale_whole_video_and_labels_inside():
     tr['scorer'] = 'OuterInnerContrastScorer:minmax'
     label = plot_localization([tr], classes=['a', 'b', 'c']).axes[-1].get_xlabel()
     assert 'inner minus outer mean of Σθ·λ̃·' in label and "λ rescaled to its video's" in label
+    assert 'video probability' not in label
+    tr['scorer'] = 'OuterInnerContrastScorer:minmax+video'
+    label = plot_localization([tr], classes=['a', 'b', 'c']).axes[-1].get_xlabel()
+    assert 'inner minus outer mean of Σθ·λ̃·' in label and "× the class's video probability" in label
+    tr['scorer'] = 'SomeoneElsesScorer+video'  # unknown scorer: the generic caption
+    label = plot_localization([tr], classes=['a', 'b', 'c']).axes[-1].get_xlabel()
+    assert "the post-processor's" in label and 'video probability' not in label
     none = _trace()
     none['detections']['labels'] = torch.tensor([0, 0])
     fig = plot_localization([none], classes=['a', 'b', 'c'])

@@ -1,4 +1,4 @@
-"""Scorers with λ rescaled per video, against a per-video loop reference."""
+"""Scorers with λ rescaled per video and scaled by the video score, against loop references."""
 import pp_reference as ref
 import pytest
 import torch
@@ -6,7 +6,8 @@ from hypothesis import given, settings
 from pp_strategies import batches
 
 from wsal.postprocess import OuterInnerContrastScorer, Proposals, WeightedLogitScorer
-from wsal.postprocess.scoring import attention_weighted_logits, rescaled_attention
+from wsal.postprocess.scoring import (attention_weighted_logits, rescaled_attention,
+                                      scale_by_video_score)
 from wsal.registry import build_postprocessor
 
 FAST = settings(max_examples=50, deadline=None)
@@ -120,3 +121,66 @@ def test_unknown_attention_form_is_refused_with_the_scorer_named(kind):
 def test_normalize_is_shown_in_the_repr():
     assert "normalize='minmax'" in repr(OuterInnerContrastScorer(normalize='minmax'))
     assert 'normalize=None' in repr(WeightedLogitScorer())
+
+
+def _with_video_scores(out, n_cls, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    n_videos = out['mask'].shape[0]
+    out['video_scores'] = torch.rand(n_videos, n_cls, generator=g, dtype=torch.float64) * 0.9 + 0.05
+    return out
+
+
+@FAST
+@given(batches())
+def test_video_scaled_scores_match_loop_reference(batch):
+    out = _outputs(batch)
+    n_cls = out['streams']['rgb']['cas'].shape[-1] - 1
+    _with_video_scores(out, n_cls)
+    proposals, rows = _all_proposals(batch, n_cls)
+    for kind in ('WeightedLogitScorer', 'OuterInnerContrastScorer'):
+        for form in (None, 'minmax'):
+            plain = build_postprocessor(dict(type=kind, normalize=form))(out, proposals).tolist()
+            scaled = build_postprocessor(dict(type=kind, normalize=form, video_score='scale'))(
+                out, proposals).tolist()
+            for i, (b, c, _, _) in enumerate(rows):
+                p = float(out['video_scores'][b, c])
+                expected = plain[i] * p if plain[i] >= 0 else plain[i] / p
+                assert scaled[i] == pytest.approx(expected, rel=1e-12, abs=1e-15)
+
+
+def test_video_scaling_rises_with_the_probability_whatever_the_sign():
+    scores = torch.tensor([2.0, 2.0, -1.0, -1.0, 0.0], dtype=torch.float64)
+    p = Proposals(torch.arange(5), torch.zeros(5, dtype=torch.long),
+                  torch.zeros(5, dtype=torch.long), torch.zeros(5, dtype=torch.long))
+    out = {'video_scores': torch.tensor([[0.2], [0.8], [0.2], [0.8], [0.5]])}
+    scaled = scale_by_video_score(scores, out, p)
+    torch.testing.assert_close(scaled, torch.tensor([0.4, 1.6, -5.0, -1.25, 0.0],
+                                                    dtype=torch.float64))
+    assert scaled[1] > scaled[0] and scaled[3] > scaled[2]   # a plain product: -0.2 > -0.8
+    with pytest.raises(KeyError, match="lack 'video_scores'"):
+        scale_by_video_score(scores, {}, p)
+
+
+def test_video_scaling_ranks_a_confident_class_above_a_louder_unlikely_one():
+    # Video 0 holds the class (p 0.9); video 1 only passed the class threshold (p 0.12)
+    # but its logits are on a larger scale (a brighter, busier video), so its contrast
+    # is higher. Average precision ranks the two proposals against each other.
+    logit = torch.tensor([[0.0, 0.0, 2.0, 2.0, 0.0, 0.0], [0.0, 0.0, 3.0, 3.0, 0.0, 0.0]])
+    cas = torch.stack([torch.zeros_like(logit), logit], dim=-1)
+    out = {'streams': {'rgb': {'attention': torch.ones(2, 6), 'cas': cas}},
+           'stream_weights': {'rgb': 1.0}, 'mask': torch.ones(2, 6, dtype=torch.bool),
+           'video_scores': torch.tensor([[0.9], [0.12]])}
+    p = Proposals(torch.tensor([0, 1]), torch.tensor([2, 2]), torch.tensor([3, 3]),
+                  torch.tensor([0, 0]))
+    plain = OuterInnerContrastScorer()(out, p)
+    scaled = OuterInnerContrastScorer(video_score='scale')(out, p)
+    assert plain[1] > plain[0]
+    assert scaled[0] > scaled[1]
+
+
+@pytest.mark.parametrize('kind', ['WeightedLogitScorer', 'OuterInnerContrastScorer'])
+def test_unknown_video_score_form_is_refused_with_the_scorer_named(kind):
+    with pytest.raises(ValueError, match=f"{kind}: video_score must be one of.*'add'"):
+        build_postprocessor(dict(type=kind, video_score='add'))
+    assert "video_score='scale'" in repr(build_postprocessor(dict(type=kind,
+                                                                  video_score='scale')))

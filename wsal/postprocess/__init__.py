@@ -24,7 +24,7 @@ from .proposals import (AttentionThresholdProposals, Proposals, TCAMThresholdPro
                         default_thresholds, stream_weighted_sum, threshold_runs, weighted_tcam)
 from .scoring import (OuterInnerContrastScorer, WeightedLogitScorer, WeightedTCAMScorer,
                       attention_weighted_logits, interval_means, interval_sums, prefix_sums,
-                      weighted_cas)
+                      rescaled_attention, scale_by_video_score, weighted_cas)
 from .threads import op_threads
 
 __all__ = [
@@ -33,7 +33,7 @@ __all__ = [
     'stream_weighted_sum', 'attention_weighted_probabilities', 'weighted_tcam',
     'AttentionThresholdProposals', 'TCAMThresholdProposals',
     'attention_weighted_logits', 'weighted_cas', 'prefix_sums', 'interval_sums',
-    'interval_means', 'WeightedLogitScorer', 'WeightedTCAMScorer', 'OuterInnerContrastScorer',
+    'interval_means', 'rescaled_attention', 'scale_by_video_score', 'WeightedLogitScorer', 'WeightedTCAMScorer', 'OuterInnerContrastScorer',
     'op_threads',
     'Detections', 'select_classes', 'unique_proposals', 'expand_proposals', 'localize',
     'localize_batch', 'DetectionPipeline',

@@ -19,8 +19,14 @@ from .proposals import (Proposals, check_attention_form, check_stream_weights,
                         minmax_per_video, model_streams, stream_weighted_sum, valid_mask)
 
 __all__ = ['attention_weighted_logits', 'weighted_cas', 'rescaled_attention', 'prefix_sums',
-           'interval_sums', 'interval_means', 'WeightedLogitScorer', 'WeightedTCAMScorer',
+           'interval_sums', 'interval_means', 'VIDEO_SCORE_FORMS', 'check_video_score_form',
+           'scale_by_video_score', 'WeightedLogitScorer', 'WeightedTCAMScorer',
            'OuterInnerContrastScorer']
+
+#: How a scorer may combine a proposal's score with its class's video-level
+#: probability: None (not at all, as printed) or ``'scale'``
+#: (:func:`scale_by_video_score`).
+VIDEO_SCORE_FORMS = (None, 'scale')
 
 
 def _foreground_logits(stream: dict) -> Tensor:
@@ -80,6 +86,40 @@ def attention_weighted_logits(outputs: dict, *, stream_weights: Optional[dict] =
 weighted_cas = attention_weighted_logits
 
 
+def check_video_score_form(video_score: Optional[str], owner: str) -> Optional[str]:
+    """``video_score`` if it is one of :data:`VIDEO_SCORE_FORMS`, else a ValueError naming ``owner``."""
+    if video_score not in VIDEO_SCORE_FORMS:
+        raise ValueError(f'{owner}: video_score must be one of {VIDEO_SCORE_FORMS}, '
+                         f'got {video_score!r}')
+    return video_score
+
+
+def scale_by_video_score(scores: Tensor, outputs: dict, proposals: Proposals) -> Tensor:
+    """Scale each proposal's score by its class's video-level probability ``p = p_video[c]``.
+
+    ``s · p`` where ``s >= 0`` and ``s / p`` where ``s < 0``: the result rises
+    with both ``s`` and ``p`` whatever the sign of ``s`` (a plain product would
+    lift a negative score towards 0 as ``p`` falls). Scores are per-video
+    quantities (a contrast of class logits within one video) that say nothing
+    about whether the class is in the video at all; average precision ranks a
+    class's proposals across videos, so the video-level probability the
+    classifier gives the class is the evidence the score lacks.
+
+    Args:
+        scores: ``[P]`` proposal scores.
+        outputs: The model's tensor-path dict (``video_scores [B, C]``).
+        proposals: The labelled :class:`Proposals` the scores belong to.
+
+    Returns:
+        Tensor: ``[P]`` float64.
+    """
+    if 'video_scores' not in outputs:
+        raise KeyError("model outputs lack 'video_scores' (needed by video_score='scale')")
+    p = outputs['video_scores'].double()[proposals.video, proposals.label].clamp(min=1e-12)
+    scores = scores.double()
+    return torch.where(scores >= 0, scores * p, scores / p)
+
+
 def prefix_sums(score_map: Tensor) -> Tensor:
     """``[B, T, C]`` -> ``[B, T + 1, C]`` float64 with a leading zero row."""
     cs = torch.cumsum(score_map.double(), dim=1)
@@ -131,16 +171,19 @@ class WeightedLogitScorer(nn.Module):
             ``stream_weights`` (the paper: ``θ = 0.5``).
         normalize: None (λ as printed) or ``'minmax'`` (each stream's λ
             rescaled to its video's range: :func:`rescaled_attention`).
+        video_score: None (as printed) or ``'scale'`` (the score scaled by
+            its class's video-level probability: :func:`scale_by_video_score`).
 
     Call: ``scorer(outputs, proposals)`` with labelled :class:`Proposals`
     (``[P]`` each) -> ``[P]`` float64 scores.
     """
 
     def __init__(self, *, stream_weights: Optional[dict] = None,
-                 normalize: Optional[str] = None) -> None:
+                 normalize: Optional[str] = None, video_score: Optional[str] = None) -> None:
         super().__init__()
         self.stream_weights = check_stream_weights(stream_weights, owner=type(self).__name__)
         self.normalize = check_attention_form(normalize, type(self).__name__)
+        self.video_score = check_video_score_form(video_score, type(self).__name__)
 
     def score_map(self, outputs: dict) -> Tensor:
         """``[B, T, C]`` float64 per-segment class scores."""
@@ -173,10 +216,13 @@ class WeightedLogitScorer(nn.Module):
         lo = flat.index_select(0, row + proposals.start)
         hi = flat.index_select(0, row + proposals.end) + 1  # runs lie on valid segments
         sums = prefix.index_select(0, hi * n_cls + c) - prefix.index_select(0, lo * n_cls + c)
-        return sums / (proposals.end - proposals.start + 1).double()
+        scores = sums / (proposals.end - proposals.start + 1).double()
+        if self.video_score == 'scale':
+            scores = scale_by_video_score(scores, outputs, proposals)
+        return scores
 
     def extra_repr(self) -> str:
-        return f'normalize={self.normalize!r}'
+        return f'normalize={self.normalize!r}, video_score={self.video_score!r}'
 
 
 @POSTPROCESSORS.register_module()
@@ -188,10 +234,11 @@ class WeightedTCAMScorer(WeightedLogitScorer):
     """
 
     def __init__(self, *, stream_weights: Optional[dict] = None,
-                 normalize: Optional[str] = None) -> None:
+                 normalize: Optional[str] = None, video_score: Optional[str] = None) -> None:
         warnings.warn("scorer type 'WeightedTCAMScorer' is deprecated: it is now "
                       "'WeightedLogitScorer' (same scores)", DeprecationWarning, stacklevel=2)
-        super().__init__(stream_weights=stream_weights, normalize=normalize)
+        super().__init__(stream_weights=stream_weights, normalize=normalize,
+                         video_score=video_score)
 
 
 @POSTPROCESSORS.register_module()
@@ -212,21 +259,28 @@ class OuterInnerContrastScorer(nn.Module):
     class logits alone, whatever λ's ranking of the frames (README, "Model
     settings").
 
+    ``video_score='scale'`` scales each contrast by the video-level
+    probability of its class (:func:`scale_by_video_score`): the contrast is
+    measured within one video, in that video's logit units, while average
+    precision ranks a class's proposals across videos.
+
     Args:
         inflation: Outer margin as a fraction of the proposal length.
         stream_weights: Optional ``{stream: θ}`` override.
         normalize: None (λ as printed) or ``'minmax'`` (see above).
+        video_score: None or ``'scale'`` (see above).
 
     Call: ``scorer(outputs, proposals)`` -> ``[P]`` float64 scores.
     """
 
     def __init__(self, *, inflation: float = 0.25, stream_weights: Optional[dict] = None,
-                 normalize: Optional[str] = None) -> None:
+                 normalize: Optional[str] = None, video_score: Optional[str] = None) -> None:
         super().__init__()
         owner = type(self).__name__
         self.inflation = check_number(inflation, owner=owner, key='inflation', low=0.0)
         self.stream_weights = check_stream_weights(stream_weights, owner=owner)
         self.normalize = check_attention_form(normalize, owner)
+        self.video_score = check_video_score_form(video_score, owner)
 
     def score_map(self, outputs: dict) -> Tensor:
         """``[B, T, C]`` float64 per-segment class scores."""
@@ -248,7 +302,11 @@ class OuterInnerContrastScorer(nn.Module):
         outer_n = (s - left_lo) + (right_hi - (e + 1)).clamp(min=0)
         outer = torch.where(outer_n > 0, outer_sum / outer_n.clamp(min=1).double(),
                             torch.zeros_like(outer_sum))
-        return inner - outer
+        scores = inner - outer
+        if self.video_score == 'scale':
+            scores = scale_by_video_score(scores, outputs, proposals)
+        return scores
 
     def extra_repr(self) -> str:
-        return f'inflation={self.inflation}, normalize={self.normalize!r}'
+        return (f'inflation={self.inflation}, normalize={self.normalize!r}, '
+                f'video_score={self.video_score!r}')

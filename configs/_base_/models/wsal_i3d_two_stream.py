@@ -42,6 +42,13 @@
 #   to 1 on our generator and on independent data) θ·λ·w_c·x is θ·w_c·x up to
 #   a few percent, and the proposals are ranked by the class logits alone,
 #   which rank the frames worse than λ does. normalize=None restores λ.
+# * The proposal score is scaled by its class's video-level probability p_fg[c]
+#   (video_score='scale' on the scorer; sign-safe: s·p for s >= 0, s/p below).
+#   The contrast is measured inside one video, in that video's logit units,
+#   and says nothing about whether the class is in the video; average
+#   precision ranks a class's proposals across videos, where a confident class
+#   should outrank one that only passed the 0.1 class threshold.
+#   video_score=None restores the unscaled score.
 # * L_guide distance: cross-entropy to the same soft targets λ̂fg, λ̂bg
 #   (distance='bce') instead of the printed L1 |λ - λ̂|. Through the sigmoid
 #   L1's gradient on the attention logit is ±λ(1-λ), which vanishes as λ
@@ -115,13 +122,15 @@ model = dict(
     # sec. 3.2 / 4.2: classes with p_fg >= 0.1 (else the top class), proposals
     # from the stream-averaged attention (rescaled per video, thresholds 0..0.95
     # step 0.05; the paper: λ at 0..0.5 step 0.025), outer-inner contrast of the
-    # weighted logits θ·λ̃·w_c·x with λ̃ rescaled per video and stream (the paper:
-    # the mean of θ·λ·w_c·x), class-wise NMS at 0.5.
+    # weighted logits θ·λ̃·w_c·x with λ̃ rescaled per video and stream, scaled by
+    # the class's video probability (the paper: the mean of θ·λ·w_c·x), class-wise
+    # NMS at 0.5.
     test_cfg=dict(
         type='DetectionPipeline',
         proposal=dict(type='AttentionThresholdProposals', thresholds=attention_thresholds,
                       normalize='minmax'),
-        scorer=dict(type='OuterInnerContrastScorer', inflation=0.25, normalize='minmax'),
+        scorer=dict(type='OuterInnerContrastScorer', inflation=0.25, normalize='minmax',
+                    video_score='scale'),
         nms=dict(type='TemporalNMS', iou_threshold=0.5),
         class_threshold=0.1),
     data_preprocessor=None)
