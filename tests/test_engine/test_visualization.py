@@ -82,3 +82,21 @@ def test_score_scale_whole_video_and_labels_inside():
     none['detections']['labels'] = torch.tensor([0, 0])
     fig = plot_localization([none], classes=['a', 'b', 'c'])
     assert fig.axes[-1].texts[0].get_text() == 'no detection of c (2 of other classes)'
+
+
+@pytest.mark.parametrize('config,key', [
+    ('bm/bm_i3d_thumos14.py', 'OuterInnerContrastScorer:minmax+video'),
+    ('stpn/stpn_i3d_thumos14.py', 'WeightedLogitScorer')])
+def test_traces_name_the_configs_scorer(config, key):
+    from wsal.apis import init_localizer
+    from wsal.apis.inference import video_items
+    from wsal.datasets import wsal_collate
+    from wsal.visualization import trace_videos
+    model = init_localizer(config, feature_dims=dict(rgb=6, flow=4))
+    g = torch.Generator().manual_seed(0)
+    feats = {'rgb': torch.rand(12, 6, generator=g), 'flow': torch.rand(12, 4, generator=g)}
+    batch = wsal_collate(video_items(model, feats, seconds_per_segment=0.64))
+    (trace,) = trace_videos(model, batch)
+    assert trace['scorer'] == key
+    label = plot_localization([trace], classes=[str(c) for c in range(20)]).axes[-1].get_xlabel()
+    assert ("video probability" in label) == key.endswith('+video')
