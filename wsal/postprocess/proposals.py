@@ -22,7 +22,7 @@ import torch
 from torch import Tensor, nn
 
 from ..registry import POSTPROCESSORS
-from ..utils.ranges import check_number, check_number_list
+from ..utils.ranges import check_choice, check_number, check_number_list
 
 __all__ = ['Proposals', 'default_thresholds', 'threshold_runs', 'attention_proposals',
            'AttentionThresholdProposals', 'TCAMThresholdProposals', 'stream_weighted_sum',
@@ -251,9 +251,7 @@ ATTENTION_FORMS = (None, 'minmax')
 
 def check_attention_form(normalize: Optional[str], owner: str) -> Optional[str]:
     """``normalize`` if it is one of :data:`ATTENTION_FORMS`, else a ValueError naming ``owner``."""
-    if normalize not in ATTENTION_FORMS:
-        raise ValueError(f'{owner}: normalize must be one of {ATTENTION_FORMS}, got {normalize!r}')
-    return normalize
+    return check_choice(normalize, owner=owner, key='normalize', choices=ATTENTION_FORMS)
 
 
 def minmax_per_video(signal: Tensor, mask: Tensor) -> Tensor:

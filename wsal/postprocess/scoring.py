@@ -14,7 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from ..registry import POSTPROCESSORS
-from ..utils.ranges import check_number
+from ..utils.ranges import check_choice, check_number
 from .proposals import (Proposals, check_attention_form, check_stream_weights,
                         minmax_per_video, model_streams, stream_weighted_sum, valid_mask)
 
@@ -88,10 +88,7 @@ weighted_cas = attention_weighted_logits
 
 def check_video_score_form(video_score: Optional[str], owner: str) -> Optional[str]:
     """``video_score`` if it is one of :data:`VIDEO_SCORE_FORMS`, else a ValueError naming ``owner``."""
-    if video_score not in VIDEO_SCORE_FORMS:
-        raise ValueError(f'{owner}: video_score must be one of {VIDEO_SCORE_FORMS}, '
-                         f'got {video_score!r}')
-    return video_score
+    return check_choice(video_score, owner=owner, key='video_score', choices=VIDEO_SCORE_FORMS)
 
 
 def scale_by_video_score(scores: Tensor, outputs: dict, proposals: Proposals) -> Tensor:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any, List, Sequence, Tuple
 
-__all__ = ['check_number', 'check_positive_int', 'check_number_list']
+__all__ = ['check_number', 'check_positive_int', 'check_number_list', 'check_choice']
 
 
 def _as_float(value: Any, owner: str, key: str, want: str) -> float:
@@ -50,6 +50,13 @@ def check_number(value: Any, *, owner: str, key: str, low: float = -math.inf,
     if out < low or out > high or (open_low and out == low) or (open_high and out == high):
         raise ValueError(f'{owner}: {key} must be {want}, got {value!r}')
     return out
+
+
+def check_choice(value: Any, *, owner: str, key: str, choices: Sequence[Any]) -> Any:
+    """``value`` if it is one of ``choices`` (``None`` may be one), else a ValueError."""
+    if value not in choices:
+        raise ValueError(f'{owner}: {key} must be one of {tuple(choices)}, got {value!r}')
+    return value
 
 
 def check_positive_int(value: Any, *, owner: str, key: str) -> int:
