@@ -7,6 +7,7 @@ import torch.nn.functional as F
 
 from wsal.models.temporal_ops import minmax_normalize
 from wsal.registry import LOSSES
+from wsal.utils.ranges import check_choice
 
 from .base import LossTerm, foreground_target
 
@@ -73,9 +74,7 @@ class BackgroundLoss(LossTerm):
     def __init__(self, *, weight: float = 0.1, pool: str = 'model',
                  detach_attention: bool = False) -> None:
         super().__init__(weight=weight)
-        if pool not in self.POOLS:
-            raise ValueError(f"BackgroundLoss: pool must be one of {self.POOLS}, got {pool!r}")
-        self.pool = pool
+        self.pool = check_choice(pool, owner='BackgroundLoss', key='pool', choices=self.POOLS)
         self.detach_attention = bool(detach_attention)
         if pool == 'model' and self.detach_attention:
             raise ValueError("BackgroundLoss: detach_attention needs pool='rescaled'")

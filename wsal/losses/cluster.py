@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from wsal.registry import LOSSES
+from wsal.utils.ranges import check_choice
 
 from .base import LossTerm
 
@@ -45,9 +46,7 @@ class ClusterLoss(LossTerm):
 
     def __init__(self, *, weight: float = 0.1, head: str = 'cluster') -> None:
         super().__init__(weight=weight)
-        if head not in self.HEADS:
-            raise ValueError(f"ClusterLoss: head must be one of {self.HEADS}, got {head!r}")
-        self.head = head
+        self.head = check_choice(head, owner='ClusterLoss', key='head', choices=self.HEADS)
         self.required_keys = (('cluster_fg_logits', 'cluster_bg_logits') if head == 'cluster'
                               else ('fg_logits', 'bg_logits'))
 

@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from wsal.registry import LOSSES
+from wsal.utils.ranges import check_choice
 
 from .base import LossTerm
 
@@ -89,9 +90,7 @@ class VideoBCELoss(LossTerm):
                  background: Optional[str] = None, uniform: bool = False, name: str = 'cls',
                  eps: float = 1e-7) -> None:
         super().__init__(weight=weight)
-        if background not in self.BACKGROUND:
-            raise ValueError(f'VideoBCELoss: background must be one of {self.BACKGROUND}, '
-                             f'got {background!r}')
+        check_choice(background, owner='VideoBCELoss', key='background', choices=self.BACKGROUND)
         self.key, self.background, self.uniform = key, background, bool(uniform)
         self.loss_name = name if name.startswith('loss_') else f'loss_{name}'
         self.required_keys = (key,)

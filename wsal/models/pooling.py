@@ -12,6 +12,7 @@ import torch
 import torch.nn as nn
 
 from wsal.registry import MODELS
+from wsal.utils.ranges import check_choice
 
 from ._utils import as_mask, valid_lengths
 
@@ -55,10 +56,8 @@ class AttentionAvgPool(nn.Module):
     def __init__(self, *, normalize: str = 'length', center: bool = False,
                  eps: float = 1e-6) -> None:
         super().__init__()
-        if normalize not in self.MODES:
-            raise ValueError(f"AttentionAvgPool: normalize must be one of {self.MODES}, "
-                             f"got '{normalize}'")
-        self.normalize = normalize
+        self.normalize = check_choice(normalize, owner='AttentionAvgPool', key='normalize',
+                                      choices=self.MODES)
         self.center = bool(center)
         self.eps = float(eps)
 

@@ -6,6 +6,7 @@ from typing import Any, Mapping, Optional
 import torch
 
 from wsal.registry import MODELS
+from wsal.utils.ranges import check_choice
 
 from ..temporal_ops import minmax_normalize
 from .base import StreamLocalizer
@@ -109,10 +110,8 @@ class WeaklySupervisedLocalizer(StreamLocalizer):
                          init_cfg=init_cfg)
         attention = dict(type='MLPAttention') if attention is None else attention
         pooling = dict(type='AttentionAvgPool') if pooling is None else pooling
-        if video_score not in self.VIDEO_SCORES:
-            raise ValueError(f'WeaklySupervisedLocalizer: video_score must be one of '
-                             f'{self.VIDEO_SCORES}, got {video_score!r}')
-        self.video_score = video_score
+        self.video_score = check_choice(video_score, owner='WeaklySupervisedLocalizer',
+                                        key='video_score', choices=self.VIDEO_SCORES)
         classifier = dict(type='LinearClassifier') if classifier is None else classifier
         cluster_head = dict(type='ClusterHead') if cluster_head is None else cluster_head
         self.attention = self.build_per_stream(attention, 'attention', with_dim=True)
