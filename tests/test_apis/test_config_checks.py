@@ -132,6 +132,30 @@ def test_dims_follow_the_data_for_model_and_datasets(tiny_root, tmp_path):
     assert checkpoint_dims(state, ['rgb', 'flow']) == {'rgb': 48}
 
 
+def test_checkpoint_dims_read_the_first_layer_of_any_attention():
+    import torch
+    import torch.nn as nn
+
+    class ConvFirst(nn.Module):     # a plugin's attention: a temporal conv, then a linear layer
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv1d(48, 8, 3)
+            self.fc = nn.Linear(8, 1)
+            self.norm = nn.LayerNorm(8)
+
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.attention = nn.ModuleDict({'rgb': ConvFirst()})
+
+    state = Model().state_dict()
+    assert checkpoint_dims(state, ['rgb']) == {'rgb': 48}
+    # registration order, not the names' order, says which layer comes first
+    late = {'attention.rgb.z_in.weight': torch.zeros(8, 48),
+            'attention.rgb.a_out.weight': torch.zeros(1, 8)}
+    assert checkpoint_dims(late, ['rgb']) == {'rgb': 48}
+
+
 def test_detection_metrics_read_the_datasets_ground_truth_file(tiny_root, tmp_path):
     cfg = prepare_config('bm/bm_i3d_thumos14.py', data_root=tiny_root, work_dir=tmp_path)
     for key in ('val_evaluator', 'test_evaluator'):

@@ -109,14 +109,20 @@ def apply_data_dims(cfg) -> Dict[str, int]:
 
 
 def checkpoint_dims(state_dict: Mapping[str, Any], streams) -> Dict[str, int]:
-    """Input dim per stream of a localizer checkpoint (first layer of its attention)."""
+    """Input dim per stream of a localizer checkpoint (first layer of its attention).
+
+    The first layer is the attention's first weight of two or more dimensions
+    in the state dict's order (the order its modules were registered): a
+    linear ``[out, in]`` or a temporal convolution ``[out, in, k]``; its
+    dimension 1 is the input's.
+    """
     out: Dict[str, int] = {}
     for stream in streams:
         for prefix in (f'attention.{stream}.', f'module.attention.{stream}.'):
-            keys = sorted(k for k in state_dict if k.startswith(prefix) and k.endswith('weight')
-                          and getattr(state_dict[k], 'ndim', 0) == 2)
-            if keys:
-                out[stream] = int(state_dict[keys[0]].shape[1])
+            first = next((v for k, v in state_dict.items() if k.startswith(prefix)
+                          and k.endswith('weight') and getattr(v, 'ndim', 0) >= 2), None)
+            if first is not None:
+                out[stream] = int(first.shape[1])
                 break
     return out
 
