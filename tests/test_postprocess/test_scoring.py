@@ -184,3 +184,58 @@ def test_unknown_video_score_form_is_refused_with_the_scorer_named(kind):
         build_postprocessor(dict(type=kind, video_score='add'))
     assert "video_score='scale'" in repr(build_postprocessor(dict(type=kind,
                                                                   video_score='scale')))
+
+
+def _softmax_streams(streams):
+    """Each frame's logits replaced by its softmax over the C + 1 columns (loop reference)."""
+    import math
+
+    def softmax(row):
+        top = max(row)
+        ex = [math.exp(z - top) for z in row]
+        return [x / sum(ex) for x in ex]
+    return {name: {'attention': s['attention'],
+                   'cas': [[softmax(frame) for frame in video] for video in s['cas']]}
+            for name, s in streams.items()}
+
+
+@FAST
+@given(batches())
+def test_softmax_contrast_matches_loop_reference(batch):
+    out = _outputs(batch)
+    n_cls = out['streams']['rgb']['cas'].shape[-1] - 1
+    proposals, rows = _all_proposals(batch, n_cls)
+    lengths = [sum(v) for v in batch['mask']]
+    for form, streams in ((None, batch['streams']), ('minmax', _rescaled_streams(batch))):
+        score_map = ref.weighted_cas(_softmax_streams(streams), {'rgb': 0.5, 'flow': 0.5})
+        got = OuterInnerContrastScorer(normalize=form, activation='softmax')(
+            out, proposals).tolist()
+        for i, (b, c, s, e) in enumerate(rows):
+            series = [score_map[b][t][c] for t in range(lengths[b])]
+            assert got[i] == pytest.approx(ref.oic_score(series, s, e, lengths[b], 0.25),
+                                           abs=1e-12)
+
+
+def test_softmax_contrast_discounts_evidence_every_class_shares():
+    # Two related classes share a venue: around the action (segments 2-3) both logits
+    # are raised by the venue, and only class 0 is raised further on the action itself.
+    # On the logits the venue-wide class 1 stretch (0-5) out-contrasts class 0's action
+    # against its surroundings; the probabilities see that only class 0 stands out.
+    venue = torch.tensor([0.0, 4.0, 4.0, 4.0, 4.0, 0.0])
+    action = torch.tensor([0.0, 0.0, 1.5, 1.5, 0.0, 0.0])
+    cas = torch.stack([torch.zeros(6), venue + action, venue + 0.5], dim=-1)[None]
+    out = {'streams': {'rgb': {'attention': torch.ones(1, 6), 'cas': cas}},
+           'stream_weights': {'rgb': 1.0}, 'mask': torch.ones(1, 6, dtype=torch.bool)}
+    p = Proposals(torch.tensor([0, 0]), torch.tensor([2, 1]), torch.tensor([3, 4]),
+                  torch.tensor([0, 1]))
+    logits = OuterInnerContrastScorer()(out, p)
+    probs = OuterInnerContrastScorer(activation='softmax')(out, p)
+    assert logits[1] > logits[0]          # class 1's venue stretch outranks the action
+    assert probs[0] > probs[1]            # not once what both classes share is removed
+
+
+def test_unknown_activation_is_refused_and_shown_in_the_repr():
+    with pytest.raises(ValueError, match="OuterInnerContrastScorer: activation must be one "
+                                         "of.*'sigmoid'"):
+        OuterInnerContrastScorer(activation='sigmoid')
+    assert "activation='softmax'" in repr(OuterInnerContrastScorer(activation='softmax'))

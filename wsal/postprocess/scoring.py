@@ -15,18 +15,24 @@ from torch import Tensor, nn
 
 from ..registry import POSTPROCESSORS
 from ..utils.ranges import check_choice, check_number
-from .proposals import (Proposals, check_attention_form, check_stream_weights,
-                        minmax_per_video, model_streams, stream_weighted_sum, valid_mask)
+from .proposals import (Proposals, attention_weighted_probabilities, check_attention_form,
+                        check_stream_weights, minmax_per_video, model_streams,
+                        stream_weighted_sum, valid_mask)
 
 __all__ = ['attention_weighted_logits', 'weighted_cas', 'rescaled_attention', 'prefix_sums',
            'interval_sums', 'interval_means', 'VIDEO_SCORE_FORMS', 'check_video_score_form',
-           'scale_by_video_score', 'WeightedLogitScorer', 'WeightedTCAMScorer',
+           'scale_by_video_score', 'CLASS_ACTIVATIONS', 'WeightedLogitScorer', 'WeightedTCAMScorer',
            'OuterInnerContrastScorer']
 
 #: How a scorer may combine a proposal's score with its class's video-level
 #: probability: None (not at all, as printed) or ``'scale'``
 #: (:func:`scale_by_video_score`).
 VIDEO_SCORE_FORMS = (None, 'scale')
+
+#: What a contrast scorer weights with λ per frame and class: None (the class
+#: logits w_c·x, as printed) or ``'softmax'`` (the frame's class probabilities
+#: over the C + 1 columns, background included).
+CLASS_ACTIVATIONS = (None, 'softmax')
 
 
 def _foreground_logits(stream: dict) -> Tensor:
@@ -261,28 +267,44 @@ class OuterInnerContrastScorer(nn.Module):
     measured within one video, in that video's logit units, while average
     precision ranks a class's proposals across videos.
 
+    ``activation='softmax'`` weights the frame's class probabilities (softmax
+    over the C + 1 columns, :func:`~wsal.postprocess.proposals.
+    attention_weighted_probabilities`) instead of its logits. The softmax
+    removes what every class shares in a frame: evidence of a venue that
+    related classes share raises all their logits together, on the action
+    and around it, while only the action raises one class above the others.
+
     Args:
         inflation: Outer margin as a fraction of the proposal length.
         stream_weights: Optional ``{stream: θ}`` override.
         normalize: None (λ as printed) or ``'minmax'`` (see above).
         video_score: None or ``'scale'`` (see above).
+        activation: None (the logits) or ``'softmax'`` (see above).
 
     Call: ``scorer(outputs, proposals)`` -> ``[P]`` float64 scores.
     """
 
     def __init__(self, *, inflation: float = 0.25, stream_weights: Optional[dict] = None,
-                 normalize: Optional[str] = None, video_score: Optional[str] = None) -> None:
+                 normalize: Optional[str] = None, video_score: Optional[str] = None,
+                 activation: Optional[str] = None) -> None:
         super().__init__()
         owner = type(self).__name__
         self.inflation = check_number(inflation, owner=owner, key='inflation', low=0.0)
         self.stream_weights = check_stream_weights(stream_weights, owner=owner)
         self.normalize = check_attention_form(normalize, owner)
         self.video_score = check_video_score_form(video_score, owner)
+        self.activation = check_choice(activation, owner=owner, key='activation',
+                                       choices=CLASS_ACTIVATIONS)
 
     def score_map(self, outputs: dict) -> Tensor:
         """``[B, T, C]`` float64 per-segment class scores."""
-        return attention_weighted_logits(outputs, stream_weights=self.stream_weights,
-                                         normalize=self.normalize)
+        if self.activation is None:
+            return attention_weighted_logits(outputs, stream_weights=self.stream_weights,
+                                             normalize=self.normalize)
+        if self.normalize == 'minmax':
+            outputs = rescaled_attention(outputs)
+        return attention_weighted_probabilities(outputs, activation=self.activation,
+                                                stream_weights=self.stream_weights)
 
     def forward(self, outputs: dict, proposals: Proposals) -> Tensor:
         _check_labelled(proposals)
@@ -306,4 +328,4 @@ class OuterInnerContrastScorer(nn.Module):
 
     def extra_repr(self) -> str:
         return (f'inflation={self.inflation}, normalize={self.normalize!r}, '
-                f'video_score={self.video_score!r}')
+                f'video_score={self.video_score!r}, activation={self.activation!r}')
