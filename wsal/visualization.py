@@ -35,11 +35,13 @@ __all__ = ['plot_localization', 'save_localization_figure', 'pick_class', 'pick_
            'figure_video_reason', 'trace_videos', 'SCORE_SCALES']
 
 #: What a detection score is, per scorer (shown under the detections row); the
-#: ``:minmax`` entries are the scorers with ``normalize='minmax'``. A scorer
-#: with ``video_score='scale'`` is recorded with a ``+video`` suffix and its
-#: caption gains :data:`_VIDEO_SCALED`.
+#: ``:minmax`` entries are the scorers with ``normalize='minmax'``, ``:softmax``
+#: those with ``activation='softmax'``. A scorer with ``video_score='scale'``
+#: is recorded with a ``+video`` suffix and its caption gains
+#: :data:`_VIDEO_SCALED`.
 _MEAN = 'score = mean over the segment of Σθ·{lam}·(class logit): unbounded, can be negative'
-_CONTRAST = 'score = inner minus outer mean of Σθ·{lam}·(class logit): can be negative'
+_CONTRAST = 'score = inner minus outer mean of Σθ·{lam}·({what}): can be negative'
+_LOGIT, _PROB = 'class logit', "class probability, softmax over the frame's classes"
 _RESCALED = "; λ̃ = λ rescaled to its video's range"
 _VIDEO_SCALED = "; × the class's video probability p(c) (÷ p(c) where negative)"
 _GENERIC_SCALE = "score: the post-processor's (its scale depends on the scorer)"
@@ -47,8 +49,11 @@ SCORE_SCALES = {
     'WeightedLogitScorer': _MEAN.format(lam='λ'),
     'WeightedLogitScorer:minmax': _MEAN.format(lam='λ̃') + _RESCALED,
     'WeightedTCAMScorer': _MEAN.format(lam='λ'),
-    'OuterInnerContrastScorer': _CONTRAST.format(lam='λ'),
-    'OuterInnerContrastScorer:minmax': _CONTRAST.format(lam='λ̃') + _RESCALED,
+    'OuterInnerContrastScorer': _CONTRAST.format(lam='λ', what=_LOGIT),
+    'OuterInnerContrastScorer:minmax': _CONTRAST.format(lam='λ̃', what=_LOGIT) + _RESCALED,
+    'OuterInnerContrastScorer:softmax': _CONTRAST.format(lam='λ', what=_PROB),
+    'OuterInnerContrastScorer:minmax:softmax': (_CONTRAST.format(lam='λ̃', what=_PROB)
+                                                + _RESCALED),
 }
 #: A detection covering at least this fraction of the video is marked "whole video".
 WHOLE_VIDEO = 0.95
@@ -58,7 +63,7 @@ _FALLBACK_COLORS = ['#ff7f0e', '#2ca02c', '#8c564b', '#e377c2', '#17becf']
 
 
 def _score_caption(key: str) -> str:
-    """The caption for a trace's ``scorer`` key (``Name[:form][+video]``)."""
+    """The caption for a trace's ``scorer`` key (``Name[:form][:activation][+video]``)."""
     base, scaled = (key[:-len('+video')], True) if key.endswith('+video') else (key, False)
     caption = SCORE_SCALES.get(base)
     if caption is None:
@@ -330,8 +335,10 @@ def trace_videos(model, data_batch: Mapping[str, Any],
         scorer = getattr(getattr(model, 'postprocessor', None), 'scorer', None)
         if scorer is not None:
             form = getattr(scorer, 'normalize', None)
+            activation = getattr(scorer, 'activation', None)
             scaled = getattr(scorer, 'video_score', None) == 'scale'
             trace['scorer'] = (type(scorer).__name__ + (f':{form}' if form else '')
+                               + (f':{activation}' if activation else '')
                                + ('+video' if scaled else ''))
         traces.append(trace)
     return traces

@@ -75,6 +75,10 @@ def test_score_scale_whole_video_and_labels_inside():
     tr['scorer'] = 'OuterInnerContrastScorer:minmax+video'
     label = plot_localization([tr], classes=['a', 'b', 'c']).axes[-1].get_xlabel()
     assert 'inner minus outer mean of Σθ·λ̃·' in label and "× the class's video probability" in label
+    tr['scorer'] = 'OuterInnerContrastScorer:minmax:softmax+video'
+    label = plot_localization([tr], classes=['a', 'b', 'c']).axes[-1].get_xlabel()
+    assert 'Σθ·λ̃·(class probability' in label and "× the class's video probability" in label
+    assert 'class logit' not in label
     tr['scorer'] = 'SomeoneElsesScorer+video'  # unknown scorer: the generic caption
     label = plot_localization([tr], classes=['a', 'b', 'c']).axes[-1].get_xlabel()
     assert "the post-processor's" in label and 'video probability' not in label
@@ -86,12 +90,18 @@ def test_score_scale_whole_video_and_labels_inside():
 
 @pytest.mark.parametrize('config,key', [
     ('bm/bm_i3d_thumos14.py', 'OuterInnerContrastScorer:minmax+video'),
-    ('stpn/stpn_i3d_thumos14.py', 'WeightedLogitScorer')])
+    ('stpn/stpn_i3d_thumos14.py', 'WeightedLogitScorer'),
+    (('bm/bm_i3d_thumos14.py', 'model.test_cfg.scorer.activation=softmax'),
+     'OuterInnerContrastScorer:minmax:softmax+video')])
 def test_traces_name_the_configs_scorer(config, key):
     from wsal.apis import init_localizer
     from wsal.apis.inference import video_items
     from wsal.datasets import wsal_collate
     from wsal.visualization import trace_videos
+    config, *options = config if isinstance(config, tuple) else (config,)
+    if options:
+        from wsal.apis import load_config
+        config = load_config(config, cfg_options=dict(o.split('=') for o in options))
     model = init_localizer(config, feature_dims=dict(rgb=6, flow=4))
     g = torch.Generator().manual_seed(0)
     feats = {'rgb': torch.rand(12, 6, generator=g), 'flow': torch.rand(12, 4, generator=g)}
