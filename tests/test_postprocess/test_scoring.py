@@ -36,6 +36,13 @@ def _rescaled_streams(batch):
             for name, s in batch['streams'].items()}
 
 
+def _case(batch):
+    """The batch's outputs, every proposal on it, the rows they stand for, the valid lengths."""
+    out = _outputs(batch)
+    proposals, rows = _all_proposals(batch, out['streams']['rgb']['cas'].shape[-1] - 1)
+    return out, proposals, rows, [sum(v) for v in batch['mask']]
+
+
 def _all_proposals(batch, n_cls):
     """Every (video, class, start, end) on each video's valid segments."""
     rows = []
@@ -65,10 +72,7 @@ def test_rescaled_attention_is_per_stream_and_per_video():
 @FAST
 @given(batches())
 def test_minmax_scores_match_loop_reference(batch):
-    out = _outputs(batch)
-    n_cls = out['streams']['rgb']['cas'].shape[-1] - 1
-    proposals, rows = _all_proposals(batch, n_cls)
-    lengths = [sum(v) for v in batch['mask']]
+    out, proposals, rows, lengths = _case(batch)
     score_map = ref.weighted_cas(_rescaled_streams(batch), {'rgb': 0.5, 'flow': 0.5})
     series = lambda b, c: [score_map[b][t][c] for t in range(lengths[b])]  # noqa: E731
     mean = WeightedLogitScorer(normalize='minmax')(out, proposals).tolist()
@@ -202,10 +206,7 @@ def _softmax_streams(streams):
 @FAST
 @given(batches())
 def test_softmax_contrast_matches_loop_reference(batch):
-    out = _outputs(batch)
-    n_cls = out['streams']['rgb']['cas'].shape[-1] - 1
-    proposals, rows = _all_proposals(batch, n_cls)
-    lengths = [sum(v) for v in batch['mask']]
+    out, proposals, rows, lengths = _case(batch)
     for form, streams in ((None, batch['streams']), ('minmax', _rescaled_streams(batch))):
         score_map = ref.weighted_cas(_softmax_streams(streams), {'rgb': 0.5, 'flow': 0.5})
         got = OuterInnerContrastScorer(normalize=form, activation='softmax')(
