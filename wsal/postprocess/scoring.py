@@ -21,8 +21,8 @@ from .proposals import (Proposals, attention_weighted_probabilities, check_atten
 
 __all__ = ['attention_weighted_logits', 'weighted_cas', 'rescaled_attention', 'prefix_sums',
            'interval_sums', 'interval_means', 'VIDEO_SCORE_FORMS', 'check_video_score_form',
-           'scale_by_video_score', 'CLASS_ACTIVATIONS', 'WeightedLogitScorer', 'WeightedTCAMScorer',
-           'OuterInnerContrastScorer']
+           'scale_by_video_score', 'CLASS_ACTIVATIONS', 'WeightedLogitScorer',
+           'WeightedTCAMScorer', 'OuterInnerContrastScorer']
 
 #: How a scorer may combine a proposal's score with its class's video-level
 #: probability: None (not at all, as printed) or ``'scale'``
