@@ -298,11 +298,10 @@ class OuterInnerContrastScorer(nn.Module):
 
     def score_map(self, outputs: dict) -> Tensor:
         """``[B, T, C]`` float64 per-segment class scores."""
-        if self.activation is None:
-            return attention_weighted_logits(outputs, stream_weights=self.stream_weights,
-                                             normalize=self.normalize)
         if self.normalize == 'minmax':
             outputs = rescaled_attention(outputs)
+        if self.activation is None:
+            return attention_weighted_logits(outputs, stream_weights=self.stream_weights)
         return attention_weighted_probabilities(outputs, activation=self.activation,
                                                 stream_weights=self.stream_weights)
 
