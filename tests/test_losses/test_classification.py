@@ -83,6 +83,49 @@ def test_background_loss_rescaled_pool_matches_pooled_features():
     assert lam.grad is None and w.grad.abs().sum() > 0
 
 
+def test_background_loss_frames_pool_is_the_model_pool():
+    # pool='frames' rebuilds the configs' 1/T background pool from the frame
+    # logits: same loss, same gradients; with λ detached the classifier gets
+    # the same gradient and the attention none
+    from mmengine.config import Config
+
+    from wsal import build_model
+    cfg = Config.fromfile('configs/ablation/r8_full_i3d_thumos14.py')
+    cfg.model.streams = dict(rgb=12, flow=8)
+    cfg.model.num_classes = 3
+    torch.manual_seed(0)
+    model = build_model(cfg.model)
+    gen = torch.Generator().manual_seed(1)
+    feats = {'rgb': torch.rand(2, 9, 12, generator=gen), 'flow': torch.rand(2, 9, 8, generator=gen)}
+    mask = torch.ones(2, 9, dtype=torch.bool)
+    mask[1, 6:] = False
+    labels = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]])
+
+    def grads(term):
+        model.zero_grad()
+        out = model.extract({**feats, 'mask': mask})
+        loss = sum(term(s, labels, out['mask'])['loss_bg'] for s in out['streams'].values())
+        loss.backward()
+        return loss.item(), {n: (p.grad.clone() if p.grad is not None else torch.zeros_like(p))
+                             for n, p in model.named_parameters()}
+
+    loss_model, g_model = grads(BackgroundLoss(pool='model'))
+    loss_frames, g_frames = grads(BackgroundLoss(pool='frames'))
+    assert loss_frames == pytest.approx(loss_model, rel=1e-5)
+    for name in g_model:
+        torch.testing.assert_close(g_frames[name], g_model[name], atol=1e-6, rtol=1e-4)
+    loss_detached, g_detached = grads(BackgroundLoss(pool='frames', detach_attention=True))
+    assert loss_detached == pytest.approx(loss_model, rel=1e-5)
+    attention = [n for n in g_model if 'attention' in n]
+    classifier = [n for n in g_model if 'classifier' in n]
+    assert attention and classifier
+    assert any(g_model[n].abs().sum() > 0 for n in attention)
+    assert all(g_detached[n].abs().sum() == 0 for n in attention)
+    for name in classifier:
+        torch.testing.assert_close(g_detached[name], g_model[name], atol=1e-6, rtol=1e-4)
+    assert 'detach_attention=True' in repr(BackgroundLoss(pool='frames', detach_attention=True))
+
+
 def test_background_loss_bad_options():
     with pytest.raises(ValueError, match='pool'):
         BackgroundLoss(pool='mean')

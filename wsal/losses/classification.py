@@ -55,6 +55,11 @@ class BackgroundLoss(LossTerm):
 
     * ``'model'`` (as printed): the model's background pool, read from
       ``bg_logits [B, C+1]``.
+    * ``'frames'``: the printed pool rebuilt from the frame logits ``cas
+      [B, T, C+1]``, ``(1/T) Σ_t (1 - λ_t) z_t`` over each video's valid
+      frames. For a bias-free linear classifier without dropout and 1/T
+      pooling (the configs' model) it equals ``'model'``; unlike it, it can
+      stop the gradient into λ.
     * ``'rescaled'``: frames weighted by ``1 - λ̃``, λ̃ being λ rescaled to
       each video's range (the rule the proposals use), normalised by their
       mass (a video whose λ is constant pools its frames alike); the logits
@@ -63,13 +68,13 @@ class BackgroundLoss(LossTerm):
 
     Args:
         weight: α of eq. 11 (0.1 in the paper).
-        pool: ``'model'`` or ``'rescaled'``.
+        pool: ``'model'``, ``'frames'`` or ``'rescaled'``.
         detach_attention: Stop the gradient into λ (the term then trains the
-            classifier only).
+            classifier only); needs a pool read from the frame logits.
     """
 
     loss_name = 'loss_bg'
-    POOLS = ('model', 'rescaled')
+    POOLS = ('model', 'frames', 'rescaled')
 
     def __init__(self, *, weight: float = 0.1, pool: str = 'model',
                  detach_attention: bool = False) -> None:
@@ -77,7 +82,8 @@ class BackgroundLoss(LossTerm):
         self.pool = check_choice(pool, owner='BackgroundLoss', key='pool', choices=self.POOLS)
         self.detach_attention = bool(detach_attention)
         if pool == 'model' and self.detach_attention:
-            raise ValueError("BackgroundLoss: detach_attention needs pool='rescaled'")
+            raise ValueError("BackgroundLoss: detach_attention needs pool='frames' or "
+                             "pool='rescaled' (the model's own pool keeps λ's gradient)")
         self.required_keys = ('bg_logits',) if pool == 'model' else ('cas', 'attention')
 
     def compute(self, stream_out, labels, mask):
@@ -87,8 +93,12 @@ class BackgroundLoss(LossTerm):
             lam = stream_out['attention']
             if self.detach_attention:
                 lam = lam.detach()
-            w = (1.0 - minmax_normalize(lam, mask)) * mask.to(lam.dtype)
-            w = w / w.sum(-1, keepdim=True).clamp_min(1e-6)
+            m = mask.to(lam.dtype)
+            if self.pool == 'frames':
+                w = (1.0 - lam) * m / m.sum(-1, keepdim=True).clamp_min(1.0)
+            else:
+                w = (1.0 - minmax_normalize(lam, mask)) * m
+                w = w / w.sum(-1, keepdim=True).clamp_min(1e-6)
             logits = (w.unsqueeze(-1) * stream_out['cas']).sum(1)
         return -F.log_softmax(logits, dim=-1)[:, 0].mean()
 
@@ -101,4 +111,5 @@ class BackgroundLoss(LossTerm):
         return math.log(num_classes + 1)
 
     def extra_repr(self) -> str:
-        return f"{super().extra_repr()}, pool='{self.pool}'"
+        detach = ', detach_attention=True' if self.detach_attention else ''
+        return f"{super().extra_repr()}, pool='{self.pool}'{detach}"
