@@ -189,7 +189,8 @@ def test_every_registered_postprocessor_builds_with_defaults():
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA device')
-def test_pipeline_cuda_matches_cpu():
+@pytest.mark.parametrize('normalize', [None, 'minmax', 'quantile'])
+def test_pipeline_cuda_matches_cpu(normalize):
     g = torch.Generator().manual_seed(0)
     b, t, c = 3, 200, 20
     att = torch.rand(b, t, generator=g)
@@ -199,7 +200,7 @@ def test_pipeline_cuda_matches_cpu():
     cuda = {'streams': {'rgb': {k: v.cuda() for k, v in out['streams']['rgb'].items()}},
             'stream_weights': {'rgb': 1.0}, **{k: out[k].cuda() for k in ('attention', 'video_scores', 'mask')}}
     samples = [{'seconds_per_segment': 0.64}] * b
-    pipe = DetectionPipeline()
+    pipe = DetectionPipeline(proposal=dict(type='AttentionThresholdProposals', normalize=normalize))
     for x, y in zip(pipe(out, samples), pipe(cuda, samples)):
         assert torch.equal(x['segments'], y['segments'].cpu())
         assert torch.equal(x['labels'], y['labels'].cpu())

@@ -153,3 +153,53 @@ def test_attention_proposals_minmax_are_level_free():
     assert plain({'attention': 0.05 * base}, None).start.numel() == 0
     with pytest.raises(ValueError, match='normalize'):
         AttentionThresholdProposals(normalize='zscore')
+
+
+@FAST
+@given(st.integers(1, 3), st.integers(1, 12), st.data())
+def test_quantile_per_video_matches_loop_reference(g, t, data):
+    from wsal.postprocess.proposals import quantile_per_video
+    values = [[data.draw(dyadic(0.0, 1.0, 8)) for _ in range(t)] for _ in range(g)]  # many ties
+    valid = [[data.draw(st.booleans()) for _ in range(t)] for _ in range(g)]
+    sig = torch.tensor(values, dtype=data.draw(st.sampled_from([torch.float32, torch.float64])))
+    out = quantile_per_video(sig, torch.tensor(valid))
+    assert out.dtype == torch.float64
+    for r in range(g):
+        kept = [v for v, ok in zip(values[r], valid[r]) if ok]
+        for i in range(t):
+            expected = sum(u < values[r][i] for u in kept) / len(kept) if valid[r][i] else 0.0
+            assert out[r, i].item() == expected
+
+
+def test_quantile_per_video_ends_and_monotone_invariance():
+    from wsal.postprocess.proposals import quantile_per_video
+    logits = torch.tensor([[-2.0, 5.0, 8.0, 8.0, 1.0, 3.0]], dtype=torch.float64)
+    mask = torch.ones(1, 6, dtype=torch.bool)
+    q = quantile_per_video(logits, mask)
+    assert q.tolist() == [[0.0, 3 / 6, 4 / 6, 4 / 6, 1 / 6, 2 / 6]]  # ties share; min -> 0
+    for transformed in (torch.sigmoid(logits), 0.9 + 0.1 * torch.sigmoid(logits), logits ** 3):
+        assert torch.equal(quantile_per_video(transformed, mask), q)
+    assert torch.equal(quantile_per_video(torch.full((1, 4), 0.7), torch.ones(1, 4, dtype=torch.bool)),
+                       torch.zeros(1, 4, dtype=torch.float64))  # constant video: nothing above 0
+
+
+def test_quantile_proposals_split_neighbours_a_saturated_attention_joins():
+    # two instances with a short gap between them; λ = sigmoid of the attention's
+    # logit, saturated over the instances and the gap alike (0.9997 vs 0.993)
+    logit = torch.full((40,), -2.0, dtype=torch.float64)
+    logit[10:16] = 8.0
+    logit[16:18] = 5.0
+    logit[18:24] = 8.0
+    lam = torch.sigmoid(logit)[None]
+    thresholds = [round(0.05 * i, 3) for i in range(20)]
+
+    def runs(normalize):
+        p = AttentionThresholdProposals(thresholds=thresholds, normalize=normalize)(
+            {'attention': lam}, None)
+        return set(zip(p.start.tolist(), p.end.tolist()))
+
+    assert (10, 15) not in runs('minmax') and (10, 23) in runs('minmax')
+    assert {(10, 15), (18, 23), (10, 23)} <= runs('quantile')
+    assert "normalize='quantile'" in repr(AttentionThresholdProposals(normalize='quantile'))
+    with pytest.raises(ValueError, match="AttentionThresholdProposals: normalize must be one of"):
+        AttentionThresholdProposals(normalize='rank')

@@ -28,7 +28,8 @@ __all__ = ['Proposals', 'default_thresholds', 'threshold_runs', 'attention_propo
            'AttentionThresholdProposals', 'TCAMThresholdProposals', 'stream_weighted_sum',
            'model_streams', 'stream_weights_of', 'valid_mask', 'check_stream_weights',
            'attention_weighted_probabilities', 'weighted_tcam', 'check_thresholds',
-           'minmax_per_video', 'ATTENTION_FORMS', 'check_attention_form']
+           'minmax_per_video', 'quantile_per_video', 'ATTENTION_FORMS', 'PROPOSAL_FORMS',
+           'check_attention_form']
 
 #: Bound on the ``[rows, K, T]`` comparison tensor of one chunk (elements).
 _CHUNK_ELEMENTS = 1 << 25
@@ -275,6 +276,35 @@ def minmax_per_video(signal: Tensor, mask: Tensor) -> Tensor:
     return out * mask.to(signal.dtype)
 
 
+def quantile_per_video(signal: Tensor, mask: Tensor) -> Tensor:
+    """Each valid entry's quantile in its row: the fraction of the row's valid entries below it.
+
+    Equal values share a level; the row's minimum becomes 0, so a constant
+    row is all 0 and gives no proposal (as with :func:`minmax_per_video`), and
+    no threshold keeps a whole video for nothing. Any increasing
+    transform of a row (an affine rescaling, a sigmoid's saturation) leaves
+    the result unchanged. Padding stays 0.
+
+    Args:
+        signal: ``[B, T]``.
+        mask: ``BoolTensor[B, T]``.
+
+    Returns:
+        Tensor: ``[B, T]`` float64, values ``k / n`` with ``n`` the row's valid length.
+    """
+    x = signal.detach().to(torch.float64)
+    ordered = torch.sort(x.masked_fill(~mask, float('inf')), dim=1).values
+    counts = torch.searchsorted(ordered, x.contiguous(), right=False)
+    n = mask.sum(dim=1, keepdim=True).clamp(min=1)
+    return torch.where(mask, counts.to(torch.float64) / n.to(torch.float64),
+                       torch.zeros_like(x))
+
+
+#: Forms of the averaged λ the attention proposals threshold: λ itself, λ
+#: rescaled to each video's range, or each frame's quantile in its video.
+PROPOSAL_FORMS = (None, 'minmax', 'quantile')
+
+
 @POSTPROCESSORS.register_module()
 class AttentionThresholdProposals(nn.Module):
     """Proposals from the stream-averaged attention (paper section 3.2 / 4.2).
@@ -292,21 +322,32 @@ class AttentionThresholdProposals(nn.Module):
     absolute thresholds can miss a selective λ that sits at 0.9-1 or at
     0-0.1 (README, "Model settings").
 
+    ``normalize='quantile'`` applies them to each frame's quantile in its
+    video (:func:`quantile_per_video`): threshold ``q`` keeps the frames
+    above the video's ``q``-quantile of λ. The proposals then depend only on
+    how λ orders the video's frames. Why: λ is a sigmoid, and where it
+    saturates (actions and the short gaps between them all at 0.95-1) the
+    rescaled range puts them under the same few top thresholds, so
+    neighbouring instances come out merged; quantiles spread the thresholds
+    over the frames wherever λ puts them.
+
     Args:
         thresholds: Threshold list (default 0 to 0.5 step 0.025).
-        normalize: None (thresholds on λ, as printed in the paper) or
-            ``'minmax'`` (thresholds on λ rescaled per video).
+        normalize: None (thresholds on λ, as printed in the paper),
+            ``'minmax'`` (λ rescaled per video) or ``'quantile'`` (λ's
+            quantiles per video).
 
     Call: ``gen(outputs, class_mask BoolTensor[B, C])`` -> :class:`Proposals`
     with ``label=None``.
     """
 
-    NORMALIZE = ATTENTION_FORMS
+    NORMALIZE = PROPOSAL_FORMS
 
     def __init__(self, *, thresholds: Optional[Sequence[float]] = None,
                  normalize: Optional[str] = None) -> None:
         super().__init__()
-        self.normalize = check_attention_form(normalize, 'AttentionThresholdProposals')
+        self.normalize = check_choice(normalize, owner='AttentionThresholdProposals',
+                                      key='normalize', choices=PROPOSAL_FORMS)
         self.thresholds = check_thresholds(thresholds, owner=type(self).__name__)
 
     def forward(self, outputs: dict, class_mask: Optional[Tensor] = None) -> Proposals:
@@ -316,6 +357,8 @@ class AttentionThresholdProposals(nn.Module):
         mask = valid_mask(outputs, attention)
         if self.normalize == 'minmax':
             attention = minmax_per_video(attention, mask)
+        elif self.normalize == 'quantile':
+            attention = quantile_per_video(attention, mask)
         return attention_proposals(attention, mask, self.thresholds)
 
     def extra_repr(self) -> str:
