@@ -107,8 +107,10 @@ def test_stpn_and_bm_differ_only_in_losses_and_proposals(bm, stpn):
     assert a.model.pooling.normalize == b.model.pooling.normalize == 'length'  # 1/T, eqs. 1, 4
     assert a.model.test_cfg.scorer.type == 'OuterInnerContrastScorer'
     assert b.model.test_cfg.scorer.type == 'WeightedLogitScorer'  # STPN's mean score
-    # the background-aware score weights the logits with the λ̃ its proposals threshold
-    assert a.model.test_cfg.scorer.normalize == a.model.test_cfg.proposal.normalize == 'minmax'
+    # the background-aware proposals threshold λ's quantiles per video; the score
+    # weights the logits with λ rescaled to each video's range
+    assert a.model.test_cfg.proposal.normalize == 'quantile'
+    assert a.model.test_cfg.scorer.normalize == 'minmax'
     assert b.model.test_cfg.scorer.get('normalize') is None  # STPN as published
     # ... scaled by the class's video probability; STPN's score is not
     assert a.model.test_cfg.scorer.video_score == 'scale'
@@ -122,8 +124,8 @@ def test_activitynet_has_200_classes_and_paper_thresholds():
         assert load(name).model.num_classes == 200
     cfg = load('bm/bm_i3d_thumos14.py')
     proposal = cfg.model.test_cfg.proposal
-    # λ rescaled per video, thresholds over the whole range (README, "Model settings")
-    assert proposal.normalize == 'minmax'
+    # λ's quantiles per video, thresholds over the whole range (README, "Model settings")
+    assert proposal.normalize == 'quantile'
     assert proposal.thresholds == pytest.approx([0.05 * i for i in range(20)])
     stpn = load('stpn/stpn_i3d_thumos14.py').model.test_cfg.proposal
     assert stpn.thresholds == pytest.approx([0.025 * i for i in range(21)])  # the paper's list

@@ -16,16 +16,21 @@
 #   common feature direction first, L_bg then lowers λ on every frame (with
 #   1/T this also grows the background-pooled feature), the foreground pool
 #   shrinks to zero and L_fg stays at chance (λ≈0 on every frame, mAP 0).
-# * Proposals threshold λ rescaled to each video's range, at 0, 0.05, ...,
-#   0.95 (AttentionThresholdProposals(normalize='minmax'), `attention_thresholds`
-#   below) instead of λ itself at 0, 0.025, ..., 0.5. The classification terms
+# * Proposals threshold each frame's quantile of λ in its video (the fraction
+#   of the video's frames with a lower λ), at 0, 0.05, ..., 0.95
+#   (AttentionThresholdProposals(normalize='quantile'), `attention_thresholds`
+#   below), instead of λ itself at 0, 0.025, ..., 0.5. The classification terms
 #   set which frames λ ranks high, not its level: with 1/T pooling L_fg pushes
 #   λ up and L_bg down, and the level settles where they balance (0.6-1 on our
 #   data: background frames at 0.65, actions at 0.99), above every printed
-#   threshold, while λ's ranking of frames is good (frame AUC 0.9-0.98). Once
-#   λ is rescaled, the background level can sit anywhere in [0, 1], so the
-#   thresholds span the whole range. normalize=None with `proposal_thresholds`
-#   restores the printed rule.
+#   threshold, while λ's ranking of frames is good (frame AUC 0.9-0.98).
+#   Rescaling λ to each video's range (normalize='minmax', the earlier rule)
+#   removes the level but not the sigmoid's saturation: trained long, λ sits
+#   at 0.95-1 over the actions and the short gaps between them alike, those
+#   frames share the top few thresholds and neighbouring instances come out
+#   merged. Quantiles depend only on how λ orders the frames, so the
+#   thresholds fall wherever the frames are. normalize=None with
+#   `proposal_thresholds` restores the printed rule.
 # * Proposal scores: outer-inner contrast of the weighted logits θ·λ·w_c·x
 #   (OuterInnerContrastScorer: mean inside minus mean over a margin of a
 #   quarter of the length on each side, AutoLoc's rule) instead of the printed
@@ -36,8 +41,8 @@
 #   rest of the action, so its contrast is low; a complete instance is
 #   surrounded by background. WeightedLogitScorer restores the printed score.
 # * The score map weights the logits with each stream's λ rescaled to its
-#   video's range (normalize='minmax' on the scorer), the λ̃ the proposals
-#   threshold, instead of λ itself. λ's level is set by the balance of the
+#   video's range (normalize='minmax' on the scorer; the proposals' rule
+#   before they moved to quantiles), instead of λ itself. λ's level is set by the balance of the
 #   loss terms, not by the actions; where it sits near 1 on every frame (0.9
 #   to 1 on our generator and on independent data) θ·λ·w_c·x is θ·w_c·x up to
 #   a few percent, and the proposals are ranked by the class logits alone,
@@ -88,7 +93,7 @@
 # wsal.postprocess.default_thresholds(), the generators' default); the STPN base
 # reuses this variable.
 proposal_thresholds = [round(0.025 * i, 3) for i in range(21)]
-# Thresholds on λ rescaled per video (see above): 0 to 0.95 in steps of 0.05.
+# Thresholds on λ's quantiles per video (see above): 0 to 0.95 in steps of 0.05.
 attention_thresholds = [round(0.05 * i, 3) for i in range(20)]
 
 model = dict(
@@ -120,15 +125,15 @@ model = dict(
     # Terms are left out here rather than set to None: mmengine cannot merge a
     # child's dict into a base None without `_delete_=True`.
     # sec. 3.2 / 4.2: classes with p_fg >= 0.1 (else the top class), proposals
-    # from the stream-averaged attention (rescaled per video, thresholds 0..0.95
-    # step 0.05; the paper: λ at 0..0.5 step 0.025), outer-inner contrast of the
+    # from the stream-averaged attention (its quantiles per video, thresholds
+    # 0..0.95 step 0.05; the paper: λ at 0..0.5 step 0.025), outer-inner contrast of the
     # weighted logits θ·λ̃·w_c·x with λ̃ rescaled per video and stream, scaled by
     # the class's video probability (the paper: the mean of θ·λ·w_c·x), class-wise
     # NMS at 0.5.
     test_cfg=dict(
         type='DetectionPipeline',
         proposal=dict(type='AttentionThresholdProposals', thresholds=attention_thresholds,
-                      normalize='minmax'),
+                      normalize='quantile'),
         scorer=dict(type='OuterInnerContrastScorer', inflation=0.25, normalize='minmax',
                     video_score='scale'),
         nms=dict(type='TemporalNMS', iou_threshold=0.5),
