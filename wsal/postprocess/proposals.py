@@ -327,9 +327,9 @@ class AttentionThresholdProposals(nn.Module):
     above the video's ``q``-quantile of λ. The proposals then depend only on
     how λ orders the video's frames. Why: λ is a sigmoid, and where it
     saturates (actions and the short gaps between them all at 0.95-1) the
-    rescaled range puts them under the same few top thresholds, so
-    neighbouring instances come out merged; quantiles spread the thresholds
-    over the frames wherever λ puts them.
+    rescaled range leaves only the top one or two thresholds between them,
+    so neighbouring instances come out merged; quantiles spread the
+    thresholds over the frames wherever λ puts them.
 
     Args:
         thresholds: Threshold list (default 0 to 0.5 step 0.025).
