@@ -302,7 +302,7 @@ def quantile_per_video(signal: Tensor, mask: Tensor) -> Tensor:
 
 #: Forms of the averaged λ the attention proposals threshold: λ itself, λ
 #: rescaled to each video's range, or each frame's quantile in its video.
-PROPOSAL_FORMS = (None, 'minmax', 'quantile')
+PROPOSAL_FORMS = ATTENTION_FORMS + ('quantile',)
 
 
 @POSTPROCESSORS.register_module()
