@@ -210,3 +210,28 @@ def test_progress_per_cell_and_overall_and_quiet(tmp_path, capsys):
     assert main(args + ['-q', '--force', '--log-level', 'error']) == 0
     out, err = capsys.readouterr()
     assert '[stpn seed 0] training' in out and err == ''
+
+
+def test_configs_are_read_at_launch(tmp_path):
+    """A config edited while cells wait does not change them: each run trains what was launched."""
+    user = _user_config(tmp_path, 1e-4)
+    edited = []
+
+    def log(line: str) -> None:
+        if 'mAP@0.5' in line and not edited:   # the first cell has finished: edit the config
+            _user_config(tmp_path, 0.5)
+            edited.append(line)
+
+    cmp.run_compare([str(user)], work_dir=tmp_path / 'run', preset='tiny', seeds=[3, 4],
+                    iters=2, figure=False, quiet=True, log=log)
+    assert edited and 'weight=0.5' in user.read_text()
+    cells = [json.loads((tmp_path / 'run' / f'seed{s}' / 'my_stpn' / 'result.json').read_text())
+             for s in (3, 4)]
+    assert cells[0]['settings']['config_sha256'] == cells[1]['settings']['config_sha256']
+    dumped = (tmp_path / 'run' / 'seed4' / 'my_stpn' / 'my_stpn.py').read_text()
+    assert 'weight=0.0001' in dumped.replace(' ', '') and 'weight=0.5' not in dumped.replace(' ', '')
+    # a new launch reads the edited config and runs both cells again
+    lines = []
+    cmp.run_compare([str(user)], work_dir=tmp_path / 'run', preset='tiny', seeds=[3, 4],
+                    iters=2, figure=False, quiet=True, log=lines.append)
+    assert sum('has other settings; running again' in line for line in lines) == 2

@@ -48,6 +48,7 @@ def run_ablation(*, work_dir: PathLike, preset: str = 'small', seeds: Sequence[i
                  val_interval: Optional[int] = None, figure: bool = True, force: bool = False,
                  retest: bool = False, log_level: Optional[str] = 'WARNING', threads: Optional[int] = 1,
                  title: Optional[str] = None, quiet: bool = False,
+                 configs: Optional[Mapping[str, Any]] = None,
                  log: Callable[[str], None] = print) -> Dict[str, Any]:
     """Run (or resume) the ablation; write ``ablation.json`` / ``ablation.md``; return the summary.
 
@@ -84,6 +85,10 @@ def run_ablation(*, work_dir: PathLike, preset: str = 'small', seeds: Sequence[i
             thread (an Adam step of this model was ~14x slower with two
             threads on two loaded cores).
         title: Heading of the Markdown table.
+        configs: ``{row key: Config}`` read before
+            (:func:`~.config.load_method_config`); the rows not given are read
+            now. Every cell trains its row's config as it was when the
+            ablation started, whatever is edited on disk while cells wait.
         log: Progress printer.
     """
     seeds = check_campaign_args(preset=preset, seeds=seeds, data_root=data_root,
@@ -97,7 +102,7 @@ def run_ablation(*, work_dir: PathLike, preset: str = 'small', seeds: Sequence[i
                          options=options_per_entry(entries, cfg_options, what='rows'),
                          generator_options=generator_options, val_interval=val_interval,
                          force=force, log_level=log_level, title=title, quiet=quiet,
-                         retest=retest, log=log)
+                         retest=retest, configs=configs, log=log)
     return run_campaign(ablation, threads=threads, figure=figure)
 
 
@@ -125,13 +130,13 @@ class _Ablation(CellCampaign):
         return run_cell(entry, seed=seed, data_root=self.roots[seed], cell_dir=cell_dir,
                         iters=self.iters, val_interval=self.val_interval, data_info=info,
                         extra_settings=extra, cfg_options=options,
-                        **self.cell_kwargs())
+                        config=self.configs[entry.key], **self.cell_kwargs())
 
     def entry_config(self, entry: AblationRow, *, seed: int, info: Mapping[str, Any],
                      work_dir: str):
-        return experiment_config(entry.config, data_root=self.roots[seed], work_dir=work_dir,
-                                 seed=seed, iters=self.iters, lr=self.lr, data_info=info,
-                                 cfg_options=self.options[entry.key])
+        return experiment_config(self.configs[entry.key], data_root=self.roots[seed],
+                                 work_dir=work_dir, seed=seed, iters=self.iters, lr=self.lr,
+                                 data_info=info, cfg_options=self.options[entry.key])
 
     def entry_label(self, entry: AblationRow) -> str:
         return f'{entry.key} {entry.name}'

@@ -149,8 +149,14 @@ class CellCampaign:
                  lr: Optional[float], data_root: Optional[str],
                  generator_options: Optional[Mapping[str, Any]], force: bool,
                  log_level: Optional[str], title: Optional[str],
-                 log: Callable[[str], None], quiet: bool = False, retest: bool = False) -> None:
+                 log: Callable[[str], None], quiet: bool = False, retest: bool = False,
+                 configs: Optional[Mapping[str, Any]] = None) -> None:
+        from .config import load_method_config
         self.work_dir, self.preset, self.seeds, self.entries = work_dir, preset, seeds, list(entries)
+        # every entry's config read now: a config edited while cells wait does not change them
+        given = dict(configs or {})
+        self.configs: Dict[str, Any] = {e.key: given.get(e.key) or load_method_config(e.config)
+                                        for e in self.entries}
         self.lr, self.data_root = lr, data_root
         self.force, self.log_level, self.log = force, log_level, log
         self.quiet, self.retest = quiet, retest

@@ -16,9 +16,9 @@ import os.path as osp
 import time
 import warnings
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
-from .config import experiment_config
+from .config import experiment_config, load_method_config
 from .table1 import AblationRow, loss_marks
 
 __all__ = ['CellRun', 'train_and_test', 'run_cell', 'cell_flags', 'chance_levels',
@@ -173,16 +173,17 @@ def _num(d: Mapping[str, Any], key: str) -> Optional[float]:
     return float(v) if isinstance(v, (int, float)) and math.isfinite(v) else None
 
 
-def config_digest(config: str) -> str:
+def config_digest(config: Union[str, Any]) -> str:
     """SHA-256 of a config's resolved ``model`` (``_base_`` chain included).
 
     A finished cell is reused only while this digest is unchanged, so editing
     a config (or a base it inherits) re-runs the rows it affects.
+
+    Args:
+        config: A path or packaged name (read now), or a loaded ``Config``.
     """
     from mmengine.config import Config
-
-    from wsal.engine.config_paths import resolve_config
-    cfg = Config.fromfile(str(resolve_config(config)))
+    cfg = config if isinstance(config, Config) else load_method_config(config)
     text = json.dumps(cfg.to_dict().get('model'), sort_keys=True, default=str)
     return hashlib.sha256(text.encode('utf-8')).hexdigest()
 
@@ -198,11 +199,11 @@ def finite(x: Any) -> Any:
     return x
 
 
-def _settings(*, row: AblationRow, preset: Optional[str], seed: int, iters: int,
+def _settings(*, row: AblationRow, config: Any, preset: Optional[str], seed: int, iters: int,
               lr: Optional[float], val_interval: Optional[int], data_root: str,
               generator_options: Mapping[str, Any]) -> Dict[str, Any]:
     return {'format': FORMAT_VERSION, 'row': row.key, 'config': row.config,
-            'config_sha256': config_digest(row.config), 'preset': preset,
+            'config_sha256': config_digest(config), 'preset': preset,
             'data_seed': seed, 'train_seed': seed, 'iters': int(iters),
             'lr': None if lr is None else float(lr), 'val_interval': val_interval,
             'data_root': os.path.abspath(data_root),
@@ -254,7 +255,7 @@ def _test_fields(row: AblationRow, res: Any, *, losses: Optional[List[float]] = 
     }
 
 
-def _retest(row: AblationRow, old: Dict[str, Any], *, seed: int, data_root: str,
+def _retest(row: AblationRow, old: Dict[str, Any], *, config: Any, seed: int, data_root: str,
             cell_dir: str, iters: int, lr: Optional[float], data_info, log_level,
             cfg_options, log: Callable[[str], None]) -> Dict[str, Any]:
     """Test a finished cell's final checkpoint again and store the new test results."""
@@ -264,7 +265,7 @@ def _retest(row: AblationRow, old: Dict[str, Any], *, seed: int, data_root: str,
     if not ckpt or not osp.isfile(ckpt):
         raise FileNotFoundError(f'[{row.key} seed {seed}] cannot test again: the checkpoint '
                                 f'{ckpt!r} of {osp.join(cell_dir, RESULT_FILE)} is missing')
-    cfg = experiment_config(row.config, data_root=data_root, work_dir=cell_dir, seed=seed,
+    cfg = experiment_config(config, data_root=data_root, work_dir=cell_dir, seed=seed,
                             iters=iters, lr=lr, data_info=data_info, log_level=log_level,
                             quiet=True, cfg_options=cfg_options)
     start = time.perf_counter()
@@ -289,6 +290,7 @@ def run_cell(row: AblationRow, *, seed: int, data_root: str, cell_dir: str, iter
              log_level: Optional[str] = None, quiet: bool = False, retest: bool = False,
              extra_settings: Optional[Mapping[str, Any]] = None,
              cfg_options: Optional[Mapping[str, Any]] = None,
+             config: Optional[Any] = None,
              log: Callable[[str], None] = print) -> Dict[str, Any]:
     """Train and test one ``(row, seed)`` cell; reuse its ``result.json`` if complete.
 
@@ -300,6 +302,8 @@ def run_cell(row: AblationRow, *, seed: int, data_root: str, cell_dir: str, iter
     (JSON values) are added to them, e.g. a digest of the whole resolved
     config. ``cfg_options`` are passed to :func:`~.config.experiment_config`
     (record them in ``extra_settings`` so that a change re-runs the cell).
+    ``config`` is the row's config as read when the campaign started
+    (:func:`~.config.load_method_config`); None reads ``row.config`` now.
 
     Returns:
         dict: the cell result (``result.json``): ``settings``, ``row``,
@@ -312,7 +316,9 @@ def run_cell(row: AblationRow, *, seed: int, data_root: str, cell_dir: str, iter
         ``checkpoint``.
     """
     from wsal.utils import atomic_write_json
-    settings = _settings(row=row, preset=preset, seed=seed, iters=iters, lr=lr,
+    if config is None:
+        config = load_method_config(row.config)
+    settings = _settings(row=row, config=config, preset=preset, seed=seed, iters=iters, lr=lr,
                          val_interval=val_interval, data_root=data_root,
                          generator_options=generator_options or {})
     settings.update(json.loads(json.dumps(dict(extra_settings or {}), sort_keys=True)))
@@ -322,14 +328,14 @@ def run_cell(row: AblationRow, *, seed: int, data_root: str, cell_dir: str, iter
             old = json.load(fh)
         if _identity(old.get('settings') or {}) == _identity(settings):
             if retest:
-                return _retest(row, old, seed=seed, data_root=data_root, cell_dir=cell_dir,
+                return _retest(row, old, config=config, seed=seed, data_root=data_root, cell_dir=cell_dir,
                                iters=iters, lr=lr, data_info=data_info, log_level=log_level,
                                cfg_options=cfg_options, log=log)
             log(f'[{row.key} seed {seed}] done before: {result_file}')
             return old
         log(f'[{row.key} seed {seed}] {result_file} has other settings; running again')
 
-    cfg = experiment_config(row.config, data_root=data_root, work_dir=cell_dir, seed=seed,
+    cfg = experiment_config(config, data_root=data_root, work_dir=cell_dir, seed=seed,
                             iters=iters, lr=lr, val_interval=val_interval, data_info=data_info,
                             log_level=log_level, quiet=quiet, cfg_options=cfg_options)
     log(f'[{row.key} seed {seed}] training {row.name} ({row.config}), {iters} iterations ...')

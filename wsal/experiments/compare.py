@@ -234,9 +234,9 @@ class _Comparison(CellCampaign):
         return self.iters[entry.key]
 
     def entry_config(self, entry: Method, *, seed: int, info: Mapping[str, Any], work_dir: str):
-        return experiment_config(entry.config, data_root=self.roots[seed], work_dir=work_dir,
-                                 seed=seed, iters=self.iters[entry.key], lr=self.lr,
-                                 data_info=info, log_level=self.log_level,
+        return experiment_config(self.configs[entry.key], data_root=self.roots[seed],
+                                 work_dir=work_dir, seed=seed, iters=self.iters[entry.key],
+                                 lr=self.lr, data_info=info, log_level=self.log_level,
                                  cfg_options=self.options[entry.key])
 
     def run_entry(self, entry: Method, *, seed: int, info: Mapping[str, Any],
@@ -249,7 +249,8 @@ class _Comparison(CellCampaign):
                         data_info=info,
                         extra_settings={'kind': 'compare', 'resolved_config_sha256': digest,
                                         'cfg_options': self.options[entry.key]},
-                        cfg_options=self.options[entry.key], **self.cell_kwargs())
+                        cfg_options=self.options[entry.key], config=self.configs[entry.key],
+                        **self.cell_kwargs())
 
     def entry_label(self, entry: Method) -> str:
         return entry.name

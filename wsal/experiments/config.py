@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import copy
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Union
 
-__all__ = ['SYNTHETIC_BASE', 'BATCHING_KEYS', 'experiment_config']
+__all__ = ['SYNTHETIC_BASE', 'BATCHING_KEYS', 'experiment_config', 'load_method_config']
 
 #: The dataset / evaluator base that experiments swap into a method config.
 SYNTHETIC_BASE = '_base_/datasets/thumos14_synthetic.py'
@@ -14,7 +14,23 @@ SYNTHETIC_BASE = '_base_/datasets/thumos14_synthetic.py'
 BATCHING_KEYS = ('batch_size', 'sampler', 'collate_fn')
 
 
-def experiment_config(config: str, *, data_root: str, work_dir: str, seed: int, iters: int,
+def load_method_config(config: str):
+    """A method config (a path or a packaged name) read now, ``_base_`` chain included.
+
+    Campaigns read every entry's config once, when they start, so that the
+    settings of a run are those of the moment it was launched: a config (or a
+    base) edited while cells wait their turn does not change them.
+
+    Raises:
+        FileNotFoundError: no such config (the lookup's message).
+    """
+    from mmengine.config import Config
+
+    from wsal.engine.config_paths import resolve_config
+    return Config.fromfile(str(resolve_config(config)))
+
+
+def experiment_config(config: Union[str, Any], *, data_root: str, work_dir: str, seed: int, iters: int,
                       lr: Optional[float] = None, val_interval: Optional[int] = None,
                       data_info: Optional[Mapping[str, Any]] = None,
                       log_level: Optional[str] = None, quiet: bool = False,
@@ -35,7 +51,8 @@ def experiment_config(config: str, *, data_root: str, work_dir: str, seed: int, 
 
     Args:
         config: Method config: a path or a packaged name, e.g.
-            ``'bm/bm_i3d_thumos14.py'``.
+            ``'bm/bm_i3d_thumos14.py'``, or one read before
+            (:func:`load_method_config`; copied, never changed).
         data_root: Canonical-layout data.
         work_dir: The run's folder.
         seed: Training seed.
@@ -56,9 +73,9 @@ def experiment_config(config: str, *, data_root: str, work_dir: str, seed: int, 
 
     from wsal.apis.runner import prepare_config
     from wsal.datasets.data_info import read_data_info
-    from wsal.engine.config_paths import packaged_config_dir, resolve_config
+    from wsal.engine.config_paths import packaged_config_dir
     cfg_dir = packaged_config_dir()
-    cfg = Config.fromfile(str(resolve_config(config)))
+    cfg = copy.deepcopy(config) if isinstance(config, Config) else load_method_config(config)
     base = Config.fromfile(str(cfg_dir / SYNTHETIC_BASE))
     method_train = cfg.get('train_dataloader') or {}
     for key, value in base.to_dict().items():

@@ -143,6 +143,9 @@ def run_sweep(*, work_dir: PathLike, settings: Sequence[Setting], preset: str = 
     from .table1 import select_rows
     entries = select_rows(rows)
     options_per_entry(entries, cfg_options, what='rows')  # before any training
+    from .config import load_method_config
+    # read once, at launch: every setting trains the configs as they were now
+    configs = {e.key: load_method_config(e.config) for e in entries}
     work_dir = os.fspath(work_dir)
     os.makedirs(work_dir, exist_ok=True)
     out: Dict[str, Any] = {'settings': {}}
@@ -159,6 +162,7 @@ def run_sweep(*, work_dir: PathLike, settings: Sequence[Setting], preset: str = 
                 work_dir=osp.join(work_dir, s.name), preset=preset, seeds=seeds, rows=rows,
                 iters=iters, lr=lr, generator_options=s.options, val_interval=val_interval,
                 cfg_options=cfg_options, figure=False, force=force, retest=retest,
+                configs=configs,
                 log_level=log_level, threads=threads, quiet=quiet,
                 title=f'Setting {s.name}: {json.dumps(s.options, sort_keys=True)}', log=log)
             out['settings'][s.name] = {'options': dict(s.options), 'summary': summary}
