@@ -1,5 +1,11 @@
 """Full detection procedure: vectorized batched pipeline vs the per-video loop reference.
 
+Two procedures: the paper's printed one (λ thresholds 0-0.5, mean of the
+weighted logits) and the one the background-aware configs run (thresholds on
+each frame's quantile of λ in its video, outer-inner contrast of the logits
+weighted with λ rescaled per video and stream, scaled by the class's video
+probability; ``configs/_base_/models/wsal_i3d_two_stream.py``).
+
 Sizes: one 750-segment video, and the THUMOS14 test-set shape (the real
 durations of the ``test`` subset of ``wsal/data/thumos14_gt.json`` at 0.64 s
 per segment, two streams, all 20 classes scored, 21 thresholds). Attention
@@ -132,6 +138,61 @@ def loop_reference(outputs, samples, *, class_threshold=0.1, iou_threshold=0.5):
     return results
 
 
+def loop_reference_configs(outputs, samples, *, class_threshold=0.0, iou_threshold=0.5,
+                           inflation=0.25):
+    """The configs' procedure per video, per class and per threshold in Python with numpy inside.
+
+    Proposals: each frame's quantile of the mean λ in its video (the fraction
+    of the video's frames with a lower λ, by a sort), thresholded at 0..0.95;
+    score: mean inside minus mean over ``ceil(inflation · length)`` frames on
+    each side (clipped to the video) of ``Σ_s θ_s λ̃_s w_c·x_s``, with λ̃ each
+    stream's λ rescaled to the video's range; ``s·p`` (``s/p`` below 0) with
+    ``p`` the class's video probability; numpy greedy NMS per class.
+    """
+    weights = outputs['stream_weights']
+    streams = {n: {k: v.cpu().numpy() for k, v in s.items()} for n, s in outputs['streams'].items()}
+    attention = outputs['attention'].cpu().numpy().astype(np.float64)
+    video_scores = outputs['video_scores'].cpu().numpy()
+    lengths = outputs['mask'].sum(1).cpu().numpy()
+    results = []
+    for b, sample in enumerate(samples):
+        n = int(lengths[b])
+        classes = [c for c in range(video_scores.shape[1]) if video_scores[b, c] >= class_threshold]
+        if not classes:
+            classes = [int(np.argmax(video_scores[b]))]
+        lam = attention[b, :n]
+        quantile = np.searchsorted(np.sort(lam), lam, side='left') / n
+        proposals = []
+        for thr in QUANTILE_THRESHOLDS:
+            above = (quantile > thr).astype(np.int8)
+            d = np.diff(np.concatenate([[0], above, [0]]))
+            proposals += list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1) - 1))
+        segs = np.array([(s, e + 1) for s, e in proposals], dtype=np.int64).reshape(-1, 2)
+        rescaled = {}
+        for name, st in streams.items():
+            a = st['attention'][b, :n]                     # float32, like the pipeline
+            lo, hi = a.min(), a.max()
+            rescaled[name] = ((a - lo) / (hi - lo) if hi > lo else np.zeros_like(a)).astype(np.float64)
+        dets = []
+        for c in classes:
+            m = sum(w * rescaled[name] * streams[name]['cas'][b, :n, c + 1].astype(np.float64)
+                    for name, w in weights.items())
+            p = max(float(video_scores[b, c]), 1e-12)
+            scores = []
+            for s, e in proposals:
+                margin = math.ceil((e - s + 1) * inflation)
+                outer = np.concatenate([m[max(0, s - margin):s], m[e + 1:min(n, e + 1 + margin)]])
+                score = m[s:e + 1].mean() - (outer.mean() if outer.size else 0.0)
+                scores.append(score * p if score >= 0 else score / p)
+            scores = np.array(scores, dtype=np.float64)
+            for i in numpy_greedy_nms(segs, scores, iou_threshold):
+                dets.append((segs[i, 0], segs[i, 1], scores[i], c))
+        dets.sort(key=lambda x: -x[2])
+        sps, dur = sample['seconds_per_segment'], sample['duration']
+        results.append([(min(s * sps, dur), min(e * sps, dur), sc, c) for s, e, sc, c in dets])
+    return results
+
+
 def assert_same(got, expected):
     assert len(got) == len(expected)
     for det, ref in zip(got, expected):
@@ -175,14 +236,33 @@ def _case(size: str):
     return _CACHE[key]
 
 
-def _reference(size: str):
+def _reference(size: str, procedure: str = 'printed'):
     case = _case(size)
-    if 'reference' not in case:
-        case['reference'] = loop_reference(case['outputs'], case['samples'], class_threshold=0.0)
-    return case['reference']
+    key = f'reference-{procedure}'
+    if key not in case:
+        loop = loop_reference if procedure == 'printed' else loop_reference_configs
+        case[key] = loop(case['outputs'], case['samples'], class_threshold=0.0)
+    return case[key]
 
 
 PIPELINE = DetectionPipeline(class_threshold=0.0)  # all 20 classes scored
+
+
+def configs_pipeline() -> DetectionPipeline:
+    """The background-aware configs' ``test_cfg``, all 20 classes scored."""
+    from mmengine.config import Config
+
+    from wsal.engine.config_paths import resolve_config
+    cfg = Config.fromfile(str(resolve_config('_base_/models/wsal_i3d_two_stream.py')))
+    test_cfg = cfg.model.test_cfg.to_dict()
+    test_cfg.pop('type')
+    test_cfg['class_threshold'] = 0.0
+    return DetectionPipeline(**test_cfg)
+
+
+CONFIGS_PIPELINE = configs_pipeline()
+#: The configs' thresholds on λ's quantiles: 0 to 0.95 step 0.05.
+QUANTILE_THRESHOLDS = list(CONFIGS_PIPELINE.proposal.thresholds)
 
 
 # ------------------------------------------------------------------ benchmarks
@@ -193,8 +273,27 @@ def bench_loop_reference(benchmark, size):
     got = benchmark.pedantic(loop_reference, args=(case['outputs'], case['samples']),
                              kwargs={'class_threshold': 0.0},
                              rounds=1 if size == 'thumos14test' else 5, iterations=1)
-    case['reference'] = got
+    case['reference-printed'] = got
     assert_same(PIPELINE(case['outputs'], case['samples']), got)
+
+
+@pytest.mark.parametrize('size', ['750seg', 'thumos14test'])
+def bench_configs_loop_reference(benchmark, size):
+    case = _case(size)
+    benchmark.group = f'postprocess-configs-{size}-cpu'
+    got = benchmark.pedantic(loop_reference_configs, args=(case['outputs'], case['samples']),
+                             rounds=1 if size == 'thumos14test' else 5, iterations=1)
+    case['reference-configs'] = got
+    assert_same(CONFIGS_PIPELINE(case['outputs'], case['samples']), got)
+
+
+@pytest.mark.parametrize('size', ['750seg', 'thumos14test'])
+def bench_configs_vectorized_batched(timed, benchmark, device, size):
+    case = _case(size)
+    benchmark.group = f'postprocess-configs-{size}-{device.type}'
+    outputs = to_device(case['outputs'], device)
+    got = timed(CONFIGS_PIPELINE, outputs, case['samples'])
+    assert_same(got, _reference(size, 'configs'))
 
 
 @pytest.mark.parametrize('size', ['750seg', 'thumos14test'])
