@@ -66,3 +66,4 @@ def test_pipeline_with_class_score_parts():
     assert det['labels'].tolist() == [1]
     assert det['segments'].tolist() == [[3.0, 6.0]]
     assert det['scores'].item() == pytest.approx(1.0)
+

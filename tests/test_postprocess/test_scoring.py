@@ -240,3 +240,39 @@ def test_unknown_activation_is_refused_and_shown_in_the_repr():
                                          "of.*'sigmoid'"):
         OuterInnerContrastScorer(activation='sigmoid')
     assert "activation='softmax'" in repr(OuterInnerContrastScorer(activation='softmax'))
+
+
+def test_contrast_scorer_equals_its_padded_map_and_refuses_a_mask_with_holes():
+    """The packed computation gives the padded score map's contrasts; padding must come last."""
+    from wsal.postprocess.scoring import interval_sums, prefix_sums
+    g = torch.Generator().manual_seed(0)
+    lengths = [9, 4, 7]
+    t = max(lengths)
+    mask = torch.arange(t)[None] < torch.tensor(lengths)[:, None]
+    streams = {name: {'attention': torch.rand(3, t, generator=g) * mask,
+                      'cas': torch.randn(3, t, 4, generator=g)} for name in ('rgb', 'flow')}
+    out = {'streams': streams, 'stream_weights': {'rgb': 0.5, 'flow': 0.5}, 'mask': mask,
+           'video_scores': torch.rand(3, 3, generator=g)}
+    v, s, e, c = [], [], [], []
+    for b, n in enumerate(lengths):
+        for lo in range(n):
+            for hi in range(lo, n):
+                for k in range(3):
+                    v.append(b), s.append(lo), e.append(hi), c.append(k)
+    props = Proposals(*(torch.tensor(x) for x in (v, s, e, c)))
+    for normalize in (None, 'minmax'):
+        scorer = OuterInnerContrastScorer(inflation=0.25, normalize=normalize)
+        prefix = prefix_sums(scorer.score_map(out))
+        vt, st, et, ct = props
+        inner = interval_sums(prefix, vt, ct, st, et + 1) / (et - st + 1).double()
+        m = torch.ceil((et - st + 1).double() * 0.25).long()
+        lo = (st - m).clamp(min=0)
+        hi = torch.minimum(et + 1 + m, torch.tensor(lengths)[vt])
+        n_out = (st - lo) + (hi - et - 1)
+        outer = (interval_sums(prefix, vt, ct, lo, st) + interval_sums(prefix, vt, ct, et + 1, hi))
+        outer = torch.where(n_out > 0, outer / n_out.clamp(min=1).double(), torch.zeros_like(outer))
+        torch.testing.assert_close(scorer(out, props), inner - outer, rtol=1e-12, atol=1e-12)
+    holes = dict(out, mask=mask.clone())
+    holes['mask'][0, 2] = False
+    with pytest.raises(ValueError, match='valid segments must come first'):
+        OuterInnerContrastScorer()(holes, props)

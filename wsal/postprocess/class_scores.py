@@ -10,7 +10,7 @@ of its streams'.
 from __future__ import annotations
 
 import math
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -124,6 +124,12 @@ class ClassScoreContrastScorer(OuterInnerContrastScorer):
     def score_map(self, outputs: dict) -> Tensor:
         """``[B, T, C]`` float64: :func:`class_score_map`."""
         return class_score_map(outputs, key=self.key)
+
+    def packed_map(self, outputs: dict) -> Tuple[Tensor, Tensor]:
+        """:meth:`score_map` on the valid segments, video after video, and the mask."""
+        score_map = self.score_map(outputs)
+        mask = valid_mask(outputs, score_map)
+        return score_map[mask], mask
 
     def forward(self, outputs: dict, proposals: Proposals) -> Tensor:
         score = super().forward(outputs, proposals)

@@ -8,7 +8,7 @@ loop over proposals, classes or videos.
 from __future__ import annotations
 
 import warnings
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -300,30 +300,64 @@ class OuterInnerContrastScorer(nn.Module):
         """``[B, T, C]`` float64 per-segment class scores."""
         if self.normalize == 'minmax':
             outputs = rescaled_attention(outputs)
-        if self.activation is None:
-            return attention_weighted_logits(outputs, stream_weights=self.stream_weights)
-        return attention_weighted_probabilities(outputs, activation=self.activation,
-                                                stream_weights=self.stream_weights)
+        return self._map(outputs)
 
     def forward(self, outputs: dict, proposals: Proposals) -> Tensor:
         _check_labelled(proposals)
-        score_map = self.score_map(outputs)
-        prefix = prefix_sums(score_map)
-        lengths = valid_mask(outputs, score_map).sum(dim=1)  # valid segments per video
+        total, mask = self.packed_map(outputs)  # [N_valid, C], [B, T]
+        n_cls = total.shape[1]
+        prefix = torch.cat([total.new_zeros(1, n_cls), torch.cumsum(total, 0)]).reshape(-1)
+        lengths = mask.sum(dim=1)  # valid segments per video
+        steps = torch.arange(mask.shape[1], device=mask.device)
+        if not torch.equal(mask, steps < lengths.unsqueeze(1)):
+            raise ValueError(f'{type(self).__name__}: each video\'s valid segments must come '
+                             'first in its row (padding at the end), as the collate gives them')
+        offset = torch.cumsum(lengths, 0) - lengths  # first packed row of each video
         v, c, s, e = proposals.video, proposals.label, proposals.start, proposals.end
-        inner = interval_means(prefix, v, c, s, e)
+        base = offset.index_select(0, v)
+
+        def sums(first: Tensor, stop: Tensor) -> Tensor:  # first .. stop - 1 of the video
+            hi = prefix.index_select(0, (base + stop) * n_cls + c)
+            lo = prefix.index_select(0, (base + first) * n_cls + c)
+            return hi - lo
+
+        inner = sums(s, e + 1) / (e - s + 1).double()
         margin = torch.ceil((e - s + 1).double() * self.inflation).long()
         left_lo = (s - margin).clamp(min=0)
-        right_hi = torch.minimum(e + 1 + margin, lengths[v])
-        outer_sum = (interval_sums(prefix, v, c, left_lo, s)
-                     + interval_sums(prefix, v, c, e + 1, right_hi))
-        outer_n = (s - left_lo) + (right_hi - (e + 1)).clamp(min=0)
+        right_hi = torch.maximum(torch.minimum(e + 1 + margin, lengths.index_select(0, v)), e + 1)
+        outer_sum = sums(left_lo, s) + sums(e + 1, right_hi)
+        outer_n = (s - left_lo) + (right_hi - (e + 1))
         outer = torch.where(outer_n > 0, outer_sum / outer_n.clamp(min=1).double(),
                             torch.zeros_like(outer_sum))
         scores = inner - outer
         if self.video_score == 'scale':
             scores = scale_by_video_score(scores, outputs, proposals)
         return scores
+
+    def packed_map(self, outputs: dict) -> Tuple[Tensor, Tensor]:
+        """The score map on the valid segments only, video after video.
+
+        Returns:
+            tuple: ``[N_valid, C]`` float64 (the rows of :meth:`score_map` where
+            the mask is True, computed on those rows only) and the mask
+            ``BoolTensor[B, T]`` (each video's valid segments come first).
+        """
+        if self.normalize == 'minmax':  # per video, before the valid segments are packed
+            outputs = rescaled_attention(outputs)
+        streams = model_streams(outputs)
+        mask = valid_mask(outputs, next(iter(streams.values()))['attention'])
+        packed = {'streams': {name: {'attention': st['attention'][mask], 'cas': st['cas'][mask]}
+                              for name, st in streams.items()}}
+        if 'stream_weights' in outputs:
+            packed['stream_weights'] = outputs['stream_weights']
+        return self._map(packed), mask
+
+    def _map(self, outputs: dict) -> Tensor:
+        """The weighted logits (or probabilities) of ``outputs``' segments, float64."""
+        if self.activation is None:
+            return attention_weighted_logits(outputs, stream_weights=self.stream_weights)
+        return attention_weighted_probabilities(outputs, activation=self.activation,
+                                                stream_weights=self.stream_weights)
 
     def extra_repr(self) -> str:
         return (f'inflation={self.inflation}, normalize={self.normalize!r}, '
