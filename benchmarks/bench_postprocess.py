@@ -104,19 +104,40 @@ def numpy_greedy_nms(segments: np.ndarray, scores: np.ndarray, iou_threshold: fl
     return np.asarray(keep, dtype=np.int64)
 
 
+def reference_inputs(outputs):
+    """The model outputs as numpy: streams, θ, the mean λ (float64), video scores, lengths."""
+    streams = {n: {k: v.cpu().numpy() for k, v in s.items()} for n, s in outputs['streams'].items()}
+    return (streams, outputs['stream_weights'],
+            outputs['attention'].cpu().numpy().astype(np.float64),
+            outputs['video_scores'].cpu().numpy(), outputs['mask'].sum(1).cpu().numpy())
+
+
+def selected_classes(scores: np.ndarray, class_threshold: float):
+    """Classes with a video score >= the threshold, else the top one."""
+    classes = [c for c in range(scores.shape[0]) if scores[c] >= class_threshold]
+    return classes or [int(np.argmax(scores))]
+
+
+def class_detections(segs: np.ndarray, scores: np.ndarray, label: int, iou_threshold: float):
+    """``(start, end, score, label)`` of the proposals one class keeps after numpy greedy NMS."""
+    return [(segs[i, 0], segs[i, 1], scores[i], label)
+            for i in numpy_greedy_nms(segs, scores, iou_threshold)]
+
+
+def in_seconds(dets, sample):
+    """A video's detections by decreasing score, segments in seconds (clipped to its duration)."""
+    dets = sorted(dets, key=lambda x: -x[2])
+    sps, dur = sample['seconds_per_segment'], sample['duration']
+    return [(min(s * sps, dur), min(e * sps, dur), sc, c) for s, e, sc, c in dets]
+
+
 def loop_reference(outputs, samples, *, class_threshold=0.1, iou_threshold=0.5):
     """Per video, per class, per threshold: the reference-code procedure."""
-    streams = {n: {k: v.cpu().numpy() for k, v in s.items()} for n, s in outputs['streams'].items()}
-    weights = outputs['stream_weights']
-    attention = outputs['attention'].cpu().numpy().astype(np.float64)
-    video_scores = outputs['video_scores'].cpu().numpy()
-    lengths = outputs['mask'].sum(1).cpu().numpy()
+    streams, weights, attention, video_scores, lengths = reference_inputs(outputs)
     results = []
     for b, sample in enumerate(samples):
         n = int(lengths[b])
-        classes = [c for c in range(video_scores.shape[1]) if video_scores[b, c] >= class_threshold]
-        if not classes:
-            classes = [int(np.argmax(video_scores[b]))]
+        classes = selected_classes(video_scores[b], class_threshold)
         proposals = []
         for thr in THRESHOLDS:
             above = (attention[b, :n] > thr).astype(np.int8)
@@ -130,11 +151,8 @@ def loop_reference(outputs, samples, *, class_threshold=0.1, iou_threshold=0.5):
                     * streams[name]['cas'][b, :n, c + 1].astype(np.float64)
                     for name, w in weights.items())
             scores = np.array([m[s:e + 1].mean() for s, e in proposals], dtype=np.float64)
-            for i in numpy_greedy_nms(segs, scores, iou_threshold):
-                dets.append((segs[i, 0], segs[i, 1], scores[i], c))
-        dets.sort(key=lambda x: -x[2])
-        sps, dur = sample['seconds_per_segment'], sample['duration']
-        results.append([(min(s * sps, dur), min(e * sps, dur), sc, c) for s, e, sc, c in dets])
+            dets += class_detections(segs, scores, c, iou_threshold)
+        results.append(in_seconds(dets, sample))
     return results
 
 
@@ -149,17 +167,11 @@ def loop_reference_configs(outputs, samples, *, class_threshold=0.0, iou_thresho
     stream's λ rescaled to the video's range; ``s·p`` (``s/p`` below 0) with
     ``p`` the class's video probability; numpy greedy NMS per class.
     """
-    weights = outputs['stream_weights']
-    streams = {n: {k: v.cpu().numpy() for k, v in s.items()} for n, s in outputs['streams'].items()}
-    attention = outputs['attention'].cpu().numpy().astype(np.float64)
-    video_scores = outputs['video_scores'].cpu().numpy()
-    lengths = outputs['mask'].sum(1).cpu().numpy()
+    streams, weights, attention, video_scores, lengths = reference_inputs(outputs)
     results = []
     for b, sample in enumerate(samples):
         n = int(lengths[b])
-        classes = [c for c in range(video_scores.shape[1]) if video_scores[b, c] >= class_threshold]
-        if not classes:
-            classes = [int(np.argmax(video_scores[b]))]
+        classes = selected_classes(video_scores[b], class_threshold)
         lam = attention[b, :n]
         quantile = np.searchsorted(np.sort(lam), lam, side='left') / n
         proposals = []
@@ -185,11 +197,8 @@ def loop_reference_configs(outputs, samples, *, class_threshold=0.0, iou_thresho
                 score = m[s:e + 1].mean() - (outer.mean() if outer.size else 0.0)
                 scores.append(score * p if score >= 0 else score / p)
             scores = np.array(scores, dtype=np.float64)
-            for i in numpy_greedy_nms(segs, scores, iou_threshold):
-                dets.append((segs[i, 0], segs[i, 1], scores[i], c))
-        dets.sort(key=lambda x: -x[2])
-        sps, dur = sample['seconds_per_segment'], sample['duration']
-        results.append([(min(s * sps, dur), min(e * sps, dur), sc, c) for s, e, sc, c in dets])
+            dets += class_detections(segs, scores, c, iou_threshold)
+        results.append(in_seconds(dets, sample))
     return results
 
 
@@ -240,7 +249,7 @@ def _reference(size: str, procedure: str = 'printed'):
     case = _case(size)
     key = f'reference-{procedure}'
     if key not in case:
-        loop = loop_reference if procedure == 'printed' else loop_reference_configs
+        loop = PROCEDURES[procedure][1]
         case[key] = loop(case['outputs'], case['samples'], class_threshold=0.0)
     return case[key]
 
@@ -266,43 +275,33 @@ QUANTILE_THRESHOLDS = list(CONFIGS_PIPELINE.proposal.thresholds)
 
 
 # ------------------------------------------------------------------ benchmarks
+#: ``{procedure: (pipeline, loop reference, benchmark group prefix)}``.
+PROCEDURES = {'printed': (PIPELINE, loop_reference, 'postprocess'),
+              'configs': (CONFIGS_PIPELINE, loop_reference_configs, 'postprocess-configs')}
+
+
+@pytest.mark.parametrize('procedure', list(PROCEDURES))
 @pytest.mark.parametrize('size', ['750seg', 'thumos14test'])
-def bench_loop_reference(benchmark, size):
+def bench_loop_reference(benchmark, size, procedure):
+    pipeline, loop, group = PROCEDURES[procedure]
     case = _case(size)
-    benchmark.group = f'postprocess-{size}-cpu'
-    got = benchmark.pedantic(loop_reference, args=(case['outputs'], case['samples']),
+    benchmark.group = f'{group}-{size}-cpu'
+    got = benchmark.pedantic(loop, args=(case['outputs'], case['samples']),
                              kwargs={'class_threshold': 0.0},
                              rounds=1 if size == 'thumos14test' else 5, iterations=1)
-    case['reference-printed'] = got
-    assert_same(PIPELINE(case['outputs'], case['samples']), got)
+    case[f'reference-{procedure}'] = got
+    assert_same(pipeline(case['outputs'], case['samples']), got)
 
 
+@pytest.mark.parametrize('procedure', list(PROCEDURES))
 @pytest.mark.parametrize('size', ['750seg', 'thumos14test'])
-def bench_configs_loop_reference(benchmark, size):
+def bench_vectorized_batched(timed, benchmark, device, size, procedure):
+    pipeline, _, group = PROCEDURES[procedure]
     case = _case(size)
-    benchmark.group = f'postprocess-configs-{size}-cpu'
-    got = benchmark.pedantic(loop_reference_configs, args=(case['outputs'], case['samples']),
-                             rounds=1 if size == 'thumos14test' else 5, iterations=1)
-    case['reference-configs'] = got
-    assert_same(CONFIGS_PIPELINE(case['outputs'], case['samples']), got)
-
-
-@pytest.mark.parametrize('size', ['750seg', 'thumos14test'])
-def bench_configs_vectorized_batched(timed, benchmark, device, size):
-    case = _case(size)
-    benchmark.group = f'postprocess-configs-{size}-{device.type}'
+    benchmark.group = f'{group}-{size}-{device.type}'
     outputs = to_device(case['outputs'], device)
-    got = timed(CONFIGS_PIPELINE, outputs, case['samples'])
-    assert_same(got, _reference(size, 'configs'))
-
-
-@pytest.mark.parametrize('size', ['750seg', 'thumos14test'])
-def bench_vectorized_batched(timed, benchmark, device, size):
-    case = _case(size)
-    benchmark.group = f'postprocess-{size}-{device.type}'
-    outputs = to_device(case['outputs'], device)
-    got = timed(PIPELINE, outputs, case['samples'])
-    assert_same(got, _reference(size))
+    got = timed(pipeline, outputs, case['samples'])
+    assert_same(got, _reference(size, procedure))
 
 
 def bench_vectorized_per_video(timed, benchmark, device):

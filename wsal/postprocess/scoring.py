@@ -19,7 +19,8 @@ from .proposals import (Proposals, attention_weighted_probabilities, check_atten
                         check_stream_weights, minmax_per_video, model_streams,
                         stream_weighted_sum, valid_mask)
 
-__all__ = ['attention_weighted_logits', 'weighted_cas', 'rescaled_attention', 'prefix_sums',
+__all__ = ['attention_weighted_logits', 'weighted_cas', 'rescaled_attention',
+           'packed_valid_segments', 'prefix_sums',
            'interval_sums', 'interval_means', 'VIDEO_SCORE_FORMS', 'check_video_score_form',
            'scale_by_video_score', 'CLASS_ACTIVATIONS', 'WeightedLogitScorer',
            'WeightedTCAMScorer', 'OuterInnerContrastScorer']
@@ -60,6 +61,31 @@ def rescaled_attention(outputs: dict) -> dict:
     out['streams'] = {name: {**st, 'attention': minmax_per_video(st['attention'], mask)}
                       for name, st in streams.items()}
     return out
+
+
+def packed_valid_segments(outputs: dict, *, normalize: Optional[str] = None) -> Tuple[dict, Tensor]:
+    """The streams' attention and logits on the valid segments only, video after video.
+
+    Args:
+        outputs: The model's tensor-path dict (``streams``, ``mask``, ``stream_weights``).
+        normalize: None, or ``'minmax'`` to rescale each stream's λ to its
+            video's range first (:func:`rescaled_attention`; per video, so
+            before packing).
+
+    Returns:
+        tuple: a dict like ``outputs`` with ``streams[s]['attention'] [N_valid]``
+        and ``['cas'] [N_valid, C + 1]`` (and ``stream_weights``), and the mask
+        ``BoolTensor[B, T]`` that selected them.
+    """
+    if normalize == 'minmax':
+        outputs = rescaled_attention(outputs)
+    streams = model_streams(outputs)
+    mask = valid_mask(outputs, next(iter(streams.values()))['attention'])
+    packed = {'streams': {name: {'attention': st['attention'][mask], 'cas': st['cas'][mask]}
+                          for name, st in streams.items()}}
+    if 'stream_weights' in outputs:
+        packed['stream_weights'] = outputs['stream_weights']
+    return packed, mask
 
 
 def attention_weighted_logits(outputs: dict, *, stream_weights: Optional[dict] = None,
@@ -200,15 +226,7 @@ class WeightedLogitScorer(nn.Module):
 
     def forward(self, outputs: dict, proposals: Proposals) -> Tensor:
         _check_labelled(proposals)
-        if self.normalize == 'minmax':  # per video, before the valid segments are packed
-            outputs = rescaled_attention(outputs)
-        streams = model_streams(outputs)
-        mask = valid_mask(outputs, next(iter(streams.values()))['attention'])
-        # only the valid segments, packed: [N_valid] attention and [N_valid, C + 1] logits
-        packed = {'streams': {name: {'attention': st['attention'][mask], 'cas': st['cas'][mask]}
-                              for name, st in streams.items()}}
-        if 'stream_weights' in outputs:
-            packed['stream_weights'] = outputs['stream_weights']
+        packed, mask = packed_valid_segments(outputs, normalize=self.normalize)
         total = self._packed_map(packed)  # [N_valid, C]
         position = torch.cumsum(mask.long().reshape(-1), 0).reshape(mask.shape) - 1
         n_cls = total.shape[1]
@@ -342,14 +360,7 @@ class OuterInnerContrastScorer(nn.Module):
             the mask is True, computed on those rows only) and the mask
             ``BoolTensor[B, T]`` (each video's valid segments come first).
         """
-        if self.normalize == 'minmax':  # per video, before the valid segments are packed
-            outputs = rescaled_attention(outputs)
-        streams = model_streams(outputs)
-        mask = valid_mask(outputs, next(iter(streams.values()))['attention'])
-        packed = {'streams': {name: {'attention': st['attention'][mask], 'cas': st['cas'][mask]}
-                              for name, st in streams.items()}}
-        if 'stream_weights' in outputs:
-            packed['stream_weights'] = outputs['stream_weights']
+        packed, mask = packed_valid_segments(outputs, normalize=self.normalize)
         return self._map(packed), mask
 
     def _map(self, outputs: dict) -> Tensor:
