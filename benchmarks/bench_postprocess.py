@@ -184,7 +184,8 @@ def loop_reference_configs(outputs, samples, *, class_threshold=0.0, iou_thresho
         for name, st in streams.items():
             a = st['attention'][b, :n]                     # float32, like the pipeline
             lo, hi = a.min(), a.max()
-            rescaled[name] = ((a - lo) / (hi - lo) if hi > lo else np.zeros_like(a)).astype(np.float64)
+            span = (a - lo) / (hi - lo) if hi > lo else np.zeros_like(a)
+            rescaled[name] = span.astype(np.float64)
         dets = []
         for c in classes:
             m = sum(w * rescaled[name] * streams[name]['cas'][b, :n, c + 1].astype(np.float64)

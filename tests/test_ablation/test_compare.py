@@ -229,7 +229,8 @@ def test_configs_are_read_at_launch(tmp_path):
              for s in (3, 4)]
     assert cells[0]['settings']['config_sha256'] == cells[1]['settings']['config_sha256']
     dumped = (tmp_path / 'run' / 'seed4' / 'my_stpn' / 'my_stpn.py').read_text()
-    assert 'weight=0.0001' in dumped.replace(' ', '') and 'weight=0.5' not in dumped.replace(' ', '')
+    dumped = dumped.replace(' ', '')
+    assert 'weight=0.0001' in dumped and 'weight=0.5' not in dumped
     # a new launch reads the edited config and runs both cells again
     lines = []
     cmp.run_compare([str(user)], work_dir=tmp_path / 'run', preset='tiny', seeds=[3, 4],

@@ -155,8 +155,9 @@ class CellCampaign:
         self.work_dir, self.preset, self.seeds, self.entries = work_dir, preset, seeds, list(entries)
         # every entry's config read now: a config edited while cells wait does not change them
         given = dict(configs or {})
-        self.configs: Dict[str, Any] = {e.key: given.get(e.key) or load_method_config(e.config)
-                                        for e in self.entries}
+        self.configs: Dict[str, Any] = {
+            e.key: given[e.key] if e.key in given else load_method_config(e.config)
+            for e in self.entries}
         self.lr, self.data_root = lr, data_root
         self.force, self.log_level, self.log = force, log_level, log
         self.quiet, self.retest = quiet, retest

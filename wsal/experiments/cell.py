@@ -328,8 +328,8 @@ def run_cell(row: AblationRow, *, seed: int, data_root: str, cell_dir: str, iter
             old = json.load(fh)
         if _identity(old.get('settings') or {}) == _identity(settings):
             if retest:
-                return _retest(row, old, config=config, seed=seed, data_root=data_root, cell_dir=cell_dir,
-                               iters=iters, lr=lr, data_info=data_info, log_level=log_level,
+                return _retest(row, old, config=config, seed=seed, data_root=data_root,
+                               cell_dir=cell_dir, iters=iters, lr=lr, data_info=data_info, log_level=log_level,
                                cfg_options=cfg_options, log=log)
             log(f'[{row.key} seed {seed}] done before: {result_file}')
             return old

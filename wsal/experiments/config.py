@@ -30,8 +30,8 @@ def load_method_config(config: str):
     return Config.fromfile(str(resolve_config(config)))
 
 
-def experiment_config(config: Union[str, Any], *, data_root: str, work_dir: str, seed: int, iters: int,
-                      lr: Optional[float] = None, val_interval: Optional[int] = None,
+def experiment_config(config: Union[str, Any], *, data_root: str, work_dir: str, seed: int,
+                      iters: int, lr: Optional[float] = None, val_interval: Optional[int] = None,
                       data_info: Optional[Mapping[str, Any]] = None,
                       log_level: Optional[str] = None, quiet: bool = False,
                       cfg_options: Optional[Mapping[str, Any]] = None):

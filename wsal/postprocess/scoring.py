@@ -63,7 +63,8 @@ def rescaled_attention(outputs: dict) -> dict:
     return out
 
 
-def packed_valid_segments(outputs: dict, *, normalize: Optional[str] = None) -> Tuple[dict, Tensor]:
+def packed_valid_segments(outputs: dict, *,
+                          normalize: Optional[str] = None) -> Tuple[dict, Tensor]:
     """The streams' attention and logits on the valid segments only, video after video.
 
     Args:
