@@ -300,7 +300,10 @@ class OuterInnerContrastScorer(nn.Module):
         video_score: None or ``'scale'`` (see above).
         activation: None (the logits) or ``'softmax'`` (see above).
 
-    Call: ``scorer(outputs, proposals)`` -> ``[P]`` float64 scores.
+    Call: ``scorer(outputs, proposals)`` -> ``[P]`` float64 scores. The map is
+    computed on each video's valid segments only, which must come first in
+    its row (padding at the end, the collate's layout); a mask with holes is
+    refused.
     """
 
     def __init__(self, *, inflation: float = 0.25, stream_weights: Optional[dict] = None,
@@ -324,13 +327,13 @@ class OuterInnerContrastScorer(nn.Module):
     def forward(self, outputs: dict, proposals: Proposals) -> Tensor:
         _check_labelled(proposals)
         total, mask = self.packed_map(outputs)  # [N_valid, C], [B, T]
-        n_cls = total.shape[1]
-        prefix = torch.cat([total.new_zeros(1, n_cls), torch.cumsum(total, 0)]).reshape(-1)
         lengths = mask.sum(dim=1)  # valid segments per video
         steps = torch.arange(mask.shape[1], device=mask.device)
         if not torch.equal(mask, steps < lengths.unsqueeze(1)):
             raise ValueError(f'{type(self).__name__}: each video\'s valid segments must come '
                              'first in its row (padding at the end), as the collate gives them')
+        n_cls = total.shape[1]
+        prefix = torch.cat([total.new_zeros(1, n_cls), torch.cumsum(total, 0)]).reshape(-1)
         offset = torch.cumsum(lengths, 0) - lengths  # first packed row of each video
         v, c, s, e = proposals.video, proposals.label, proposals.start, proposals.end
         base = offset.index_select(0, v)
