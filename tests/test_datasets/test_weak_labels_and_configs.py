@@ -98,7 +98,7 @@ def test_resample_modes_keep_constant_signals():
             assert y.shape == (n, 3)
             assert torch.equal(y[:, 0], y[:, 2])
     assert resample_features(x, 4, mode='pool')[:, 0].tolist() == [1.0, 4.0, 7.0, 10.0]
-    with pytest.raises(ValueError, match='resample mode'):
+    with pytest.raises(ValueError, match='resample_features: mode must be one of'):
         resample_features(x, 4, mode='cubic')
 
 

@@ -242,8 +242,8 @@ def test_unknown_activation_is_refused_and_shown_in_the_repr():
     assert "activation='softmax'" in repr(OuterInnerContrastScorer(activation='softmax'))
 
 
-def test_contrast_scorer_equals_its_padded_map_and_refuses_a_mask_with_holes():
-    """The packed computation gives the padded score map's contrasts; padding must come last."""
+def test_scorers_equal_their_padded_maps_and_refuse_a_mask_with_holes():
+    """The packed computations give the padded score map's contrasts and means; padding must come last."""
     from wsal.postprocess.scoring import interval_sums, prefix_sums
     g = torch.Generator().manual_seed(0)
     lengths = [9, 4, 7]
@@ -272,7 +272,13 @@ def test_contrast_scorer_equals_its_padded_map_and_refuses_a_mask_with_holes():
         outer = (interval_sums(prefix, vt, ct, lo, st) + interval_sums(prefix, vt, ct, et + 1, hi))
         outer = torch.where(n_out > 0, outer / n_out.clamp(min=1).double(), torch.zeros_like(outer))
         torch.testing.assert_close(scorer(out, props), inner - outer, rtol=1e-12, atol=1e-12)
+        weighted = WeightedLogitScorer(normalize=normalize)
+        means = interval_sums(prefix_sums(weighted.score_map(out)), vt, ct, st, et + 1)
+        torch.testing.assert_close(weighted(out, props), means / (et - st + 1).double(),
+                                   rtol=1e-12, atol=1e-12)
     holes = dict(out, mask=mask.clone())
     holes['mask'][0, 2] = False
-    with pytest.raises(ValueError, match='valid segments must come first'):
-        OuterInnerContrastScorer()(holes, props)
+    for scorer in (OuterInnerContrastScorer(), WeightedLogitScorer()):
+        with pytest.raises(ValueError, match=f'{type(scorer).__name__}: each video.s valid '
+                                             'segments must come first'):
+            scorer(holes, props)

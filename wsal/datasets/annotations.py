@@ -18,6 +18,8 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 import numpy as np
 from mmengine.logging import print_log
 
+from wsal.utils.ranges import check_choice
+
 PathLike = Union[str, os.PathLike]
 
 __all__ = [
@@ -206,8 +208,8 @@ def parse_annotations(data: dict, *, ann_file: PathLike, classes: Sequence[str],
             unknown label, a segment with start >= end or start < 0, or (with
             ``out_of_range='error'``) a segment past the duration.
     """
-    if out_of_range not in SEGMENT_POLICIES:
-        raise ValueError(f"out_of_range must be one of {SEGMENT_POLICIES}, got {out_of_range!r}")
+    check_choice(out_of_range, owner='parse_annotations', key='out_of_range',
+                 choices=SEGMENT_POLICIES)
     index = {c: i for i, c in enumerate(classes)}
     ignore = set(ignore_labels)
     wanted = None if subsets is None else set(subsets)

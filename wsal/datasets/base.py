@@ -17,6 +17,8 @@ import torch
 from mmengine.logging import print_log
 from torch.utils.data import Dataset
 
+from wsal.utils.ranges import check_choice
+
 from .annotations import VideoRecord
 from .resample import RESAMPLE_MODES, resample_features
 from .validation import majority_dims, nonfinite_summary, read_npy_header, scan_npy
@@ -196,8 +198,7 @@ class FeatureDatasetBase(Dataset):
         self.feature_dims = None if feature_dims is None else dict(feature_dims)
         if num_segments is not None and num_segments < 1:
             raise ValueError(f'num_segments must be >= 1 or None, got {num_segments}')
-        if resample not in RESAMPLE_MODES:
-            raise ValueError(f'resample must be one of {RESAMPLE_MODES}, got {resample!r}')
+        check_choice(resample, owner=type(self).__name__, key='resample', choices=RESAMPLE_MODES)
         self.num_segments = num_segments
         self.resample = resample
         self.min_segments = int(min_segments)

@@ -4,6 +4,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from wsal.utils.ranges import check_choice
+
 __all__ = ['resample_features', 'RESAMPLE_MODES']
 
 RESAMPLE_MODES = ('interpolate', 'pool', 'nearest')
@@ -25,8 +27,7 @@ def resample_features(x: torch.Tensor, num_segments: int, *, mode: str = 'interp
     Returns:
         Tensor ``[num_segments, D]`` with ``x``'s dtype.
     """
-    if mode not in RESAMPLE_MODES:
-        raise ValueError(f'resample mode must be one of {RESAMPLE_MODES}, got {mode!r}')
+    check_choice(mode, owner='resample_features', key='mode', choices=RESAMPLE_MODES)
     if num_segments < 1:
         raise ValueError(f'num_segments must be >= 1, got {num_segments}')
     t = x.shape[0]

@@ -22,6 +22,7 @@ import torch
 from mmengine.registry import FUNCTIONS as MMENGINE_FUNCTIONS
 
 from wsal.registry import FUNCTIONS
+from wsal.utils.ranges import check_choice
 
 from .collate import wsal_collate
 
@@ -65,8 +66,7 @@ _MODES: Dict[str, Callable] = {
 def sample_indices(length: int, num_segments: int, mode: str, *,
                    generator: Optional[torch.Generator] = None) -> torch.Tensor:
     """Snippet indices of one video under ``mode`` (``'crop'``, ``'random'``, ``'uniform'``)."""
-    if mode not in _MODES:
-        raise ValueError(f"sampling mode must be one of {sorted(_MODES)}, got '{mode}'")
+    check_choice(mode, owner='sample_indices', key='mode', choices=sorted(_MODES))
     if length <= 0:
         raise ValueError(f'cannot sample from a video with {length} segments')
     return _MODES[mode](int(length), int(num_segments), generator)
@@ -91,9 +91,7 @@ def wsal_sampled_collate(batch: Sequence[dict], *, num_segments: int = 750,
     if int(num_segments) <= 0:
         raise ValueError(f'wsal_sampled_collate: num_segments must be positive, '
                          f'got {num_segments}')
-    if mode not in _MODES:
-        raise ValueError(f"wsal_sampled_collate: mode must be one of {sorted(_MODES)}, "
-                         f"got '{mode}'")
+    check_choice(mode, owner='wsal_sampled_collate', key='mode', choices=sorted(_MODES))
     items = []
     for i, item in enumerate(batch):
         inputs = item['inputs']

@@ -77,6 +77,7 @@ import torch.nn.functional as F
 from scipy.ndimage import gaussian_filter1d
 
 from wsal.utils.io import atomic_directory
+from wsal.utils.ranges import check_choice
 
 __all__ = ['SyntheticConfig', 'PRESETS', 'THUMOS14_FAMILIES', 'load_thumos14_gt',
            'thumos14_classes', 'select_videos', 'generate_video_features',
@@ -251,8 +252,8 @@ class SyntheticConfig:
             raise ValueError(f'SyntheticConfig.action_rank must be an integer, got {self.action_rank!r}')
         if not 0 <= self.cue_swap <= 1:
             raise ValueError(f'SyntheticConfig.cue_swap must be in [0, 1], got {self.cue_swap!r}')
-        if self.activation not in ('softplus', 'relu'):
-            raise ValueError(f"activation must be 'softplus' or 'relu', got {self.activation!r}")
+        check_choice(self.activation, owner='SyntheticConfig', key='activation',
+                     choices=('softplus', 'relu'))
         if not 0 <= self.class_similarity <= 1 or not 0 <= self.action_phase_shift <= 1:
             raise ValueError('class_similarity and action_phase_shift must be in [0, 1]')
         if self.num_micro_videos < 0:

@@ -20,7 +20,7 @@ from .proposals import (Proposals, attention_weighted_probabilities, check_atten
                         stream_weighted_sum, valid_mask)
 
 __all__ = ['attention_weighted_logits', 'weighted_cas', 'rescaled_attention',
-           'packed_valid_segments', 'prefix_sums',
+           'packed_valid_segments', 'leading_valid_lengths', 'prefix_sums',
            'interval_sums', 'interval_means', 'VIDEO_SCORE_FORMS', 'check_video_score_form',
            'scale_by_video_score', 'CLASS_ACTIVATIONS', 'WeightedLogitScorer',
            'WeightedTCAMScorer', 'OuterInnerContrastScorer']
@@ -87,6 +87,31 @@ def packed_valid_segments(outputs: dict, *,
     if 'stream_weights' in outputs:
         packed['stream_weights'] = outputs['stream_weights']
     return packed, mask
+
+
+def leading_valid_lengths(mask: Tensor, *, owner: str) -> Tensor:
+    """Valid segments per video, for a mask whose valid segments come first in each row.
+
+    The scorers sum packed segments (:func:`packed_valid_segments`) and find a
+    video's segment ``t`` at packed row ``offset[video] + t``, which holds only
+    when padding sits at the end of each row (the collate's layout).
+
+    Args:
+        mask: ``BoolTensor[B, T]``.
+        owner: Who asks, first word of the error message.
+
+    Returns:
+        Tensor: ``LongTensor[B]``.
+
+    Raises:
+        ValueError: A video has an invalid segment before a valid one.
+    """
+    lengths = mask.sum(dim=1)
+    steps = torch.arange(mask.shape[1], device=mask.device)
+    if not torch.equal(mask, steps < lengths.unsqueeze(1)):
+        raise ValueError(f"{owner}: each video's valid segments must come first in its row "
+                         '(padding at the end), as the collate gives them')
+    return lengths
 
 
 def attention_weighted_logits(outputs: dict, *, stream_weights: Optional[dict] = None,
@@ -194,7 +219,9 @@ class WeightedLogitScorer(nn.Module):
 
     ``score(s, e, c) = 1/(e−s+1) Σ_{t=s..e} Σ_s θ_s λ_t^s cas_t^{s,c}``,
     see :func:`attention_weighted_logits`. Only the valid segments of the
-    batch are summed (packed), so padding costs nothing.
+    batch are summed (packed), so padding costs nothing; they must come
+    first in each video's row (padding at the end, the collate's layout),
+    and a mask with holes is refused (:func:`leading_valid_lengths`).
 
     Args:
         stream_weights: Optional ``{stream: θ}`` override of the model's
@@ -229,16 +256,14 @@ class WeightedLogitScorer(nn.Module):
         _check_labelled(proposals)
         packed, mask = packed_valid_segments(outputs, normalize=self.normalize)
         total = self._packed_map(packed)  # [N_valid, C]
-        position = torch.cumsum(mask.long().reshape(-1), 0).reshape(mask.shape) - 1
+        lengths = leading_valid_lengths(mask, owner=type(self).__name__)
         n_cls = total.shape[1]
         prefix = torch.cat([total.new_zeros(1, n_cls), torch.cumsum(total, 0)]).reshape(-1)
-        v, c = proposals.video, proposals.label
-        flat = position.reshape(-1)  # index_select: the fast gather on the CPU
-        row = v * position.shape[1]
-        lo = flat.index_select(0, row + proposals.start)
-        hi = flat.index_select(0, row + proposals.end) + 1  # runs lie on valid segments
-        sums = prefix.index_select(0, hi * n_cls + c) - prefix.index_select(0, lo * n_cls + c)
-        scores = sums / (proposals.end - proposals.start + 1).double()
+        v, c, s, e = proposals.video, proposals.label, proposals.start, proposals.end
+        base = (torch.cumsum(lengths, 0) - lengths).index_select(0, v)  # index_select: fast on CPU
+        hi = prefix.index_select(0, (base + e + 1) * n_cls + c)
+        lo = prefix.index_select(0, (base + s) * n_cls + c)
+        scores = (hi - lo) / (e - s + 1).double()
         if self.video_score == 'scale':
             scores = scale_by_video_score(scores, outputs, proposals)
         return scores
@@ -303,7 +328,7 @@ class OuterInnerContrastScorer(nn.Module):
     Call: ``scorer(outputs, proposals)`` -> ``[P]`` float64 scores. The map is
     computed on each video's valid segments only, which must come first in
     its row (padding at the end, the collate's layout); a mask with holes is
-    refused.
+    refused (:func:`leading_valid_lengths`).
     """
 
     def __init__(self, *, inflation: float = 0.25, stream_weights: Optional[dict] = None,
@@ -327,11 +352,7 @@ class OuterInnerContrastScorer(nn.Module):
     def forward(self, outputs: dict, proposals: Proposals) -> Tensor:
         _check_labelled(proposals)
         total, mask = self.packed_map(outputs)  # [N_valid, C], [B, T]
-        lengths = mask.sum(dim=1)  # valid segments per video
-        steps = torch.arange(mask.shape[1], device=mask.device)
-        if not torch.equal(mask, steps < lengths.unsqueeze(1)):
-            raise ValueError(f'{type(self).__name__}: each video\'s valid segments must come '
-                             'first in its row (padding at the end), as the collate gives them')
+        lengths = leading_valid_lengths(mask, owner=type(self).__name__)
         n_cls = total.shape[1]
         prefix = torch.cat([total.new_zeros(1, n_cls), torch.cumsum(total, 0)]).reshape(-1)
         offset = torch.cumsum(lengths, 0) - lengths  # first packed row of each video
