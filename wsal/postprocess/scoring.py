@@ -8,7 +8,7 @@ loop over proposals, classes or videos.
 from __future__ import annotations
 
 import warnings
-from typing import Optional, Tuple
+from typing import Callable, Optional, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -20,7 +20,7 @@ from .proposals import (Proposals, attention_weighted_probabilities, check_atten
                         stream_weighted_sum, valid_mask)
 
 __all__ = ['attention_weighted_logits', 'weighted_cas', 'rescaled_attention',
-           'packed_valid_segments', 'leading_valid_lengths', 'prefix_sums',
+           'packed_valid_segments', 'packed_interval_sums', 'prefix_sums',
            'interval_sums', 'interval_means', 'VIDEO_SCORE_FORMS', 'check_video_score_form',
            'scale_by_video_score', 'CLASS_ACTIVATIONS', 'WeightedLogitScorer',
            'WeightedTCAMScorer', 'OuterInnerContrastScorer']
@@ -89,19 +89,26 @@ def packed_valid_segments(outputs: dict, *,
     return packed, mask
 
 
-def leading_valid_lengths(mask: Tensor, *, owner: str) -> Tensor:
-    """Valid segments per video, for a mask whose valid segments come first in each row.
+def packed_interval_sums(total: Tensor, mask: Tensor, proposals: Proposals, *,
+                         owner: str) -> Tuple[Callable[[Tensor, Tensor], Tensor], Tensor]:
+    """Sums of a packed score map over intervals of the proposals' videos and classes.
 
-    The scorers sum packed segments (:func:`packed_valid_segments`) and find a
-    video's segment ``t`` at packed row ``offset[video] + t``, which holds only
-    when padding sits at the end of each row (the collate's layout).
+    The packed map holds each video's valid segments one video after another
+    (:func:`packed_valid_segments`), so a video's segment ``t`` is packed row
+    ``offset[video] + t``. That holds only when padding sits at the end of
+    each row (the collate's layout); a mask with holes is refused.
 
     Args:
-        mask: ``BoolTensor[B, T]``.
+        total: ``[N_valid, C]`` packed score map.
+        mask: ``BoolTensor[B, T]`` that selected its rows.
+        proposals: Labelled :class:`Proposals` (``[P]`` each).
         owner: Who asks, first word of the error message.
 
     Returns:
-        Tensor: ``LongTensor[B]``.
+        tuple: ``sums(first, stop)`` -> ``[P]`` float64, the sum of proposal
+        ``p``'s class over segments ``first[p] .. stop[p] - 1`` of its video
+        (``LongTensor[P]`` each, within the video's valid segments), and the
+        valid segments per video, ``LongTensor[B]``.
 
     Raises:
         ValueError: A video has an invalid segment before a valid one.
@@ -111,7 +118,18 @@ def leading_valid_lengths(mask: Tensor, *, owner: str) -> Tensor:
     if not torch.equal(mask, steps < lengths.unsqueeze(1)):
         raise ValueError(f"{owner}: each video's valid segments must come first in its row "
                          '(padding at the end), as the collate gives them')
-    return lengths
+    n_cls = total.shape[1]
+    prefix = torch.cat([total.new_zeros(1, n_cls), torch.cumsum(total, 0)]).reshape(-1)
+    # first packed row of each proposal's video; index_select: the fast gather on the CPU
+    base = (torch.cumsum(lengths, 0) - lengths).index_select(0, proposals.video)
+    label = proposals.label
+
+    def sums(first: Tensor, stop: Tensor) -> Tensor:
+        hi = prefix.index_select(0, (base + stop) * n_cls + label)
+        lo = prefix.index_select(0, (base + first) * n_cls + label)
+        return hi - lo
+
+    return sums, lengths
 
 
 def attention_weighted_logits(outputs: dict, *, stream_weights: Optional[dict] = None,
@@ -221,7 +239,7 @@ class WeightedLogitScorer(nn.Module):
     see :func:`attention_weighted_logits`. Only the valid segments of the
     batch are summed (packed), so padding costs nothing; they must come
     first in each video's row (padding at the end, the collate's layout),
-    and a mask with holes is refused (:func:`leading_valid_lengths`).
+    and a mask with holes is refused (:func:`packed_interval_sums`).
 
     Args:
         stream_weights: Optional ``{stream: θ}`` override of the model's
@@ -255,15 +273,10 @@ class WeightedLogitScorer(nn.Module):
     def forward(self, outputs: dict, proposals: Proposals) -> Tensor:
         _check_labelled(proposals)
         packed, mask = packed_valid_segments(outputs, normalize=self.normalize)
-        total = self._packed_map(packed)  # [N_valid, C]
-        lengths = leading_valid_lengths(mask, owner=type(self).__name__)
-        n_cls = total.shape[1]
-        prefix = torch.cat([total.new_zeros(1, n_cls), torch.cumsum(total, 0)]).reshape(-1)
-        v, c, s, e = proposals.video, proposals.label, proposals.start, proposals.end
-        base = (torch.cumsum(lengths, 0) - lengths).index_select(0, v)  # index_select: fast on CPU
-        hi = prefix.index_select(0, (base + e + 1) * n_cls + c)
-        lo = prefix.index_select(0, (base + s) * n_cls + c)
-        scores = (hi - lo) / (e - s + 1).double()
+        sums, _ = packed_interval_sums(self._packed_map(packed), mask, proposals,
+                                       owner=type(self).__name__)
+        s, e = proposals.start, proposals.end
+        scores = sums(s, e + 1) / (e - s + 1).double()
         if self.video_score == 'scale':
             scores = scale_by_video_score(scores, outputs, proposals)
         return scores
@@ -328,7 +341,7 @@ class OuterInnerContrastScorer(nn.Module):
     Call: ``scorer(outputs, proposals)`` -> ``[P]`` float64 scores. The map is
     computed on each video's valid segments only, which must come first in
     its row (padding at the end, the collate's layout); a mask with holes is
-    refused (:func:`leading_valid_lengths`).
+    refused (:func:`packed_interval_sums`).
     """
 
     def __init__(self, *, inflation: float = 0.25, stream_weights: Optional[dict] = None,
@@ -352,18 +365,8 @@ class OuterInnerContrastScorer(nn.Module):
     def forward(self, outputs: dict, proposals: Proposals) -> Tensor:
         _check_labelled(proposals)
         total, mask = self.packed_map(outputs)  # [N_valid, C], [B, T]
-        lengths = leading_valid_lengths(mask, owner=type(self).__name__)
-        n_cls = total.shape[1]
-        prefix = torch.cat([total.new_zeros(1, n_cls), torch.cumsum(total, 0)]).reshape(-1)
-        offset = torch.cumsum(lengths, 0) - lengths  # first packed row of each video
-        v, c, s, e = proposals.video, proposals.label, proposals.start, proposals.end
-        base = offset.index_select(0, v)
-
-        def sums(first: Tensor, stop: Tensor) -> Tensor:  # first .. stop - 1 of the video
-            hi = prefix.index_select(0, (base + stop) * n_cls + c)
-            lo = prefix.index_select(0, (base + first) * n_cls + c)
-            return hi - lo
-
+        sums, lengths = packed_interval_sums(total, mask, proposals, owner=type(self).__name__)
+        v, s, e = proposals.video, proposals.start, proposals.end
         inner = sums(s, e + 1) / (e - s + 1).double()
         margin = torch.ceil((e - s + 1).double() * self.inflation).long()
         left_lo = (s - margin).clamp(min=0)
