@@ -212,6 +212,45 @@ def test_cell_flags():
     assert abl.cell_flags(healthy, [1.0] * 100, ['bg', 'cluster']) == ['idle:bg,cluster']
     assert abl.cell_flags(bad, falling, ['bg']) == ['inverted:flow', 'saturated:rgb',
                                                     'not-converged', 'idle:bg']
+    q = ('lambda_p05', 'lambda_p25', 'lambda_p50', 'lambda_p75', 'lambda_p95')
+    moving = [{'iter': i, **{f'health/{k}': 0.9 - 0.1 * (i == 16000) for k in q}}
+              for i in (4000, 8000, 12000, 16000)]
+    settled = [dict(r, **{f'health/{k}': 0.9 for k in q}) for r in moving]
+    assert abl.cell_flags(healthy, [1.0] * 100, val_curve=moving) == ['not-converged:attention']
+    assert abl.cell_flags(healthy, [1.0] * 100, val_curve=settled) == []
+    assert abl.cell_flags(bad, falling, ['bg'], val_curve=moving) == [
+        'inverted:flow', 'saturated:rgb', 'not-converged', 'not-converged:attention', 'idle:bg']
+
+
+def test_attention_still_moving_rule():
+    from wsal.evaluation import attention_still_moving
+    q = ('lambda_p05', 'lambda_p25', 'lambda_p50', 'lambda_p75', 'lambda_p95')
+
+    def row(it, *values):
+        return {'iter': it, **{f'health/{k}': v for k, v in zip(q, values)}}
+
+    end = row(16000, 0.3, 0.5, 0.7, 0.9, 1.0)
+    # the reference is the latest validation at or before 12000, not the first one
+    curve = [row(4000, 1.0, 1.0, 1.0, 1.0, 1.0), row(12000, 0.32, 0.52, 0.72, 0.92, 1.0), end]
+    assert attention_still_moving(curve) is False                  # mean shift 0.016
+    assert attention_still_moving(curve, tolerance=0.01) is True
+    assert attention_still_moving(curve, window=0.5) is True       # against 4000: 0.38
+    assert attention_still_moving(list(reversed(curve))) is False  # order does not matter
+    # 0.2 lower on p05..p75 over the last quarter: mean shift 0.16
+    moved = [row(12000, 0.5, 0.7, 0.9, 1.0, 1.0), end]
+    assert attention_still_moving(moved) is True
+    assert attention_still_moving([row(14000, 0.5, 0.7, 0.9, 1.0, 1.0), end]) is None
+    assert attention_still_moving([end]) is None
+    assert attention_still_moving([]) is None
+    # rows without the quantiles (e.g. a validation without health) are skipped
+    assert attention_still_moving([{'iter': 12000, 'detection/mAP@0.5': 0.1}, end]) is None
+    assert attention_still_moving([row(12000, float('nan'), 0.7, 0.9, 1.0, 1.0), end]) is None
+    assert attention_still_moving([{'iter': 12000, **{k: 0.5 for k in q}},
+                                   {'iter': 16000, **{k: 0.9 for k in q}}], prefix='') is True
+    with pytest.raises(ValueError, match='window'):
+        attention_still_moving(curve, window=1.0)
+    with pytest.raises(ValueError, match='tolerance'):
+        attention_still_moving(curve, tolerance=-0.1)
 
 
 def test_terms_at_chance_rule():
@@ -296,6 +335,7 @@ def test_loss_still_falling_rule():
 
 def test_user_data_root_interface(tiny_run, tmp_path):
     """``--data-root DIR``: cells hold detection.mAP and per-stream health; dims follow the data."""
+    from wsal.evaluation import attention_still_moving
     summary = json.loads((tiny_run / 'ablation.json').read_text())
     data = summary['meta']['data_roots']['3']
     work = tmp_path / 'user'
@@ -309,6 +349,10 @@ def test_user_data_root_interface(tiny_run, tmp_path):
         curve = summary['rows'][key]['val_curve']
         assert curve['iters'] == [1, 2]
         assert curve['mean'][-1] == pytest.approx(cell['curves']['val'][-1]['detection/mAP@0.5'])
+        # validated runs carry the label-free λ convergence rule as well
+        moving = attention_still_moving(cell['curves']['val'])
+        assert moving is not None
+        assert ('not-converged:attention' in cell['flags']) == moving
     assert 'Learning curves: mAP@0.5 on the test split' in (work / 'ablation.md').read_text()
     for key in ('r2', 'r8'):
         cell = json.loads((work / 'seed5' / key / 'result.json').read_text())

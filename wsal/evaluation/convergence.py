@@ -1,11 +1,14 @@
-"""Has a training run converged, and did each term learn? Rules on the training-loss curves."""
+"""Has a training run converged, and did each term learn? Rules on the training curves."""
 from __future__ import annotations
 
 from typing import List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-__all__ = ['loss_still_falling', 'terms_at_chance']
+__all__ = ['loss_still_falling', 'attention_still_moving', 'terms_at_chance', 'ATTENTION_QUANTILES']
+
+#: The quantiles of λ that :func:`attention_still_moving` compares (health metric names).
+ATTENTION_QUANTILES = ('lambda_p05', 'lambda_p25', 'lambda_p50', 'lambda_p75', 'lambda_p95')
 
 
 def loss_still_falling(losses: Sequence[float], *, window: float = 0.1,
@@ -48,6 +51,59 @@ def loss_still_falling(losses: Sequence[float], *, window: float = 0.1,
     if not ref > 0:
         return None
     return bool(float(last.mean()) < (1.0 - tolerance) * ref)
+
+
+def attention_still_moving(val_curve: Sequence[Mapping[str, float]], *, window: float = 0.25,
+                           tolerance: float = 0.05, prefix: str = 'health/') -> Optional[bool]:
+    """Whether λ's distribution over the validated videos still moved at the end of a run.
+
+    Compares the quantiles of λ (:data:`ATTENTION_QUANTILES`) at the last
+    validation with those at the latest validation at least ``window`` of
+    the run's length before it::
+
+        shift = mean over q of |q(last) - q(reference)|
+        not converged  <=>  shift > tolerance
+
+    The quantiles use no ground truth, so the rule can read a validation on
+    any split. It catches what the training loss hides: under 1/T pooling a
+    saturated λ can go on falling for thousands of iterations while the
+    total loss barely moves (the classification term dominates it), and
+    the proposals change with it. Models whose λ is still moving describe
+    an unfinished run.
+
+    Args:
+        val_curve: Validation rows ``{'iter': n, '<prefix>lambda_p05': ...}``
+            in any order (:class:`~wsal.engine.LossCurveHook`'s ``val``).
+        window: Share of the last validated iteration that separates the
+            two compared validations.
+        tolerance: Mean absolute quantile change above which λ counts as
+            still moving (λ is in [0, 1]).
+        prefix: Prefix of the quantile keys in the rows.
+
+    Returns:
+        True (still moving, not converged), False (settled), or None when
+        no two validations are far enough apart or a quantile is missing
+        or not finite.
+    """
+    if not 0 < window < 1:
+        raise ValueError(f'window must be in (0, 1), got {window}')
+    if tolerance < 0:
+        raise ValueError(f'tolerance must be >= 0, got {tolerance}')
+    keys = [prefix + q for q in ATTENTION_QUANTILES]
+    rows = sorted((r for r in val_curve if 'iter' in r and all(k in r for k in keys)),
+                  key=lambda r: float(r['iter']))
+    if len(rows) < 2:
+        return None
+    last = rows[-1]
+    limit = (1.0 - window) * float(last['iter'])
+    earlier = [r for r in rows[:-1] if float(r['iter']) <= limit]
+    if not earlier:
+        return None
+    a = np.asarray([float(last[k]) for k in keys])
+    b = np.asarray([float(earlier[-1][k]) for k in keys])
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        return None
+    return bool(float(np.abs(a - b).mean()) > tolerance)
 
 
 def terms_at_chance(curve: Sequence[Mapping[str, float]], chance: Mapping[str, Tuple[str, float]],

@@ -86,8 +86,9 @@ def train_and_test(cfg) -> CellRun:
 
 
 def cell_flags(health: Mapping[str, Any], losses: Optional[List[float]] = None,
-               idle: Optional[List[str]] = None) -> List[str]:
-    """What went wrong in a cell, from its attention health and its training loss.
+               idle: Optional[List[str]] = None, *,
+               val_curve: Optional[List[Mapping[str, float]]] = None) -> List[str]:
+    """What went wrong in a cell, from its attention health and its training curves.
 
     * ``inverted``: a stream's (or the stream mean's) λ is lower inside the
       ground truth than outside (``<stream>/lambda_in < <stream>/lambda_out``);
@@ -95,6 +96,10 @@ def cell_flags(health: Mapping[str, Any], losses: Optional[List[float]] = None,
       flags λ of the stream mean or of a stream;
     * ``not-converged``: the total training loss was still falling
       (:func:`wsal.evaluation.loss_still_falling`);
+    * ``not-converged:attention``: λ's quantiles on the validated videos
+      still moved over the last quarter of the run
+      (:func:`wsal.evaluation.attention_still_moving`; only when the run
+      was validated);
     * ``idle``: a loss term stayed at its chance level to the end of training
       (:func:`idle_terms`), e.g. ``idle:bg`` when the background pool was never
       classified better than a uniform guess.
@@ -105,12 +110,14 @@ def cell_flags(health: Mapping[str, Any], losses: Optional[List[float]] = None,
         losses: Total training loss per iteration (None: not checked).
         idle: Names of the idle loss terms (:func:`idle_terms`; None or empty:
             none).
+        val_curve: The run's validation rows (``curves['val']``; None or
+            empty: not checked).
 
     Returns:
         list[str]: flags of :data:`FLAGS` with the streams concerned, e.g.
         ``['inverted:flow', 'not-converged']``; empty when healthy.
     """
-    from wsal.evaluation.convergence import loss_still_falling
+    from wsal.evaluation.convergence import attention_still_moving, loss_still_falling
     prefixes = [''] + sorted({k.split('/')[0] + '/' for k in health if '/' in k})
     out = []
     for flag, test in (('inverted', lambda p: _num(health, p + 'lambda_in') is not None
@@ -123,6 +130,8 @@ def cell_flags(health: Mapping[str, Any], losses: Optional[List[float]] = None,
             out.append(f'{flag}:{",".join(where)}')
     if losses is not None and loss_still_falling(losses):
         out.append('not-converged')
+    if val_curve and attention_still_moving(val_curve):
+        out.append('not-converged:attention')
     if idle:
         out.append(f'idle:{",".join(idle)}')
     return out
@@ -232,18 +241,21 @@ def _stream_attention(health: Mapping[str, Any]) -> Dict[str, Dict[str, Any]]:
 
 def _test_fields(row: AblationRow, res: Any, *, losses: Optional[List[float]] = None,
                  idle: Optional[List[str]] = None,
+                 val_curve: Optional[List[Mapping[str, float]]] = None,
                  training_flags: Optional[List[str]] = None) -> Dict[str, Any]:
     """The test part of a cell result from an ``EvalResult``.
 
-    ``losses`` (the training loss per iteration) decide the not-converged
-    flag and ``idle`` the idle one; a re-test passes the training flags the
-    cell had instead (``training_flags``: ``not-converged``, ``idle:...``).
+    ``losses`` (the training loss per iteration) and ``val_curve`` (the
+    validation rows) decide the not-converged flags and ``idle`` the idle
+    one; a re-test passes the training flags the cell had instead
+    (``training_flags``: ``not-converged``, ``not-converged:attention``,
+    ``idle:...``).
     """
     if res.detection is None:
         raise ValueError(f'{row.config}: the test split gave no detection result')
     health = {k[len('health/'):]: finite(float(v)) for k, v in res.metrics.items()
               if k.startswith('health/') and isinstance(v, (int, float))}
-    flags = cell_flags(health, losses, idle)
+    flags = cell_flags(health, losses, idle, val_curve=val_curve)
     flags += [f for f in training_flags or [] if f not in flags]
     return {
         'detection': res.detection.to_dict(),
@@ -272,7 +284,8 @@ def _retest(row: AblationRow, old: Dict[str, Any], *, config: Any, seed: int, da
     res = run_test(cfg, ckpt)
     result = dict(old)
     kept = [f for f in old.get('flags', []) if f.split(':')[0] in TRAINING_FLAGS]
-    result.update(_test_fields(row, res, training_flags=kept))
+    result.update(_test_fields(row, res, training_flags=kept,
+                               val_curve=(old.get('curves') or {}).get('val')))
     result['test_seconds'] = time.perf_counter() - start
     result = finite(result)
     atomic_write_json(osp.join(cell_dir, RESULT_FILE), result)
@@ -345,7 +358,8 @@ def run_cell(row: AblationRow, *, seed: int, data_root: str, cell_dir: str, iter
         'row': {'key': row.key, 'name': row.name, 'config': row.config},
         'marks': loss_marks(cfg),
         **_test_fields(row, run.result, losses=run.losses,
-                       idle=idle_terms(run.model, run.curves['train'])),
+                       idle=idle_terms(run.model, run.curves['train']),
+                       val_curve=run.curves['val']),
         'train_seconds': run.train_seconds,
         'test_seconds': run.test_seconds,
         'seconds_per_iter': run.train_seconds / max(1, iters),

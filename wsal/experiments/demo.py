@@ -92,7 +92,8 @@ def _run_demo(*, work_dir: str, preset: str, seed: int, iters: Optional[int],
             results[name], models[name], cfgs[name] = run.result, run.model, cfg
             health = {k[len('health/'):]: v for k, v in run.result.metrics.items()
                       if k.startswith('health/') and isinstance(v, (int, float))}
-            flags[name] = cell_flags(health, run.losses, idle_terms(run.model, run.curves['train']))
+            flags[name] = cell_flags(health, run.losses, idle_terms(run.model, run.curves['train']),
+                                     val_curve=run.curves['val'])
     decays = sorted({float(c.optim_wrapper.optimizer.get('weight_decay', 0.0))
                      for c in cfgs.values()})
     table = demo_table(results, flags, preset=preset, seed=seed, iters=iters, lr=lr,

@@ -245,7 +245,9 @@ def flags_table(summary: Mapping[str, Any], *, seeds: Sequence[int], column: str
     """
     lines = ['', 'Failure flags per cell (inverted: λ lower inside GT than outside; '
              'collapsed / saturated: AttentionHealth; not-converged: training loss still '
-             'falling over the last tenth of the iterations; idle:<term>: a loss term still at '
+             'falling over the last tenth of the iterations; not-converged:attention: λ\'s '
+             '5th to 95th percentiles on the validated videos moved by more than 0.05 on '
+             'average over the last quarter of the run; idle:<term>: a loss term still at '
              'its chance level, a uniform guess, over the last tenth):', '',
              f'| {column} | ' + ' | '.join(f'seed {s}' for s in seeds) + ' |',
              '|---|' + '--|' * len(seeds)]
