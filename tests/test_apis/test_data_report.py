@@ -76,3 +76,39 @@ def test_cli(tiny_root, tmp_path, capsys):
     assert 'is not a folder' in capsys.readouterr().err
     assert main(['inspect', str(tiny_root), '--test-subset', 'nope']) == 2
     assert "subsets in the file" in capsys.readouterr().err
+
+
+def test_action_shift_per_stream(tiny_root):
+    """ρ of each stream, checked against a direct computation on the same frames."""
+    from wsal.datasets import WSALFeatureDataset
+    from wsal.evaluation.attention_health import frames_in_segments
+    r = inspect_data(tiny_root, max_frames=0, max_shift_frames=10**9)
+    assert 'action_shift' not in r['probes']['all']
+    ds = WSALFeatureDataset(data_root=tiny_root, subset='validation', modalities=('rgb', 'flow'))
+    ds.full_init()
+    for stream in ('rgb', 'flow'):
+        shifts, residuals = [], []
+        for i, rec in enumerate(ds.records):
+            x = ds.get_features(i)[stream].astype(np.float64)
+            inside = frames_in_segments(len(x), ds.stride / rec.fps, np.asarray(rec.gt_segments))
+            if inside.all() or not inside.any():
+                continue
+            shifts.append(x[inside].mean(0) - x[~inside].mean(0))
+            residuals.append(x[~inside] - x[~inside].mean(0))
+        res = np.concatenate(residuals)
+        sigma1 = np.sqrt(np.linalg.eigvalsh(res.T @ res / len(res))[-1])
+        expected = np.linalg.norm(np.mean(shifts, 0)) / sigma1
+        got = r['probes'][stream]['action_shift']
+        assert got['videos'] == len(shifts) and got['frames'] == len(res)
+        assert got['rho'] == pytest.approx(expected, rel=1e-9), stream
+    text = format_data_report(r)
+    assert f"flow {r['probes']['flow']['action_shift']['rho']:.2f}" in text
+    # A sample of the frames for σ₁ keeps the estimate close
+    sampled = inspect_data(tiny_root, max_frames=0, max_shift_frames=300)['probes']
+    for stream in ('rgb', 'flow'):
+        assert sampled[stream]['action_shift']['frames'] < r['probes'][stream]['action_shift'][
+            'frames']
+        assert sampled[stream]['action_shift']['rho'] == pytest.approx(
+            r['probes'][stream]['action_shift']['rho'], rel=0.15)
+    with pytest.raises(ValueError, match='max_shift_frames'):
+        inspect_data(tiny_root, max_shift_frames=0)

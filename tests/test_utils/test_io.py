@@ -101,3 +101,17 @@ def test_fsync_dir_tolerates_platforms_without_it(tmp_path, monkeypatch):
     monkeypatch.setattr(os, 'fsync', refuse)
     wio.fsync_dir(tmp_path)  # no error
     wio.fsync_dir(tmp_path / 'missing')
+
+
+def test_nonfinite_to_none_makes_reports_writable(tmp_path):
+    from wsal.utils import nonfinite_to_none
+    report = {'auc': float('nan'), 'rows': [1.0, float('inf'), (float('-inf'), 2)],
+              'nested': {'ok': 0.5, 'n': 3, 'name': 'x', 'none': None}}
+    with pytest.raises(ValueError):
+        atomic_write_json(tmp_path / 'r.json', report)
+    assert not (tmp_path / 'r.json').exists()
+    clean = nonfinite_to_none(report)
+    assert clean == {'auc': None, 'rows': [1.0, None, [None, 2]],
+                     'nested': {'ok': 0.5, 'n': 3, 'name': 'x', 'none': None}}
+    atomic_write_json(tmp_path / 'r.json', clean)
+    assert report['auc'] != report['auc']   # the input is left as it was

@@ -52,10 +52,11 @@ def _split(data_root: PathLike, subset: str, streams: Sequence[str],
 
 
 def _videos(ds, streams: Sequence[str], *, sample_rate: float = 1.0, seed: int = 0):
-    """Yield ``({view: ProbeVideo}, T, {class: bool [T]})`` per video.
+    """Yield ``({view: ProbeVideo}, T, {class: bool [T]}, {stream: [T, D]})`` per video.
 
     The views are ``all`` (the streams concatenated, with two or more) and
-    each stream; the last item marks each annotated class's frames.
+    each stream; the third item marks each annotated class's frames, the
+    last holds every frame of each stream.
 
     With ``sample_rate < 1`` each view's ``features`` keep that share of the
     frames (drawn with ``seed``) and ``mean`` holds the whole video's mean.
@@ -90,13 +91,13 @@ def _videos(ds, streams: Sequence[str], *, sample_rate: float = 1.0, seed: int =
                 out[name] = ProbeVideo(rec.video_id, x[keep], label,
                                        {c: m[keep] for c, m in frames.items()},
                                        mean=x.mean(0, dtype=np.float64))
-        yield out, t, frames
+        yield out, t, frames, feats
 
 
 def inspect_data(data_root: PathLike, *, train_subset: str = 'validation',
                  test_subset: str = 'test', streams: Sequence[str] = ('rgb', 'flow'),
                  test_video_list: Optional[PathLike] = None, max_frames: int = 20000,
-                 seed: int = 0) -> Dict[str, Any]:
+                 max_shift_frames: int = 20000, seed: int = 0) -> Dict[str, Any]:
     """Probe a canonical-layout data root (see :mod:`wsal.evaluation.label_probes`).
 
     Args:
@@ -106,7 +107,10 @@ def inspect_data(data_root: PathLike, *, train_subset: str = 'validation',
         streams: The feature streams.
         test_video_list: Restrict the test split to these ids (file, as the datasets take it).
         max_frames: Training frames drawn for the supervised frame probe (0 skips it).
-        seed: Seed of that draw.
+        max_shift_frames: Training frames drawn for the background's spread
+            in the action shift ρ (:class:`wsal.evaluation.action_shift.ActionShift`;
+            its cost grows with frames × D²). The shift itself uses every frame.
+        seed: Seed of those draws.
 
     Returns:
         dict: ``data_root``, ``classes``, ``dims`` ``{stream: D}``, ``splits``
@@ -114,7 +118,10 @@ def inspect_data(data_root: PathLike, *, train_subset: str = 'validation',
         percentiles, coverage being each video's share of frames inside an
         annotated instance) and ``probes`` (per view, ``all`` and each
         stream: ``video_label`` frame-AUC summary, ``classification_map``,
-        ``frame_probe`` summary or None, and ``norm`` for each stream).
+        ``frame_probe`` summary or None, and for each stream ``norm`` and
+        ``action_shift``, ρ on the training split: ``rho``, ``shift``,
+        ``sigma1``, ``videos``, ``frames``; see
+        :mod:`wsal.evaluation.action_shift`).
 
     Raises:
         ValueError: invalid data (named file, video and field), or a test
@@ -124,8 +131,11 @@ def inspect_data(data_root: PathLike, *, train_subset: str = 'validation',
     from wsal.evaluation.classification_metric import classification_map
     from wsal.evaluation.label_probes import (class_frame_aucs, fit_frame_probe,
                                               fit_video_label_probe, norm_auc, summarize_aucs)
+    from wsal.evaluation.action_shift import ActionShift
     if max_frames < 0:
         raise ValueError(f'max_frames must be >= 0, got {max_frames}')
+    if max_shift_frames < 1:
+        raise ValueError(f'max_shift_frames must be >= 1, got {max_shift_frames}')
     streams = tuple(streams)
     train_ds = _split(data_root, train_subset, streams, None, None)
     test_ds = _split(data_root, test_subset, streams, train_ds.classes, test_video_list)
@@ -137,13 +147,21 @@ def inspect_data(data_root: PathLike, *, train_subset: str = 'validation',
     views = (('all',) if len(streams) > 1 else ()) + streams
     train: Dict[str, list] = {v: [] for v in views}
     splits: Dict[str, Any] = {}
+    shift_rate = min(1.0, max_shift_frames / max(total, 1))
+    shift_rng = np.random.default_rng([seed, 1])
+    shifts = {s: ActionShift() for s in streams}
     lengths, coverage = [], []
-    for per_view, t, frames in _videos(train_ds, streams, sample_rate=rate, seed=seed):
+    for per_view, t, frames, feats in _videos(train_ds, streams, sample_rate=rate, seed=seed):
         for v in views:
             train[v].append(per_view[v])
         lengths.append(t)
         if frames:
             coverage.append(_coverage(frames))
+            sample = (None if shift_rate >= 1.0
+                      else np.flatnonzero(shift_rng.random(t) < shift_rate))
+            action = np.logical_or.reduce(list(frames.values()))
+            for s in streams:
+                shifts[s].update(feats[s], action, sample=sample)
     splits['train'] = {'subset': train_subset, 'videos': len(lengths),
                        'segments': _percentiles(lengths), 'coverage': _percentiles(coverage)}
     label_probes = {v: fit_video_label_probe(train[v]) for v in views}
@@ -156,7 +174,7 @@ def inspect_data(data_root: PathLike, *, train_subset: str = 'validation',
     video_scores: Dict[str, List[np.ndarray]] = {v: [] for v in views}
     labels: List[np.ndarray] = []
     lengths, coverage = [], []
-    for per_view, t, frames in _videos(test_ds, streams):
+    for per_view, t, frames, _ in _videos(test_ds, streams):
         lengths.append(t)
         if frames:
             coverage.append(_coverage(frames))
@@ -182,9 +200,11 @@ def inspect_data(data_root: PathLike, *, train_subset: str = 'validation',
                                      if frame_probes[v] is not None else None)}
         if v in norms:
             probes[v]['norm'] = summarize_aucs(norms[v])
+            probes[v]['action_shift'] = shifts[v].result()
     return {'data_root': os.fspath(data_root), 'classes': list(train_ds.classes),
             'dims': {s: train_ds.dims[s] for s in streams}, 'splits': splits,
-            'probes': probes, 'max_frames': int(max_frames), 'seed': int(seed)}
+            'probes': probes, 'max_frames': int(max_frames),
+            'max_shift_frames': int(max_shift_frames), 'seed': int(seed)}
 
 
 def _fmt(x: Optional[float]) -> str:
@@ -249,6 +269,12 @@ def format_data_report(report: Dict[str, Any]) -> str:
     row('row norm', lambda p: p.get('norm'))
     row('supervised frame probe (reference)', lambda p: p['frame_probe'])
     row('video classification mAP (test)', lambda p: p['classification_map'])
+    shift = {v: p['action_shift'] for v, p in report['probes'].items() if 'action_shift' in p}
+    if shift:
+        lines.append('')
+        lines.append('action shift ρ on the training split (how far an action moves the features, '
+                     "against the background's largest change within a video): "
+                     + ', '.join(f"{v} {_fmt(r['rho'])}" for v, r in shift.items()))
     lines.append('')
     legend = ("video-label classifier: linear, fitted on the training videos' mean features and "
               'video labels, scored per frame (AUC per test video and present class). ')

@@ -11,6 +11,12 @@ what it measures (linear probes, no training of a localizer; seconds to a minute
   row norm                frame AUC of the feature norm (a class-blind cue).
   supervised frame probe  action vs background, fitted on the training split's segments: what a
                           linear model reaches with full supervision (a reference only).
+  action shift rho        per stream, on the training split's annotated frames: the norm of
+                          the actions' mean shift from their video's background, over the
+                          background's standard deviation along its largest direction of
+                          change within a video. Near 1 or below, backgrounds change as much
+                          as actions do, and a foreground/background split of each video (the
+                          paper's L_bg) can settle on a background change.
 
 examples:
   wsal inspect data/thumos14
@@ -57,7 +63,7 @@ def run(args) -> int:
     from mmengine.logging import MMLogger
 
     from wsal.apis.data_report import format_data_report, inspect_data
-    from wsal.utils import atomic_write_json
+    from wsal.utils import atomic_write_json, nonfinite_to_none
 
     if args.max_frames < 0:
         raise ValueError(f'--max-frames must be 0 (no supervised probe) or more, got '
@@ -70,6 +76,6 @@ def run(args) -> int:
                           test_video_list=args.videos, max_frames=args.max_frames, seed=args.seed)
     print(format_data_report(report))
     if args.out:
-        atomic_write_json(args.out, report)
+        atomic_write_json(args.out, nonfinite_to_none(report))
         print(f'report written to {args.out}')
     return 0

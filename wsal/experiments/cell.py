@@ -18,6 +18,8 @@ import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
+from wsal.utils import nonfinite_to_none as finite
+
 from .config import experiment_config, load_method_config
 from .table1 import AblationRow, loss_marks
 
@@ -195,17 +197,6 @@ def config_digest(config: Union[str, Any]) -> str:
     cfg = config if isinstance(config, Config) else load_method_config(config)
     text = json.dumps(cfg.to_dict().get('model'), sort_keys=True, default=str)
     return hashlib.sha256(text.encode('utf-8')).hexdigest()
-
-
-def finite(x: Any) -> Any:
-    """JSON-safe: NaN/inf become None (recursively through dicts and lists)."""
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    if isinstance(x, dict):
-        return {k: finite(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [finite(v) for v in x]
-    return x
 
 
 def _settings(*, row: AblationRow, config: Any, preset: Optional[str], seed: int, iters: int,

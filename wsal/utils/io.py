@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import secrets
 import shutil
@@ -137,6 +138,17 @@ def atomic_write_text(path: PathLike, text: str) -> Path:
     with atomic_write(path, 'w') as fh:
         fh.write(text)
     return Path(path)
+
+
+def nonfinite_to_none(x: Any) -> Any:
+    """JSON-safe copy: NaN and inf floats become None (through dicts, lists and tuples)."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, dict):
+        return {k: nonfinite_to_none(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [nonfinite_to_none(v) for v in x]
+    return x
 
 
 def atomic_write_json(path: PathLike, obj: Any, *, indent: int = 2) -> Path:
