@@ -90,11 +90,18 @@ def test_action_shift_per_stream(tiny_root):
         shifts, residuals = [], []
         for i, rec in enumerate(ds.records):
             x = ds.get_features(i)[stream].astype(np.float64)
-            inside = frames_in_segments(len(x), ds.stride / rec.fps, np.asarray(rec.gt_segments))
-            if inside.all() or not inside.any():
+            sps = ds.stride / rec.fps
+            inside = frames_in_segments(len(x), sps, np.asarray(rec.gt_segments))
+            # background: frames whose span [t, t + 1)·sps meets no segment
+            clear = np.ones(len(x), bool)
+            for start, end in rec.gt_segments:
+                first = int(np.floor(start / sps))
+                last = int(np.ceil(end / sps))      # exclusive
+                clear[max(first, 0):last] = False
+            if not inside.any() or not clear.any():
                 continue
-            shifts.append(x[inside].mean(0) - x[~inside].mean(0))
-            residuals.append(x[~inside] - x[~inside].mean(0))
+            shifts.append(x[inside].mean(0) - x[clear].mean(0))
+            residuals.append(x[clear] - x[clear].mean(0))
         res = np.concatenate(residuals)
         sigma1 = np.sqrt(np.linalg.eigvalsh(res.T @ res / len(res))[-1])
         expected = np.linalg.norm(np.mean(shifts, 0)) / sigma1

@@ -80,3 +80,22 @@ def test_bad_shapes_are_named():
     acc.update(*_video(40, 5, shift=1.0, spread=1.0))
     with pytest.raises(ValueError, match='4 channels, earlier videos 5'):
         acc.update(*_video(40, 4, shift=1.0, spread=1.0))
+
+
+def test_background_frames_leave_out_the_boundaries():
+    # Frames half in the action move along the action's direction; counted as
+    # background they widen σ₁ where the background itself is still.
+    x, mask = _video(40, 5, shift=6.0, spread=0.5)
+    x[9, 1] = x[20, 1] = 3.0                          # the frames on either boundary
+    edges = np.zeros(40, bool)
+    edges[[9, 20]] = True
+    loose, clean = ActionShift(), ActionShift()
+    loose.update(x, mask)
+    clean.update(x, mask, background_frames=~mask & ~edges)
+    assert clean.result()['sigma1'] == pytest.approx(0.5)
+    assert clean.result()['rho'] == pytest.approx(12.0)
+    assert loose.result()['rho'] < 0.7 * clean.result()['rho']
+    with pytest.raises(ValueError, match='overlap'):
+        ActionShift().update(x, mask, background_frames=np.ones(40, bool))
+    with pytest.raises(ValueError, match='background_frames must be'):
+        ActionShift().update(x, mask, background_frames=np.ones(39, bool))

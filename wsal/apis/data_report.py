@@ -41,6 +41,16 @@ def _coverage(frames: Dict[int, np.ndarray]) -> float:
     return float(np.logical_or.reduce(list(frames.values())).mean())
 
 
+def _touching(num_frames: int, seconds_per_segment: float, segments) -> np.ndarray:
+    """Bool ``[T]``: frames whose span ``[t, t + 1)·sps`` overlaps an annotated segment."""
+    start = np.arange(num_frames, dtype=np.float64) * float(seconds_per_segment)
+    segs = np.asarray(segments, dtype=np.float64).reshape(-1, 2)
+    if segs.shape[0] == 0:
+        return np.zeros(num_frames, dtype=bool)
+    return ((start[:, None] < segs[None, :, 1])
+            & (start[:, None] + seconds_per_segment > segs[None, :, 0])).any(1)
+
+
 def _split(data_root: PathLike, subset: str, streams: Sequence[str],
            classes: Optional[Sequence[str]], video_list: Optional[PathLike]):
     from wsal.datasets import WSALFeatureDataset
@@ -52,11 +62,13 @@ def _split(data_root: PathLike, subset: str, streams: Sequence[str],
 
 
 def _videos(ds, streams: Sequence[str], *, sample_rate: float = 1.0, seed: int = 0):
-    """Yield ``({view: ProbeVideo}, T, {class: bool [T]}, {stream: [T, D]})`` per video.
+    """Yield ``({view: ProbeVideo}, T, {class: bool [T]}, ({stream: [T, D]}, bool [T]))``.
 
-    The views are ``all`` (the streams concatenated, with two or more) and
-    each stream; the third item marks each annotated class's frames, the
-    last holds every frame of each stream.
+    One item per video. The views are ``all`` (the streams concatenated,
+    with two or more) and each stream; the third item marks each annotated
+    class's frames (a frame is inside when its centre is); the last holds
+    every frame of each stream and the frames that touch no annotated
+    segment.
 
     With ``sample_rate < 1`` each view's ``features`` keep that share of the
     frames (drawn with ``seed``) and ``mean`` holds the whole video's mean.
@@ -91,7 +103,7 @@ def _videos(ds, streams: Sequence[str], *, sample_rate: float = 1.0, seed: int =
                 out[name] = ProbeVideo(rec.video_id, x[keep], label,
                                        {c: m[keep] for c, m in frames.items()},
                                        mean=x.mean(0, dtype=np.float64))
-        yield out, t, frames, feats
+        yield out, t, frames, (feats, ~_touching(t, sps, segs))
 
 
 def inspect_data(data_root: PathLike, *, train_subset: str = 'validation',
@@ -151,7 +163,8 @@ def inspect_data(data_root: PathLike, *, train_subset: str = 'validation',
     shift_rng = np.random.default_rng([seed, 1])
     shifts = {s: ActionShift() for s in streams}
     lengths, coverage = [], []
-    for per_view, t, frames, feats in _videos(train_ds, streams, sample_rate=rate, seed=seed):
+    for per_view, t, frames, (feats, clear) in _videos(train_ds, streams, sample_rate=rate,
+                                                       seed=seed):
         for v in views:
             train[v].append(per_view[v])
         lengths.append(t)
@@ -160,8 +173,9 @@ def inspect_data(data_root: PathLike, *, train_subset: str = 'validation',
             sample = (None if shift_rate >= 1.0
                       else np.flatnonzero(shift_rng.random(t) < shift_rate))
             action = np.logical_or.reduce(list(frames.values()))
+            background = clear & ~action
             for s in streams:
-                shifts[s].update(feats[s], action, sample=sample)
+                shifts[s].update(feats[s], action, background_frames=background, sample=sample)
     splits['train'] = {'subset': train_subset, 'videos': len(lengths),
                        'segments': _percentiles(lengths), 'coverage': _percentiles(coverage)}
     label_probes = {v: fit_video_label_probe(train[v]) for v in views}
