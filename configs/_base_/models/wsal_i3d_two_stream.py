@@ -11,11 +11,13 @@
 #   the video labels (sec. 4.2: "The higher foreground class loss weight
 #   encourages the model to first produce correct video-level labels. Once the
 #   foreground loss is saturated, minimizing the other losses improves boundary
-#   decisions"). With all terms on from the first iteration, 1/T pooling
-#   collapses: the background class is trained on every video and learns the
-#   common feature direction first, L_bg then lowers λ on every frame (with
-#   1/T this also grows the background-pooled feature), the foreground pool
-#   shrinks to zero and L_fg stays at chance (λ≈0 on every frame, mAP 0).
+#   decisions"). With eq. 2's free background row and all terms on from the
+#   first iteration, 1/T pooling collapsed (λ≈0 on every frame, mAP 0); with
+#   the tied background logit below it does not. The ramp is kept because the
+#   full model without it scored 1.6 lower on six development cells; where
+#   L_fg alone orients λ the wrong way, it lets λ settle on the mirror
+#   solution in long runs (docs/ablation.md, "The loss ramp and λ's
+#   orientation"). loss_warmup=None trains every term from the start.
 # * Proposals threshold each frame's quantile of λ in its video (the fraction
 #   of the video's frames with a lower λ), at 0, 0.05, ..., 0.95
 #   (AttentionThresholdProposals(normalize='quantile'), `attention_thresholds`
