@@ -63,7 +63,7 @@ def test_quoted_sections_exist(path):
         dangling)
 
 
-def test_reference_pattern_catches_a_renamed_section(tmp_path):
+def test_reference_pattern_catches_a_renamed_section():
     # The pattern reads the forms the docs use, across a line break.
     text = 'as measured (docs/ablation.md,\n"No such section here") and ("Nor this one" above).'
     refs = [(doc, q) for doc, q, _ in _REF.findall(re.sub(r'\s*\n\s*', ' ', text))]

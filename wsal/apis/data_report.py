@@ -140,10 +140,10 @@ def inspect_data(data_root: PathLike, *, train_subset: str = 'validation',
             split without annotated segments.
     """
     from wsal.evaluation.attention_health import frame_auc
+    from wsal.evaluation.action_shift import ActionShift
     from wsal.evaluation.classification_metric import classification_map
     from wsal.evaluation.label_probes import (class_frame_aucs, fit_frame_probe,
                                               fit_video_label_probe, norm_auc, summarize_aucs)
-    from wsal.evaluation.action_shift import ActionShift
     if max_frames < 0:
         raise ValueError(f'max_frames must be >= 0, got {max_frames}')
     if max_shift_frames < 1:
