@@ -139,8 +139,8 @@ def inspect_data(data_root: PathLike, *, train_subset: str = 'validation',
         ValueError: invalid data (named file, video and field), or a test
             split without annotated segments.
     """
-    from wsal.evaluation.attention_health import frame_auc
     from wsal.evaluation.action_shift import ActionShift
+    from wsal.evaluation.attention_health import frame_auc
     from wsal.evaluation.classification_metric import classification_map
     from wsal.evaluation.label_probes import (class_frame_aucs, fit_frame_probe,
                                               fit_video_label_probe, norm_auc, summarize_aucs)
