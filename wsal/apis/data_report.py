@@ -36,9 +36,9 @@ def _percentiles(values: Sequence[float]) -> Dict[str, float]:
             'min': float(a.min()), 'max': float(a.max())}
 
 
-def _coverage(frames: Dict[int, np.ndarray]) -> float:
-    """Share of a video's frames inside any annotated instance."""
-    return float(np.logical_or.reduce(list(frames.values())).mean())
+def _action_frames(frames: Dict[int, np.ndarray]) -> np.ndarray:
+    """Bool ``[T]``: a video's frames inside any annotated instance (its share is the coverage)."""
+    return np.logical_or.reduce(list(frames.values()))
 
 
 def _touching(num_frames: int, seconds_per_segment: float, segments) -> np.ndarray:
@@ -169,10 +169,10 @@ def inspect_data(data_root: PathLike, *, train_subset: str = 'validation',
             train[v].append(per_view[v])
         lengths.append(t)
         if frames:
-            coverage.append(_coverage(frames))
+            action = _action_frames(frames)
+            coverage.append(float(action.mean()))
             sample = (None if shift_rate >= 1.0
                       else np.flatnonzero(shift_rng.random(t) < shift_rate))
-            action = np.logical_or.reduce(list(frames.values()))
             background = clear & ~action
             for s in streams:
                 shifts[s].update(feats[s], action, background_frames=background, sample=sample)
@@ -191,7 +191,7 @@ def inspect_data(data_root: PathLike, *, train_subset: str = 'validation',
     for per_view, t, frames, _ in _videos(test_ds, streams):
         lengths.append(t)
         if frames:
-            coverage.append(_coverage(frames))
+            coverage.append(float(_action_frames(frames).mean()))
         labels.append(next(iter(per_view.values())).label)
         for v in views:
             pv = per_view[v]

@@ -3,7 +3,7 @@
 ρ = ‖ā‖ / σ₁ per stream, with
 
 * ā the mean over videos of each video's action shift, the mean feature of
-  its annotated frames minus that of its other frames, and
+  its annotated frames minus that of its background frames, and
 * σ₁ the standard deviation of the background frames along their largest
   direction of change, measured within each video (each video's background
   frames centred on their own mean, pooled over videos).
