@@ -15,7 +15,8 @@ import os.path as osp
 import time
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
-from .cell import finite
+from wsal.utils import nonfinite_to_none
+
 from .data import check_seed_data_roots, data_description, seed_data_root
 from .figure import save_cells_figure
 from .report import META_NOTES, summarize
@@ -272,7 +273,7 @@ class CellCampaign:
         }
         md = self.format(summary)
         summary['markdown'] = md
-        summary = finite(summary)
+        summary = nonfinite_to_none(summary)
         atomic_write_json(osp.join(self.work_dir, f'{self.kind}.json'), summary)
         atomic_write_text(osp.join(self.work_dir, f'{self.kind}.md'), md)
         return summary

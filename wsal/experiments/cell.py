@@ -18,7 +18,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
-from wsal.utils import nonfinite_to_none as finite
+from wsal.utils import nonfinite_to_none
 
 from .config import experiment_config, load_method_config
 from .table1 import AblationRow, loss_marks
@@ -244,7 +244,7 @@ def _test_fields(row: AblationRow, res: Any, *, losses: Optional[List[float]] = 
     """
     if res.detection is None:
         raise ValueError(f'{row.config}: the test split gave no detection result')
-    health = {k[len('health/'):]: finite(float(v)) for k, v in res.metrics.items()
+    health = {k[len('health/'):]: nonfinite_to_none(float(v)) for k, v in res.metrics.items()
               if k.startswith('health/') and isinstance(v, (int, float))}
     flags = cell_flags(health, losses, idle, val_curve=val_curve)
     flags += [f for f in training_flags or [] if f not in flags]
@@ -254,7 +254,8 @@ def _test_fields(row: AblationRow, res: Any, *, losses: Optional[List[float]] = 
         'health': health,
         'attention': _stream_attention(health),
         'flags': flags,
-        'classification_mAP': finite(float(res.metrics.get('classification/mAP', float('nan')))),
+        'classification_mAP': nonfinite_to_none(
+            float(res.metrics.get('classification/mAP', float('nan')))),
     }
 
 
@@ -278,7 +279,7 @@ def _retest(row: AblationRow, old: Dict[str, Any], *, config: Any, seed: int, da
     result.update(_test_fields(row, res, training_flags=kept,
                                val_curve=(old.get('curves') or {}).get('val')))
     result['test_seconds'] = time.perf_counter() - start
-    result = finite(result)
+    result = nonfinite_to_none(result)
     atomic_write_json(osp.join(cell_dir, RESULT_FILE), result)
     d = result['detection']
     log(f'[{row.key} seed {seed}] tested again: mAP@0.5 {100 * d["mAP"][4]:.1f}, '
@@ -358,7 +359,7 @@ def run_cell(row: AblationRow, *, seed: int, data_root: str, cell_dir: str, iter
         'checkpoint': run.checkpoint,
         'num_test_videos': run.result.detection.protocol.get('num_videos'),
     }
-    result = finite(result)
+    result = nonfinite_to_none(result)
     atomic_write_json(result_file, result)
     d, health = result['detection'], result['health']
     log(f'[{row.key} seed {seed}] mAP@0.5 {100 * d["mAP"][4]:.1f}, avg {100 * d["average_mAP"]:.1f}; '

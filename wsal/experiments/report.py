@@ -6,8 +6,8 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 import numpy as np
 
 from wsal.evaluation.diagnostics import MISS_CATEGORIES
+from wsal.utils import nonfinite_to_none
 
-from .cell import finite
 from .paired import cell_values, paired_differences, paired_table
 from .table1 import LOSS_COLUMNS
 
@@ -33,7 +33,7 @@ def _mean_std(values: Sequence[Optional[float]]) -> Dict[str, Any]:
     ok = arr[np.isfinite(arr)]
     mean = float(ok.mean()) if ok.size else None
     std = float(ok.std(ddof=1)) if ok.size > 1 else (0.0 if ok.size else None)
-    return {'mean': mean, 'std': std, 'values': [finite(float(v)) for v in arr]}
+    return {'mean': mean, 'std': std, 'values': [nonfinite_to_none(float(v)) for v in arr]}
 
 
 def summarize(cells: Mapping[str, Mapping[int, Mapping[str, Any]]]) -> Dict[str, Any]:

@@ -18,8 +18,9 @@ import runpy
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
+from wsal.utils import nonfinite_to_none
+
 from .ablation import run_ablation
-from .cell import finite
 from .paired import cell_values, paired_differences, paired_table
 from .report import curve_table, mean_curve
 
@@ -173,7 +174,7 @@ def run_sweep(*, work_dir: PathLike, settings: Sequence[Setting], preset: str = 
                    'cfg_options': {k: dict(v) for k, v in (cfg_options or {}).items()},
                    'checkpoint': 'final checkpoint of every run (no selection on the test split)'}
     out['markdown'] = format_sweep_markdown(out)
-    out = finite(out)
+    out = nonfinite_to_none(out)
     atomic_write_json(osp.join(work_dir, 'sweep.json'), out)
     atomic_write_text(osp.join(work_dir, 'sweep.md'), out['markdown'])
     log(out['markdown'])
