@@ -61,14 +61,15 @@ def _split(data_root: PathLike, subset: str, streams: Sequence[str],
     return ds
 
 
-def _videos(ds, streams: Sequence[str], *, sample_rate: float = 1.0, seed: int = 0):
+def _videos(ds, streams: Sequence[str], *, sample_rate: float = 1.0, seed: int = 0,
+            clear: bool = True):
     """Yield ``({view: ProbeVideo}, T, {class: bool [T]}, ({stream: [T, D]}, bool [T]))``.
 
     One item per video. The views are ``all`` (the streams concatenated,
     with two or more) and each stream; the third item marks each annotated
     class's frames (a frame is inside when its centre is); the last holds
     every frame of each stream and the frames that touch no annotated
-    segment.
+    segment (None with ``clear=False``).
 
     With ``sample_rate < 1`` each view's ``features`` keep that share of the
     frames (drawn with ``seed``) and ``mean`` holds the whole video's mean.
@@ -103,7 +104,7 @@ def _videos(ds, streams: Sequence[str], *, sample_rate: float = 1.0, seed: int =
                 out[name] = ProbeVideo(rec.video_id, x[keep], label,
                                        {c: m[keep] for c, m in frames.items()},
                                        mean=x.mean(0, dtype=np.float64))
-        yield out, t, frames, (feats, ~_touching(t, sps, segs))
+        yield out, t, frames, (feats, ~_touching(t, sps, segs) if clear else None)
 
 
 def inspect_data(data_root: PathLike, *, train_subset: str = 'validation',
@@ -188,7 +189,7 @@ def inspect_data(data_root: PathLike, *, train_subset: str = 'validation',
     video_scores: Dict[str, List[np.ndarray]] = {v: [] for v in views}
     labels: List[np.ndarray] = []
     lengths, coverage = [], []
-    for per_view, t, frames, _ in _videos(test_ds, streams):
+    for per_view, t, frames, _ in _videos(test_ds, streams, clear=False):
         lengths.append(t)
         if frames:
             coverage.append(float(_action_frames(frames).mean()))
