@@ -78,6 +78,32 @@ def test_cli(tiny_root, tmp_path, capsys):
     assert "subsets in the file" in capsys.readouterr().err
 
 
+def test_cli_log_level_per_call(tiny_root, monkeypatch):
+    """Each call logs through a current logger at its own level, without mmengine's warning."""
+    import logging
+    import warnings
+
+    from mmengine.logging import MMLogger
+
+    import wsal.apis.data_report as data_report
+    from wsal.cli.main import main
+    seen = []
+    real = data_report.inspect_data
+
+    def spy(*args, **kwargs):
+        logger = MMLogger.get_current_instance()
+        seen.append(min(h.level for h in logger.handlers if isinstance(h, logging.StreamHandler)))
+        return real(*args, max_frames=0)
+
+    monkeypatch.setattr(data_report, 'inspect_data', spy)
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        assert main(['inspect', str(tiny_root)]) == 0
+        MMLogger.get_instance('another-run')
+        assert main(['inspect', str(tiny_root), '--log-level', 'INFO']) == 0
+    assert seen == [logging.WARNING, logging.INFO]
+
+
 def test_action_shift_per_stream(tiny_root):
     """ρ of each stream, checked against a direct computation on the same frames."""
     from wsal.datasets import WSALFeatureDataset

@@ -59,6 +59,7 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     import os
+    import time
 
     from mmengine.logging import MMLogger
 
@@ -70,7 +71,9 @@ def run(args) -> int:
                          f'{args.max_frames}')
     if not os.path.isdir(args.data_root):
         raise FileNotFoundError(f'data root {args.data_root} is not a folder')
-    MMLogger.get_instance('wsal-inspect', log_level=args.log_level)
+    # a logger of its own per call, so that it is the current one and takes this call's level
+    # (mmengine keeps the first level of a name and makes the newest logger current)
+    MMLogger.get_instance(f'wsal-inspect-{time.time_ns()}', log_level=args.log_level)
     report = inspect_data(args.data_root, train_subset=args.train_subset,
                           test_subset=args.test_subset, streams=args.streams,
                           test_video_list=args.videos, max_frames=args.max_frames, seed=args.seed)
