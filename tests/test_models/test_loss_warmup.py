@@ -40,6 +40,21 @@ def test_ramp_scales_named_terms_linearly():
         assert out['loss_guide'].item() == pytest.approx(f_guide * full['loss_guide'].item())
 
 
+def test_ramp_in_iterations_is_the_same_for_any_run_length():
+    """A length of 2 or more counts iterations; up to 1 it is a share of the run."""
+    ramped = _model(loss_warmup=dict(bg=20, guide=0.5))
+    for total in (40, 400):
+        for it, f_bg in ((0, 1 / 20), (9, 10 / 20), (19, 1.0), (39, 1.0)):
+            ramped.set_train_progress(it, total)
+            factors = ramped.loss_factors()
+            assert factors['bg'] == pytest.approx(f_bg)
+            assert factors['guide'] == pytest.approx(min(1.0, (it + 1) / (0.5 * total)))
+    assert _model(loss_warmup=dict(bg=20.0)).loss_warmup == {'bg': 20.0}
+    whole_run = _model(loss_warmup=dict(bg=1))           # 1 is the whole run, not 1 iteration
+    whole_run.set_train_progress(9, 40)
+    assert whole_run.loss_factors() == {'bg': pytest.approx(10 / 40)}
+
+
 def test_without_progress_terms_are_full_with_a_warning():
     model = _model(loss_warmup=dict(bg=0.5))
     full = _model().loss(*_batch())
@@ -53,9 +68,12 @@ def test_without_progress_terms_are_full_with_a_warning():
 
 @pytest.mark.parametrize('warmup, match', [
     (dict(bgg=0.5), "names 'bgg'"),
-    (dict(bg=0.0), 'fraction of the run'),
-    (dict(bg=1.5), 'fraction of the run'),
-    (dict(bg=True), 'fraction of the run'),
+    (dict(bg=0.0), 'share of the run'),
+    (dict(bg=-3), 'share of the run'),
+    (dict(bg=1.5), 'whole number of iterations'),
+    (dict(bg=2000.5), 'whole number of iterations'),
+    (dict(bg=True), 'share of the run'),
+    (dict(bg='2000'), 'share of the run'),
 ])
 def test_bad_warmup_is_rejected(warmup, match):
     with pytest.raises(ValueError, match=match):

@@ -78,8 +78,9 @@ class WeaklySupervisedLocalizer(StreamLocalizer):
             foreground logits: which action, given that the pool holds one).
         losses: ``{name: loss config | built module | None}``; None: eq. 11
             with α = β = γ = 0.1.
-        loss_warmup: ``{term: ratio}`` linear ramps of terms over the first
-            part of the run (see :class:`StreamLocalizer`).
+        loss_warmup: ``{term: length}`` linear ramps of terms over a share
+            (up to 1) or a number (2 or more) of the run's first iterations
+            (see :class:`StreamLocalizer`).
         test_cfg: Post-processor config or object used by :meth:`predict`.
         data_preprocessor: mmengine data preprocessor.
         init_cfg: mmengine initialisation config.

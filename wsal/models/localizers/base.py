@@ -103,12 +103,13 @@ class StreamLocalizer(BaseModel):
         stream_weights: θ per model stream (normalised to sum 1); None: equal.
         losses: ``{name: loss config | built module | None}``; None entries
             are switched off; at least one must remain.
-        loss_warmup: ``{term name: ratio}``: the named terms are ramped in
-            linearly from 0 to their full weight over the first ``ratio`` of
-            the run's iterations (``0 < ratio <= 1``), so the other terms act
-            alone first. Names of switched-off terms are allowed (a child
-            config that drops a term keeps its base's schedule); unknown names
-            are an error. The ramp needs the run's progress: wsal's Runner
+        loss_warmup: ``{term name: length}``: the named terms are ramped in
+            linearly from 0 to their full weight over the run's first
+            iterations, so the other terms act alone first. A length in
+            ``(0, 1]`` is a share of the run; an integer ``N >= 2`` is a
+            number of iterations, the same however long the run. Names of
+            switched-off terms are allowed (a child config that drops a term
+            keeps its base's schedule); unknown names are an error. The ramp needs the run's progress: wsal's Runner
             configs call :meth:`set_train_progress` before every iteration
             (``TrainProgressHook``); a plain training loop must call it too
             (without it the terms are used at full weight, with a warning).
@@ -178,10 +179,12 @@ class StreamLocalizer(BaseModel):
             if name not in names:
                 raise ValueError(f"{who}: loss_warmup names '{name}', which is not a loss term "
                                  f'(terms: {sorted(names)})')
-            if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) \
-                    or not 0 < float(ratio) <= 1:
-                raise ValueError(f"{who}: loss_warmup['{name}'] must be a fraction of the run "
-                                 f'in (0, 1], got {ratio!r}')
+            share = isinstance(ratio, (int, float)) and 0 < ratio <= 1
+            iters = isinstance(ratio, int) and ratio >= 2 or (
+                isinstance(ratio, float) and ratio >= 2 and ratio.is_integer())
+            if isinstance(ratio, bool) or not (share or iters):
+                raise ValueError(f"{who}: loss_warmup['{name}'] must be a share of the run in "
+                                 f'(0, 1] or a whole number of iterations >= 2, got {ratio!r}')
             out[name] = float(ratio)
         return out
 
@@ -214,7 +217,9 @@ class StreamLocalizer(BaseModel):
                 self._warned_progress = True
             return {}
         it, total = self._progress
-        return {n: min(1.0, (it + 1) / max(1.0, self.loss_warmup[n] * total)) for n in active}
+        # a length up to 1 is a share of the run, a larger one a number of iterations
+        length = {n: r * total if r <= 1 else r for n, r in self.loss_warmup.items()}
+        return {n: min(1.0, (it + 1) / max(1.0, length[n])) for n in active}
 
     def _normalise_weights(self, weights: Optional[Mapping[str, float]]) -> Dict[str, float]:
         names = list(self.model_streams)

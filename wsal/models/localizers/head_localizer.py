@@ -33,8 +33,9 @@ class HeadLocalizer(StreamLocalizer):
         fusion: ``'late'`` or ``'early'`` (the four methods concatenate RGB and
             flow: ``'early'``).
         stream_weights: θ per model stream; None gives equal weights.
-        loss_warmup: ``{term: ratio}`` linear ramps of terms over the first
-            part of the run (see :class:`StreamLocalizer`).
+        loss_warmup: ``{term: length}`` linear ramps of terms over a share
+            (up to 1) or a number (2 or more) of the run's first iterations
+            (see :class:`StreamLocalizer`).
         test_cfg: Post-processor config or object used by :meth:`predict`.
         data_preprocessor: mmengine data preprocessor.
         init_cfg: mmengine initialisation config.
