@@ -14,10 +14,13 @@
 #   decisions"). With eq. 2's free background row and all terms on from the
 #   first iteration, 1/T pooling collapsed (λ≈0 on every frame, mAP 0); with
 #   the tied background logit below it does not. The ramp is kept because the
-#   full model without it scored 1.6 lower on six development cells; where
+#   full model without it scored 1.6 lower on six development cells (1.1
+#   higher on one blind generator, where it starts near collapse); where
 #   L_fg alone orients λ the wrong way, it lets λ settle on the mirror
 #   solution in long runs (docs/ablation.md, "The loss ramp and λ's
-#   orientation"). loss_warmup=None trains every term from the start.
+#   orientation", "A twenty-third independent generator: the loss schedule
+#   on unseen data"). loss_warmup=None trains every term from the start; a
+#   length of 2 or more is a number of iterations instead of a share.
 # * Proposals threshold each frame's quantile of λ in its video (the fraction
 #   of the video's frames with a lower λ), at 0, 0.05, ..., 0.95
 #   (AttentionThresholdProposals(normalize='quantile'), `attention_thresholds`
