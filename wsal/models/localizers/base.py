@@ -109,8 +109,9 @@ class StreamLocalizer(BaseModel):
             ``(0, 1]`` is a share of the run; an integer ``N >= 2`` is a
             number of iterations, the same however long the run. Names of
             switched-off terms are allowed (a child config that drops a term
-            keeps its base's schedule); unknown names are an error. The ramp needs the run's progress: wsal's Runner
-            configs call :meth:`set_train_progress` before every iteration
+            keeps its base's schedule); unknown names are an error. The ramp
+            needs the run's progress: wsal's Runner configs call
+            :meth:`set_train_progress` before every iteration
             (``TrainProgressHook``); a plain training loop must call it too
             (without it the terms are used at full weight, with a warning).
             None or ``{}``: no ramp.
@@ -179,10 +180,8 @@ class StreamLocalizer(BaseModel):
             if name not in names:
                 raise ValueError(f"{who}: loss_warmup names '{name}', which is not a loss term "
                                  f'(terms: {sorted(names)})')
-            share = isinstance(ratio, (int, float)) and 0 < ratio <= 1
-            iters = isinstance(ratio, int) and ratio >= 2 or (
-                isinstance(ratio, float) and ratio >= 2 and ratio.is_integer())
-            if isinstance(ratio, bool) or not (share or iters):
+            number = isinstance(ratio, (int, float)) and not isinstance(ratio, bool)
+            if not number or not (0 < ratio <= 1 or ratio >= 2 and float(ratio).is_integer()):
                 raise ValueError(f"{who}: loss_warmup['{name}'] must be a share of the run in "
                                  f'(0, 1] or a whole number of iterations >= 2, got {ratio!r}')
             out[name] = float(ratio)
@@ -218,8 +217,9 @@ class StreamLocalizer(BaseModel):
             return {}
         it, total = self._progress
         # a length up to 1 is a share of the run, a larger one a number of iterations
-        length = {n: r * total if r <= 1 else r for n, r in self.loss_warmup.items()}
-        return {n: min(1.0, (it + 1) / max(1.0, length[n])) for n in active}
+        ramps = {n: self.loss_warmup[n] for n in active}
+        return {n: min(1.0, (it + 1) / max(1.0, r * total if r <= 1 else r))
+                for n, r in ramps.items()}
 
     def _normalise_weights(self, weights: Optional[Mapping[str, float]]) -> Dict[str, float]:
         names = list(self.model_streams)
