@@ -101,7 +101,8 @@ def test_cli_log_level_per_call(tiny_root, monkeypatch):
         assert main(['inspect', str(tiny_root)]) == 0
         MMLogger.get_instance('another-run')
         assert main(['inspect', str(tiny_root), '--log-level', 'INFO']) == 0
-    assert seen == [logging.WARNING, logging.INFO]
+        assert main(['inspect', str(tiny_root), '-q']) == 0
+    assert seen == [logging.WARNING, logging.INFO, logging.ERROR]
 
 
 def test_action_shift_per_stream(tiny_root):

@@ -54,6 +54,8 @@ def register(subparsers) -> None:
                    choices=['DEBUG', 'INFO', 'WARNING', 'ERROR'],
                    help='console log level (default WARNING; INFO also shows the data notes, '
                    'e.g. instances ending after their video)')
+    p.add_argument('-q', '--quiet', action='store_true',
+                   help='only errors and the report on the console (--log-level ERROR)')
     p.set_defaults(func=run)
 
 
@@ -73,7 +75,8 @@ def run(args) -> int:
         raise FileNotFoundError(f'data root {args.data_root} is not a folder')
     # a logger of its own per call, so that it is the current one and takes this call's level
     # (mmengine keeps the first level of a name and makes the newest logger current)
-    MMLogger.get_instance(f'wsal-inspect-{time.time_ns()}', log_level=args.log_level)
+    MMLogger.get_instance(f'wsal-inspect-{time.time_ns()}',
+                          log_level='ERROR' if args.quiet else args.log_level)
     report = inspect_data(args.data_root, train_subset=args.train_subset,
                           test_subset=args.test_subset, streams=args.streams,
                           test_video_list=args.videos, max_frames=args.max_frames, seed=args.seed)
