@@ -11,8 +11,7 @@
 # falls below the fixed 0..0.5 thresholds). With 1/T, STPN's λ saturates near 1
 # on the synthetic data (the Discussion's "majority of λ close to 1" without
 # enough sparsity) and its proposals come from the weighted T-CAM λ·σ(w·x),
-# i.e. in effect from the class activations. The base's `loss_warmup` names
-# terms that STPN switches off, so it ramps nothing here.
+# i.e. in effect from the class activations.
 #
 # Classifier: the background logit keeps a row of its own (eq. 2 as printed).
 # STPN has no background class to train; the row only sits in L_fg's softmax.

@@ -210,8 +210,7 @@ class StreamLocalizer(BaseModel):
                     f'{type(self).__name__}: loss_warmup ramps {active} over the run, but the '
                     'model was not told the training progress, so these terms are used at full '
                     'weight. Call model.set_train_progress(iteration, max_iters) before each '
-                    "training step (wsal's Runner configs do it with TrainProgressHook); "
-                    'training from scratch without the ramp can collapse the attention.',
+                    "training step (wsal's Runner configs do it with TrainProgressHook).",
                     stacklevel=3)
                 self._warned_progress = True
             return {}
