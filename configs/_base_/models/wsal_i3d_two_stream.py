@@ -15,7 +15,7 @@
 #   points for it on six development cells (README, "Model settings the
 #   configs use"; docs/ablation.md, "The loss ramp and λ's orientation", "A
 #   twenty-fifth independent generator"). Without it λ can start near
-#   collapse and orient only after 8000-12000 iterations: train to a plateau.
+#   collapse and orient only after 8000-16000 iterations: train to a plateau.
 #   `model.loss_warmup.bg=0.5` (and guide, cluster, consensus) ramps a term
 #   in over that share of the run; a length of 2 or more counts iterations.
 # * Proposals threshold each frame's quantile of λ in its video (the fraction
