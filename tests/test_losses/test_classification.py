@@ -83,10 +83,16 @@ def test_background_loss_rescaled_pool_matches_pooled_features():
     assert lam.grad is None and w.grad.abs().sum() > 0
 
 
-def test_background_loss_frames_pool_is_the_model_pool():
-    # pool='frames' rebuilds the configs' 1/T background pool from the frame
-    # logits: same loss, same gradients; with λ detached the classifier gets
-    # the same gradient and the attention none
+@pytest.mark.parametrize('terms,key', [
+    ((BackgroundLoss(pool='model'), BackgroundLoss(pool='frames'),
+      BackgroundLoss(pool='frames', detach_attention=True)), 'loss_bg'),
+    ((ClusterLoss(head='classifier'), None,
+      ClusterLoss(head='classifier', detach_attention=True)), 'loss_cluster')])
+def test_frame_pools_are_the_model_pools(terms, key):
+    # the 1/T pools rebuilt from the frame logits (BackgroundLoss(pool='frames'),
+    # ClusterLoss(detach_attention=True)) are the configs' model pools: same
+    # loss, same gradients; with λ detached the classifier gets the same
+    # gradient and the attention none
     from mmengine.config import Config
 
     from wsal import build_model
@@ -104,17 +110,19 @@ def test_background_loss_frames_pool_is_the_model_pool():
     def grads(term):
         model.zero_grad()
         out = model.extract({**feats, 'mask': mask})
-        loss = sum(term(s, labels, out['mask'])['loss_bg'] for s in out['streams'].values())
+        loss = sum(term(s, labels, out['mask'])[key] for s in out['streams'].values())
         loss.backward()
         return loss.item(), {n: (p.grad.clone() if p.grad is not None else torch.zeros_like(p))
                              for n, p in model.named_parameters()}
 
-    loss_model, g_model = grads(BackgroundLoss(pool='model'))
-    loss_frames, g_frames = grads(BackgroundLoss(pool='frames'))
-    assert loss_frames == pytest.approx(loss_model, rel=1e-5)
-    for name in g_model:
-        torch.testing.assert_close(g_frames[name], g_model[name], atol=1e-6, rtol=1e-4)
-    loss_detached, g_detached = grads(BackgroundLoss(pool='frames', detach_attention=True))
+    model_term, frames_term, detached_term = terms
+    loss_model, g_model = grads(model_term)
+    if frames_term is not None:
+        loss_frames, g_frames = grads(frames_term)
+        assert loss_frames == pytest.approx(loss_model, rel=1e-5)
+        for name in g_model:
+            torch.testing.assert_close(g_frames[name], g_model[name], atol=1e-6, rtol=1e-4)
+    loss_detached, g_detached = grads(detached_term)
     assert loss_detached == pytest.approx(loss_model, rel=1e-5)
     attention = [n for n in g_model if 'attention' in n]
     classifier = [n for n in g_model if 'classifier' in n]
@@ -123,7 +131,7 @@ def test_background_loss_frames_pool_is_the_model_pool():
     assert all(g_detached[n].abs().sum() == 0 for n in attention)
     for name in classifier:
         torch.testing.assert_close(g_detached[name], g_model[name], atol=1e-6, rtol=1e-4)
-    assert 'detach_attention=True' in repr(BackgroundLoss(pool='frames', detach_attention=True))
+    assert 'detach_attention=True' in repr(detached_term)
 
 
 def test_background_loss_bad_options():
@@ -166,6 +174,10 @@ def test_cluster_loss_on_the_classifier_rows():
     assert out['loss_cluster'].item() == pytest.approx(ref.item(), rel=1e-6)
     with pytest.raises(ValueError, match="head must be one of"):
         ClusterLoss(head='own')
+    with pytest.raises(ValueError, match="detach_attention needs head='classifier'"):
+        ClusterLoss(detach_attention=True)
+    assert ClusterLoss(head='classifier', detach_attention=True).required_keys == ('cas',
+                                                                                   'attention')
 
 
 def test_missing_key_and_negative_weight_are_clear():

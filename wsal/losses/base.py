@@ -112,3 +112,23 @@ def video_frame_mean(per_frame: torch.Tensor, mask: torch.Tensor) -> torch.Tenso
     """Mean over each video's valid frames of ``per_frame [B, T]``, then over videos (scalar)."""
     m = mask.to(per_frame.dtype)
     return ((per_frame * m).sum(1) / m.sum(1).clamp(min=1)).mean()
+
+
+def frame_logit_pool(cas: torch.Tensor, weights: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The 1/T pool of the frame logits: ``(1/T) Σ_t w_t z_t`` over each video's valid frames.
+
+    For a bias-free linear classifier without dropout it equals classifying the
+    1/T-pooled feature ``(1/T) Σ_t w_t x_t``, and a detached ``weights`` stops
+    the gradient into the attention that set them.
+
+    Args:
+        cas: Frame logits ``[B, T, K]``.
+        weights: Frame weights ``[B, T]`` (λ or 1 - λ).
+        mask: Valid frames ``[B, T]``; T counts the valid frames only.
+
+    Returns:
+        Pooled logits ``[B, K]``.
+    """
+    m = mask.to(weights.dtype)
+    w = weights * m / m.sum(-1, keepdim=True).clamp_min(1.0)
+    return (w.unsqueeze(-1) * cas).sum(1)

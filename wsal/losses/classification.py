@@ -9,7 +9,7 @@ from wsal.models.temporal_ops import minmax_normalize
 from wsal.registry import LOSSES
 from wsal.utils.ranges import check_choice
 
-from .base import LossTerm, foreground_target
+from .base import LossTerm, foreground_target, frame_logit_pool
 
 
 @LOSSES.register_module()
@@ -93,13 +93,12 @@ class BackgroundLoss(LossTerm):
             lam = stream_out['attention']
             if self.detach_attention:
                 lam = lam.detach()
-            m = mask.to(lam.dtype)
             if self.pool == 'frames':
-                w = (1.0 - lam) * m / m.sum(-1, keepdim=True).clamp_min(1.0)
+                logits = frame_logit_pool(stream_out['cas'], 1.0 - lam, mask)
             else:
-                w = (1.0 - minmax_normalize(lam, mask)) * m
+                w = (1.0 - minmax_normalize(lam, mask)) * mask.to(lam.dtype)
                 w = w / w.sum(-1, keepdim=True).clamp_min(1e-6)
-            logits = (w.unsqueeze(-1) * stream_out['cas']).sum(1)
+                logits = (w.unsqueeze(-1) * stream_out['cas']).sum(1)
         return -F.log_softmax(logits, dim=-1)[:, 0].mean()
 
     def chance_level(self, *, num_classes: int) -> float:

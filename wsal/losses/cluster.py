@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from wsal.registry import LOSSES
 from wsal.utils.ranges import check_choice
 
-from .base import LossTerm
+from .base import LossTerm, frame_logit_pool
 
 
 @LOSSES.register_module()
@@ -36,29 +36,54 @@ class ClusterLoss(LossTerm):
       a video). Read from the classifier, the split is the one the class rows
       make, and the term trains the class rows.
 
+    With ``detach_attention`` (``head='classifier'`` only) both pools are
+    rebuilt from the frame logits ``cas [B, T, C+1]`` with λ detached,
+    ``(1/T) Σ_t λ_t z_t`` and ``(1/T) Σ_t (1 - λ_t) z_t`` (equal to the
+    model's 1/T pools for a bias-free linear classifier without dropout): the
+    term then trains the classifier only. Read from the classifier, its two
+    logits are ``±z̄`` under the tied background, so its push into λ is
+    class-blind: it raises λ wherever the mean class row scores above zero,
+    whatever the class (not in the paper).
+
     Args:
         weight: γ of eq. 11 (0.1 in the paper).
         head: ``'cluster'`` or ``'classifier'``.
+        detach_attention: Stop the gradient into λ (``head='classifier'``).
     """
 
     loss_name = 'loss_cluster'
     HEADS = ('cluster', 'classifier')
 
-    def __init__(self, *, weight: float = 0.1, head: str = 'cluster') -> None:
+    def __init__(self, *, weight: float = 0.1, head: str = 'cluster',
+                 detach_attention: bool = False) -> None:
         super().__init__(weight=weight)
         self.head = check_choice(head, owner='ClusterLoss', key='head', choices=self.HEADS)
-        self.required_keys = (('cluster_fg_logits', 'cluster_bg_logits') if head == 'cluster'
-                              else ('fg_logits', 'bg_logits'))
+        self.detach_attention = bool(detach_attention)
+        if self.detach_attention and head != 'classifier':
+            raise ValueError("ClusterLoss: detach_attention needs head='classifier' (a head of "
+                             'its own reads the model\'s pools, which keep λ\'s gradient)')
+        if head == 'cluster':
+            self.required_keys = ('cluster_fg_logits', 'cluster_bg_logits')
+        else:
+            self.required_keys = (('cas', 'attention') if self.detach_attention
+                                  else ('fg_logits', 'bg_logits'))
 
-    def _logits(self, stream_out, key):
+    def _logits(self, stream_out, mask):
+        """The foreground and background pools' cluster logits, ``[B, 2]`` each."""
         if self.head == 'cluster':
-            return stream_out[f'cluster_{key}_logits']
-        z = stream_out[f'{key}_logits']
-        return torch.stack([z[:, 1:].mean(-1), z[:, 0]], dim=-1)
+            return stream_out['cluster_fg_logits'], stream_out['cluster_bg_logits']
+        if self.detach_attention:
+            lam = stream_out['attention'].detach()
+            pools = (frame_logit_pool(stream_out['cas'], lam, mask),
+                     frame_logit_pool(stream_out['cas'], 1.0 - lam, mask))
+        else:
+            pools = (stream_out['fg_logits'], stream_out['bg_logits'])
+        return tuple(torch.stack([z[:, 1:].mean(-1), z[:, 0]], dim=-1) for z in pools)
 
     def compute(self, stream_out, labels, mask):
-        z_fg = F.log_softmax(self._logits(stream_out, 'fg'), dim=-1)[:, 0]
-        z_bg = F.log_softmax(self._logits(stream_out, 'bg'), dim=-1)[:, 1]
+        fg, bg = self._logits(stream_out, mask)
+        z_fg = F.log_softmax(fg, dim=-1)[:, 0]
+        z_bg = F.log_softmax(bg, dim=-1)[:, 1]
         return -(z_fg + z_bg).mean()
 
     def chance_level(self, *, num_classes: int) -> float:
@@ -66,4 +91,5 @@ class ClusterLoss(LossTerm):
         return 2 * math.log(2)
 
     def extra_repr(self) -> str:
-        return f"{super().extra_repr()}, head='{self.head}'"
+        detach = ', detach_attention=True' if self.detach_attention else ''
+        return f"{super().extra_repr()}, head='{self.head}'{detach}"
