@@ -83,16 +83,8 @@ def test_background_loss_rescaled_pool_matches_pooled_features():
     assert lam.grad is None and w.grad.abs().sum() > 0
 
 
-@pytest.mark.parametrize('terms,key', [
-    ((BackgroundLoss(pool='model'), BackgroundLoss(pool='frames'),
-      BackgroundLoss(pool='frames', detach_attention=True)), 'loss_bg'),
-    ((ClusterLoss(head='classifier'), None,
-      ClusterLoss(head='classifier', detach_attention=True)), 'loss_cluster')])
-def test_frame_pools_are_the_model_pools(terms, key):
-    # the 1/T pools rebuilt from the frame logits (BackgroundLoss(pool='frames'),
-    # ClusterLoss(detach_attention=True)) are the configs' model pools: same
-    # loss, same gradients; with λ detached the classifier gets the same
-    # gradient and the attention none
+def _model_grads(term, key):
+    """Loss and parameter gradients of ``term`` summed over the streams of a small r8 model."""
     from mmengine.config import Config
 
     from wsal import build_model
@@ -106,32 +98,62 @@ def test_frame_pools_are_the_model_pools(terms, key):
     mask = torch.ones(2, 9, dtype=torch.bool)
     mask[1, 6:] = False
     labels = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]])
+    out = model.extract({**feats, 'mask': mask})
+    loss = sum(term(s, labels, out['mask'])[key] for s in out['streams'].values())
+    loss.backward()
+    return loss.item(), {n: (p.grad.clone() if p.grad is not None else torch.zeros_like(p))
+                         for n, p in model.named_parameters()}
 
-    def grads(term):
-        model.zero_grad()
-        out = model.extract({**feats, 'mask': mask})
-        loss = sum(term(s, labels, out['mask'])[key] for s in out['streams'].values())
-        loss.backward()
-        return loss.item(), {n: (p.grad.clone() if p.grad is not None else torch.zeros_like(p))
-                             for n, p in model.named_parameters()}
 
+def _split(grads):
+    attention = [n for n in grads if 'attention' in n]
+    classifier = [n for n in grads if 'classifier' in n]
+    assert attention and classifier
+    return attention, classifier
+
+
+@pytest.mark.parametrize('terms,key', [
+    ((BackgroundLoss(pool='model'), BackgroundLoss(pool='frames'),
+      BackgroundLoss(pool='frames', detach_attention=True)), 'loss_bg'),
+    ((ClusterLoss(head='classifier'), None,
+      ClusterLoss(head='classifier', detach_attention=True)), 'loss_cluster')])
+def test_frame_pools_are_the_model_pools(terms, key):
+    # the 1/T pools rebuilt from the frame logits (BackgroundLoss(pool='frames'),
+    # ClusterLoss(detach_attention=True)) are the configs' model pools: same
+    # loss, same gradients; with λ detached the classifier gets the same
+    # gradient and the attention none
     model_term, frames_term, detached_term = terms
-    loss_model, g_model = grads(model_term)
+    loss_model, g_model = _model_grads(model_term, key)
     if frames_term is not None:
-        loss_frames, g_frames = grads(frames_term)
+        loss_frames, g_frames = _model_grads(frames_term, key)
         assert loss_frames == pytest.approx(loss_model, rel=1e-5)
         for name in g_model:
             torch.testing.assert_close(g_frames[name], g_model[name], atol=1e-6, rtol=1e-4)
-    loss_detached, g_detached = grads(detached_term)
+    loss_detached, g_detached = _model_grads(detached_term, key)
     assert loss_detached == pytest.approx(loss_model, rel=1e-5)
-    attention = [n for n in g_model if 'attention' in n]
-    classifier = [n for n in g_model if 'classifier' in n]
-    assert attention and classifier
+    attention, classifier = _split(g_model)
     assert any(g_model[n].abs().sum() > 0 for n in attention)
     assert all(g_detached[n].abs().sum() == 0 for n in attention)
     for name in classifier:
         torch.testing.assert_close(g_detached[name], g_model[name], atol=1e-6, rtol=1e-4)
     assert 'detach_attention=True' in repr(detached_term)
+
+
+def test_cluster_loss_detach_classifier_moves_the_attention_only():
+    # same loss as the model's pools; λ gets the model pools' gradient, the
+    # classifier none
+    loss_model, g_model = _model_grads(ClusterLoss(head='classifier'), 'loss_cluster')
+    term = ClusterLoss(head='classifier', detach_classifier=True)
+    loss_detached, g_detached = _model_grads(term, 'loss_cluster')
+    assert loss_detached == pytest.approx(loss_model, rel=1e-5)
+    attention, classifier = _split(g_model)
+    assert any(g_model[n].abs().sum() > 0 for n in classifier)
+    assert all(g_detached[n].abs().sum() == 0 for n in classifier)
+    assert any(g_detached[n].abs().sum() > 0 for n in attention)
+    for name in attention:
+        torch.testing.assert_close(g_detached[name], g_model[name], atol=1e-6, rtol=1e-4)
+    assert 'detach_classifier=True' in repr(term)
+    assert term.required_keys == ('cas', 'attention')
 
 
 def test_background_loss_bad_options():
@@ -176,6 +198,10 @@ def test_cluster_loss_on_the_classifier_rows():
         ClusterLoss(head='own')
     with pytest.raises(ValueError, match="detach_attention needs head='classifier'"):
         ClusterLoss(detach_attention=True)
+    with pytest.raises(ValueError, match="detach_classifier needs head='classifier'"):
+        ClusterLoss(detach_classifier=True)
+    with pytest.raises(ValueError, match='nothing to train'):
+        ClusterLoss(head='classifier', detach_attention=True, detach_classifier=True)
     assert ClusterLoss(head='classifier', detach_attention=True).required_keys == ('cas',
                                                                                    'attention')
 

@@ -45,37 +45,55 @@ class ClusterLoss(LossTerm):
     class-blind: it raises λ wherever the mean class row scores above zero,
     whatever the class (not in the paper).
 
+    With ``detach_classifier`` (``head='classifier'`` only) the same pools are
+    rebuilt with the frame logits detached and λ live: the term then moves λ
+    only, towards the frames the mean class row scores above zero, and the
+    classifier, whose background probability the self-guide copies into λ, is
+    trained by the labelled terms alone. Trained on both, the term fits the
+    mean class row to λ's own split with no label in the loop, and the guide
+    returns that split to λ (not in the paper).
+
     Args:
         weight: γ of eq. 11 (0.1 in the paper).
         head: ``'cluster'`` or ``'classifier'``.
         detach_attention: Stop the gradient into λ (``head='classifier'``).
+        detach_classifier: Stop the gradient into the classifier
+            (``head='classifier'``).
     """
 
     loss_name = 'loss_cluster'
     HEADS = ('cluster', 'classifier')
 
     def __init__(self, *, weight: float = 0.1, head: str = 'cluster',
-                 detach_attention: bool = False) -> None:
+                 detach_attention: bool = False, detach_classifier: bool = False) -> None:
         super().__init__(weight=weight)
         self.head = check_choice(head, owner='ClusterLoss', key='head', choices=self.HEADS)
         self.detach_attention = bool(detach_attention)
-        if self.detach_attention and head != 'classifier':
-            raise ValueError("ClusterLoss: detach_attention needs head='classifier' (a head of "
-                             'its own reads the model\'s pools, which keep λ\'s gradient)')
+        self.detach_classifier = bool(detach_classifier)
+        for name, on in (('detach_attention', self.detach_attention),
+                         ('detach_classifier', self.detach_classifier)):
+            if on and head != 'classifier':
+                raise ValueError(f"ClusterLoss: {name} needs head='classifier' (a head of its "
+                                 "own reads the model's pools and its own logits)")
+        if self.detach_attention and self.detach_classifier:
+            raise ValueError('ClusterLoss: detach_attention and detach_classifier together '
+                             'leave the term nothing to train; set at most one')
         if head == 'cluster':
             self.required_keys = ('cluster_fg_logits', 'cluster_bg_logits')
         else:
-            self.required_keys = (('cas', 'attention') if self.detach_attention
+            self.required_keys = (('cas', 'attention')
+                                  if self.detach_attention or self.detach_classifier
                                   else ('fg_logits', 'bg_logits'))
 
     def _logits(self, stream_out, mask):
         """The foreground and background pools' cluster logits, ``[B, 2]`` each."""
         if self.head == 'cluster':
             return stream_out['cluster_fg_logits'], stream_out['cluster_bg_logits']
-        if self.detach_attention:
-            lam = stream_out['attention'].detach()
-            pools = (frame_logit_pool(stream_out['cas'], lam, mask),
-                     frame_logit_pool(stream_out['cas'], 1.0 - lam, mask))
+        if self.detach_attention or self.detach_classifier:
+            lam, cas = stream_out['attention'], stream_out['cas']
+            lam = lam.detach() if self.detach_attention else lam
+            cas = cas.detach() if self.detach_classifier else cas
+            pools = (frame_logit_pool(cas, lam, mask), frame_logit_pool(cas, 1.0 - lam, mask))
         else:
             pools = (stream_out['fg_logits'], stream_out['bg_logits'])
         return tuple(torch.stack([z[:, 1:].mean(-1), z[:, 0]], dim=-1) for z in pools)
@@ -91,5 +109,6 @@ class ClusterLoss(LossTerm):
         return 2 * math.log(2)
 
     def extra_repr(self) -> str:
-        detach = ', detach_attention=True' if self.detach_attention else ''
+        detach = ''.join(f', {name}=True' for name in ('detach_attention', 'detach_classifier')
+                         if getattr(self, name))
         return f"{super().extra_repr()}, head='{self.head}'{detach}"
