@@ -202,6 +202,27 @@ def test_cluster_loss_on_the_classifier_rows():
         ClusterLoss(detach_classifier=True)
     with pytest.raises(ValueError, match='nothing to train'):
         ClusterLoss(head='classifier', detach_attention=True, detach_classifier=True)
+
+
+def test_cluster_loss_on_the_labelled_rows():
+    """classes='labelled': u_fg is the mean of the video's own class rows."""
+    fg = torch.tensor([[0.3, 1.0, -0.5, 2.0], [-1.0, 0.2, 0.4, 0.0], [0.1, 0.6, -0.2, 0.9]])
+    bg = torch.tensor([[1.2, -0.3, 0.1, -2.0], [0.5, 0.5, -0.1, 0.7], [0.0, 0.3, 0.2, -0.4]])
+    labels = torch.tensor([[0.0, 1.0, 0.0], [1.0, 0.0, 1.0], [0.0, 0.0, 0.0]])
+    per_video = []
+    for b, rows in enumerate([[2], [1, 3], [1, 2, 3]]):      # no label: every class row
+        a, c = fg[b, rows].mean().item(), bg[b, rows].mean().item()
+        z_fg = math.exp(a) / (math.exp(a) + math.exp(fg[b, 0].item()))
+        z_bg = math.exp(bg[b, 0].item()) / (math.exp(c) + math.exp(bg[b, 0].item()))
+        per_video.append(-math.log(z_fg) - math.log(z_bg))
+    term = ClusterLoss(weight=1.0, head='classifier', classes='labelled')
+    out = term({'fg_logits': fg, 'bg_logits': bg}, labels, torch.ones(3, 3, dtype=torch.bool))
+    assert out['loss_cluster'].item() == pytest.approx(sum(per_video) / 3, rel=1e-6)
+    assert "classes='labelled'" in repr(term)
+    with pytest.raises(ValueError, match="needs head='classifier'"):
+        ClusterLoss(classes='labelled')
+    with pytest.raises(ValueError, match='classes must be one of'):
+        ClusterLoss(head='classifier', classes='present')
     assert ClusterLoss(head='classifier', detach_attention=True).required_keys == ('cas',
                                                                                    'attention')
 

@@ -53,21 +53,37 @@ class ClusterLoss(LossTerm):
     mean class row to λ's own split with no label in the loop, and the guide
     returns that split to λ (not in the paper).
 
+    With ``classes='labelled'`` (``head='classifier'`` only) ``u_fg`` is the
+    mean of the rows of the video's own classes instead of all class rows
+    (all rows for a video without a label), so the term pushes λ towards the
+    frames where the video's classes outscore the background logit and
+    trains those rows against it: the split it makes is the labels', not a
+    class-blind one (not in the paper, which uses no label here).
+
     Args:
         weight: γ of eq. 11 (0.1 in the paper).
         head: ``'cluster'`` or ``'classifier'``.
         detach_attention: Stop the gradient into λ (``head='classifier'``).
         detach_classifier: Stop the gradient into the classifier
             (``head='classifier'``).
+        classes: Which class rows make ``u_fg`` with ``head='classifier'``:
+            ``'all'`` or ``'labelled'``.
     """
 
     loss_name = 'loss_cluster'
     HEADS = ('cluster', 'classifier')
+    CLASSES = ('all', 'labelled')
 
     def __init__(self, *, weight: float = 0.1, head: str = 'cluster',
-                 detach_attention: bool = False, detach_classifier: bool = False) -> None:
+                 detach_attention: bool = False, detach_classifier: bool = False,
+                 classes: str = 'all') -> None:
         super().__init__(weight=weight)
         self.head = check_choice(head, owner='ClusterLoss', key='head', choices=self.HEADS)
+        self.classes = check_choice(classes, owner='ClusterLoss', key='classes',
+                                    choices=self.CLASSES)
+        if self.classes != 'all' and head != 'classifier':
+            raise ValueError(f"ClusterLoss: classes={classes!r} needs head='classifier' (a head "
+                             'of its own has no class rows)')
         self.detach_attention = bool(detach_attention)
         self.detach_classifier = bool(detach_classifier)
         for name, on in (('detach_attention', self.detach_attention),
@@ -85,7 +101,7 @@ class ClusterLoss(LossTerm):
                                   if self.detach_attention or self.detach_classifier
                                   else ('fg_logits', 'bg_logits'))
 
-    def _logits(self, stream_out, mask):
+    def _logits(self, stream_out, labels, mask):
         """The foreground and background pools' cluster logits, ``[B, 2]`` each."""
         if self.head == 'cluster':
             return stream_out['cluster_fg_logits'], stream_out['cluster_bg_logits']
@@ -96,10 +112,15 @@ class ClusterLoss(LossTerm):
             pools = (frame_logit_pool(cas, lam, mask), frame_logit_pool(cas, 1.0 - lam, mask))
         else:
             pools = (stream_out['fg_logits'], stream_out['bg_logits'])
-        return tuple(torch.stack([z[:, 1:].mean(-1), z[:, 0]], dim=-1) for z in pools)
+        rows = torch.ones_like(pools[0][:, 1:])                      # [B, C]
+        if self.classes == 'labelled':
+            present = (labels > 0).to(rows.dtype)
+            rows = torch.where(present.sum(-1, keepdim=True) > 0, present, rows)
+        rows = rows / rows.sum(-1, keepdim=True)
+        return tuple(torch.stack([(z[:, 1:] * rows).sum(-1), z[:, 0]], dim=-1) for z in pools)
 
     def compute(self, stream_out, labels, mask):
-        fg, bg = self._logits(stream_out, mask)
+        fg, bg = self._logits(stream_out, labels, mask)
         z_fg = F.log_softmax(fg, dim=-1)[:, 0]
         z_bg = F.log_softmax(bg, dim=-1)[:, 1]
         return -(z_fg + z_bg).mean()
@@ -111,4 +132,5 @@ class ClusterLoss(LossTerm):
     def extra_repr(self) -> str:
         detach = ''.join(f', {name}=True' for name in ('detach_attention', 'detach_classifier')
                          if getattr(self, name))
-        return f"{super().extra_repr()}, head='{self.head}'{detach}"
+        classes = f", classes='{self.classes}'" if self.classes != 'all' else ''
+        return f"{super().extra_repr()}, head='{self.head}'{detach}{classes}"
