@@ -83,7 +83,8 @@ class ClusterLoss(LossTerm):
                                     choices=self.CLASSES)
         if self.classes != 'all' and head != 'classifier':
             raise ValueError(f"ClusterLoss: classes={classes!r} needs head='classifier' (a head "
-                             'of its own has no class rows)')
+                             "of its own has no class rows; with head='cluster' set "
+                             "classes='all')")
         self.detach_attention = bool(detach_attention)
         self.detach_classifier = bool(detach_classifier)
         for name, on in (('detach_attention', self.detach_attention),
