@@ -219,6 +219,8 @@ def test_cluster_loss_on_the_labelled_rows():
     out = term({'fg_logits': fg, 'bg_logits': bg}, labels, torch.ones(3, 3, dtype=torch.bool))
     assert out['loss_cluster'].item() == pytest.approx(sum(per_video) / 3, rel=1e-6)
     assert "classes='labelled'" in repr(term)
+    with pytest.raises(ValueError, match='do not match the 3 classes'):
+        term({'fg_logits': fg, 'bg_logits': bg}, labels[:, :2], torch.ones(3, 3, dtype=torch.bool))
     with pytest.raises(ValueError, match="needs head='classifier'"):
         ClusterLoss(classes='labelled')
     with pytest.raises(ValueError, match='classes must be one of'):

@@ -17,8 +17,8 @@ class ClusterLoss(LossTerm):
     """Foreground-background clustering loss ``-log z_fg - log z_bg`` (eqs. 8-10).
 
     ``z_fg = softmax([u_fg·x_fg, u_bg·x_fg])[0]``,
-    ``z_bg = softmax([u_fg·x_bg, u_bg·x_bg])[1]``. Uses no label. Mean over
-    videos.
+    ``z_bg = softmax([u_fg·x_bg, u_bg·x_bg])[1]``. Uses no label (except
+    with ``classes='labelled'``, below). Mean over videos.
 
     Where ``u_fg, u_bg`` come from (``head``):
 
@@ -115,6 +115,10 @@ class ClusterLoss(LossTerm):
             pools = (stream_out['fg_logits'], stream_out['bg_logits'])
         rows = torch.ones_like(pools[0][:, 1:])                      # [B, C]
         if self.classes == 'labelled':
+            if labels.shape != rows.shape:
+                raise ValueError(f'ClusterLoss: labels {tuple(labels.shape)} do not match the '
+                                 f'{rows.shape[-1]} classes of the logits (expected '
+                                 f'{tuple(rows.shape)})')
             present = (labels > 0).to(rows.dtype)
             rows = torch.where(present.sum(-1, keepdim=True) > 0, present, rows)
         rows = rows / rows.sum(-1, keepdim=True)
