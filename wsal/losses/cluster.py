@@ -47,11 +47,12 @@ class ClusterLoss(LossTerm):
 
     With ``detach_classifier`` (``head='classifier'`` only) the same pools are
     rebuilt with the frame logits detached and λ live: the term then moves λ
-    only, towards the frames the mean class row scores above zero, and the
-    classifier, whose background probability the self-guide copies into λ, is
-    trained by the labelled terms alone. Trained on both, the term fits the
-    mean class row to λ's own split with no label in the loop, and the guide
-    returns that split to λ (not in the paper).
+    only, towards the frames where ``u_fg`` outscores the background logit,
+    and the classifier, whose background probability the self-guide copies
+    into λ, is trained by the labelled terms alone. With every class row and
+    both trained, the term fits the mean class row to λ's own split with no
+    label in the loop, and the guide returns that split to λ (not in the
+    paper).
 
     With ``classes='labelled'`` (``head='classifier'`` only) ``u_fg`` is the
     mean of the rows of the video's own classes instead of all class rows
