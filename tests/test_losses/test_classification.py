@@ -251,3 +251,56 @@ def test_chance_levels_are_the_terms_on_uniform_logits(labels):
     # a learned term is below its level
     learned = {'bg_logits': torch.tensor([[4.0, 0.0, 0.0, 0.0]])}
     assert BackgroundLoss(weight=1.0)(learned, labels, mask)['loss_bg'].item() < math.log(4) / 10
+
+
+def test_cluster_loss_negated_background():
+    """background='negated': the background cluster logit is -u_fg·x."""
+    fg = torch.tensor([[0.3, 1.0, -0.5, 2.0], [-1.0, 0.2, 0.4, 0.0], [0.1, 0.6, -0.2, 0.9]])
+    bg = torch.tensor([[1.2, -0.3, 0.1, -2.0], [0.5, 0.5, -0.1, 0.7], [0.0, 0.3, 0.2, -0.4]])
+    labels = torch.tensor([[0.0, 1.0, 0.0], [1.0, 0.0, 1.0], [0.0, 0.0, 0.0]])
+    mask = torch.ones(3, 3, dtype=torch.bool)
+    term = ClusterLoss(weight=1.0, head='classifier', classes='labelled', background='negated')
+    m_fg = torch.stack([fg[0, [2]].mean(), fg[1, [1, 3]].mean(), fg[2, 1:].mean()])
+    m_bg = torch.stack([bg[0, [2]].mean(), bg[1, [1, 3]].mean(), bg[2, 1:].mean()])
+    ref = -(F.logsigmoid(2 * m_fg) + F.logsigmoid(-2 * m_bg)).mean()
+    out = term({'fg_logits': fg, 'bg_logits': bg}, labels, mask)['loss_cluster']
+    assert out.item() == pytest.approx(ref.item(), rel=1e-6)
+    assert "background='negated'" in repr(term)
+    # under the tied classifier with every class row it is the classifier's z_0
+    tied = lambda z: torch.cat([-z[:, 1:].mean(-1, keepdim=True), z[:, 1:]], -1)  # noqa: E731
+    inputs = {'fg_logits': tied(fg), 'bg_logits': tied(bg)}
+    same = ClusterLoss(weight=1.0, head='classifier', background='negated')(inputs, labels, mask)
+    base = ClusterLoss(weight=1.0, head='classifier')(inputs, labels, mask)
+    assert same['loss_cluster'].item() == pytest.approx(base['loss_cluster'].item(), rel=1e-6)
+    with pytest.raises(ValueError, match="needs head='classifier'"):
+        ClusterLoss(background='negated')
+    with pytest.raises(ValueError, match='background must be one of'):
+        ClusterLoss(head='classifier', background='row')
+
+
+def test_cluster_loss_negated_background_leaves_other_rows_alone():
+    # a video labelled with class 1 only: with z_0 = -mean of every row the term
+    # trains every class row; with the negated background only row 1
+    from mmengine.config import Config
+
+    from wsal import build_model
+    cfg = Config.fromfile('configs/ablation/r8_full_i3d_thumos14.py')
+    cfg.model.streams = dict(rgb=12, flow=8)
+    cfg.model.num_classes = 3
+    grads = {}
+    for background in ('classifier', 'negated'):
+        torch.manual_seed(0)
+        model = build_model(cfg.model)
+        gen = torch.Generator().manual_seed(1)
+        feats = {'rgb': torch.rand(1, 9, 12, generator=gen),
+                 'flow': torch.rand(1, 9, 8, generator=gen)}
+        out = model.extract({**feats, 'mask': torch.ones(1, 9, dtype=torch.bool)})
+        term = ClusterLoss(head='classifier', classes='labelled', background=background)
+        labels = torch.tensor([[0.0, 1.0, 0.0]])
+        sum(term(s, labels, out['mask'])['loss_cluster']
+            for s in out['streams'].values()).backward()
+        grads[background] = {n: p.grad.abs().sum(-1) for n, p in model.named_parameters()
+                             if 'classifier' in n and n.endswith('weight')}
+    for name, g in grads['negated'].items():
+        assert g[1] > 0 and g[0] == 0 and g[2] == 0, name
+        assert (grads['classifier'][name] > 0).all(), name

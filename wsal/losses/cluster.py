@@ -61,6 +61,15 @@ class ClusterLoss(LossTerm):
     trains those rows against it: the split it makes is the labels', not a
     class-blind one (not in the paper, which uses no label here).
 
+    With ``background='negated'`` (``head='classifier'`` only) the background
+    cluster logit is ``-u_fg·x`` instead of the classifier's ``z_0``: the
+    tie's form over the same rows as ``u_fg``. Under the tied background and
+    ``classes='all'`` it is ``z_0`` exactly; with ``classes='labelled'`` the
+    logits are ``[m, -m]`` for the mean ``m`` of the video's own class rows,
+    so the term trains those rows only, where ``z_0`` (minus the mean of every
+    class row) also pushes every other class's row up on λ's frames and down
+    on the rest (not in the paper).
+
     Args:
         weight: γ of eq. 11 (0.1 in the paper).
         head: ``'cluster'`` or ``'classifier'``.
@@ -69,15 +78,18 @@ class ClusterLoss(LossTerm):
             (``head='classifier'``).
         classes: Which class rows make ``u_fg`` with ``head='classifier'``:
             ``'all'`` or ``'labelled'``.
+        background: The background cluster logit with ``head='classifier'``:
+            ``'classifier'`` (its ``z_0``) or ``'negated'`` (``-u_fg·x``).
     """
 
     loss_name = 'loss_cluster'
     HEADS = ('cluster', 'classifier')
     CLASSES = ('all', 'labelled')
+    BACKGROUNDS = ('classifier', 'negated')
 
     def __init__(self, *, weight: float = 0.1, head: str = 'cluster',
                  detach_attention: bool = False, detach_classifier: bool = False,
-                 classes: str = 'all') -> None:
+                 classes: str = 'all', background: str = 'classifier') -> None:
         super().__init__(weight=weight)
         self.head = check_choice(head, owner='ClusterLoss', key='head', choices=self.HEADS)
         self.classes = check_choice(classes, owner='ClusterLoss', key='classes',
@@ -86,6 +98,11 @@ class ClusterLoss(LossTerm):
             raise ValueError(f"ClusterLoss: classes={classes!r} needs head='classifier' (a head "
                              "of its own has no class rows; with head='cluster' set "
                              "classes='all')")
+        self.background = check_choice(background, owner='ClusterLoss', key='background',
+                                       choices=self.BACKGROUNDS)
+        if self.background != 'classifier' and head != 'classifier':
+            raise ValueError(f"ClusterLoss: background={background!r} needs head='classifier' "
+                             "(a head of its own makes its own background logit)")
         self.detach_attention = bool(detach_attention)
         self.detach_classifier = bool(detach_classifier)
         for name, on in (('detach_attention', self.detach_attention),
@@ -123,7 +140,11 @@ class ClusterLoss(LossTerm):
             present = (labels > 0).to(rows.dtype)
             rows = torch.where(present.sum(-1, keepdim=True) > 0, present, rows)
         rows = rows / rows.sum(-1, keepdim=True)
-        return tuple(torch.stack([(z[:, 1:] * rows).sum(-1), z[:, 0]], dim=-1) for z in pools)
+        logits = []
+        for z in pools:
+            fg = (z[:, 1:] * rows).sum(-1)
+            logits.append(torch.stack([fg, -fg if self.background == 'negated' else z[:, 0]], -1))
+        return tuple(logits)
 
     def compute(self, stream_out, labels, mask):
         fg, bg = self._logits(stream_out, labels, mask)
@@ -139,4 +160,6 @@ class ClusterLoss(LossTerm):
         detach = ''.join(f', {name}=True' for name in ('detach_attention', 'detach_classifier')
                          if getattr(self, name))
         classes = f", classes='{self.classes}'" if self.classes != 'all' else ''
+        if self.background != 'classifier':
+            classes += f", background='{self.background}'"
         return f"{super().extra_repr()}, head='{self.head}'{detach}{classes}"
