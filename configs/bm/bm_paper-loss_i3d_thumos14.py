@@ -6,7 +6,8 @@
 # The classifier keeps the base's tied background logit and L_cluster keeps
 # reading its two directions from the classifier; add `--cfg-options
 # model.classifier.background=row model.losses.cluster.head=cluster
-# model.losses.cluster.classes=all` for eqs. 2 and 8-9 as printed as well.
+# model.losses.cluster.classes=all model.losses.cluster.background=classifier`
+# for eqs. 2 and 8-9 as printed as well.
 _base_ = ['./bm_i3d_thumos14.py']
 
 model = dict(losses=dict(consensus=None))

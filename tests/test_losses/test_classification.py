@@ -274,6 +274,9 @@ def test_cluster_loss_negated_background():
     assert same['loss_cluster'].item() == pytest.approx(base['loss_cluster'].item(), rel=1e-6)
     with pytest.raises(ValueError, match="needs head='classifier'"):
         ClusterLoss(background='negated')
+    # the printed head: one message names every option to set back
+    with pytest.raises(ValueError, match="set classes='all', background='classifier'"):
+        ClusterLoss(head='cluster', classes='labelled', background='negated')
     with pytest.raises(ValueError, match='background must be one of'):
         ClusterLoss(head='classifier', background='row')
 

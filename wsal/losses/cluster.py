@@ -94,15 +94,18 @@ class ClusterLoss(LossTerm):
         self.head = check_choice(head, owner='ClusterLoss', key='head', choices=self.HEADS)
         self.classes = check_choice(classes, owner='ClusterLoss', key='classes',
                                     choices=self.CLASSES)
-        if self.classes != 'all' and head != 'classifier':
-            raise ValueError(f"ClusterLoss: classes={classes!r} needs head='classifier' (a head "
-                             "of its own has no class rows; with head='cluster' set "
-                             "classes='all')")
         self.background = check_choice(background, owner='ClusterLoss', key='background',
                                        choices=self.BACKGROUNDS)
-        if self.background != 'classifier' and head != 'classifier':
-            raise ValueError(f"ClusterLoss: background={background!r} needs head='classifier' "
-                             "(a head of its own makes its own background logit)")
+        # options that read the classifier's rows, against the value a head of its own takes
+        rows_only = [(name, value, printed) for name, value, printed in (
+            ('classes', self.classes, 'all'), ('background', self.background, 'classifier'))
+            if value != printed]
+        if rows_only and head != 'classifier':
+            given = ', '.join(f'{name}={value!r}' for name, value, _ in rows_only)
+            fix = ', '.join(f'{name}={printed!r}' for name, _, printed in rows_only)
+            raise ValueError(f"ClusterLoss: {given} needs head='classifier' (a head of its own "
+                             f"has no class rows and makes its own background direction); with "
+                             f"head='cluster' set {fix}")
         self.detach_attention = bool(detach_attention)
         self.detach_classifier = bool(detach_classifier)
         for name, on in (('detach_attention', self.detach_attention),
