@@ -142,3 +142,18 @@ def test_magnitude_actionness_config_is_bm_plus_its_parts():
                                          'model.loss_warmup.actionness')) for k in changed)
     assert b['model.losses.magnitude.keys'] == ('magnitude_act_feature', 'magnitude_bg_feature')
     assert b['model.actionness_ranking'] == 'mean'
+
+
+def test_the_printed_form_of_eqs_2_and_8_9_builds_from_bm_paper_loss():
+    """The options bm_paper-loss's comment and the README give restore eqs. 2 and 8-9."""
+    text = (ROOT / 'bm' / 'bm_paper-loss_i3d_thumos14.py').read_text()
+    comment = ' '.join(line.lstrip('# ') for line in text.splitlines() if line.startswith('#'))
+    options = comment.rsplit('--cfg-options', 1)[1].split('`', 1)[0].split()
+    assert options, 'bm_paper-loss names no --cfg-options'
+    cfg = load('bm/bm_paper-loss_i3d_thumos14.py')
+    cfg.merge_from_dict(dict(option.split('=', 1) for option in options))
+    model = wsal.build_model(cfg)
+    term = model.losses['cluster']
+    assert (term.head, term.classes, term.background) == ('cluster', 'all', 'classifier')
+    assert model.cluster_head is not None
+    assert all(c.background == 'row' for c in model.classifier.values())
