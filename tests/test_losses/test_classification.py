@@ -196,9 +196,11 @@ def test_cluster_loss_on_the_classifier_rows():
     assert out['loss_cluster'].item() == pytest.approx(ref.item(), rel=1e-6)
     with pytest.raises(ValueError, match="head must be one of"):
         ClusterLoss(head='own')
-    with pytest.raises(ValueError, match="detach_attention needs head='classifier'"):
+    with pytest.raises(ValueError, match=("detach_attention=True needs head='classifier'"
+                                          ".*set detach_attention=False")):
         ClusterLoss(detach_attention=True)
-    with pytest.raises(ValueError, match="detach_classifier needs head='classifier'"):
+    with pytest.raises(ValueError, match=("detach_classifier=True needs head='classifier'"
+                                          ".*set detach_classifier=False")):
         ClusterLoss(detach_classifier=True)
     with pytest.raises(ValueError, match='nothing to train'):
         ClusterLoss(head='classifier', detach_attention=True, detach_classifier=True)

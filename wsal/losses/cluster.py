@@ -86,6 +86,10 @@ class ClusterLoss(LossTerm):
     HEADS = ('cluster', 'classifier')
     CLASSES = ('all', 'labelled')
     BACKGROUNDS = ('classifier', 'negated')
+    # options that change how the term reads the classifier, at the value that leaves it as
+    # printed (the only one a head of its own takes)
+    PRINTED = (('classes', 'all'), ('background', 'classifier'), ('detach_attention', False),
+               ('detach_classifier', False))
 
     def __init__(self, *, weight: float = 0.1, head: str = 'cluster',
                  detach_attention: bool = False, detach_classifier: bool = False,
@@ -96,23 +100,15 @@ class ClusterLoss(LossTerm):
                                     choices=self.CLASSES)
         self.background = check_choice(background, owner='ClusterLoss', key='background',
                                        choices=self.BACKGROUNDS)
-        # options that read the classifier's rows, against the value a head of its own takes
-        rows_only = [(name, value, printed) for name, value, printed in (
-            ('classes', self.classes, 'all'), ('background', self.background, 'classifier'))
-            if value != printed]
-        if rows_only and head != 'classifier':
-            given = ', '.join(f'{name}={value!r}' for name, value, _ in rows_only)
-            fix = ', '.join(f'{name}={printed!r}' for name, _, printed in rows_only)
-            raise ValueError(f"ClusterLoss: {given} needs head='classifier' (a head of its own "
-                             f"has no class rows and makes its own background direction); with "
-                             f"head='cluster' set {fix}")
         self.detach_attention = bool(detach_attention)
         self.detach_classifier = bool(detach_classifier)
-        for name, on in (('detach_attention', self.detach_attention),
-                         ('detach_classifier', self.detach_classifier)):
-            if on and head != 'classifier':
-                raise ValueError(f"ClusterLoss: {name} needs head='classifier' (a head of its "
-                                 "own reads the model's pools and its own logits)")
+        set_back = [(name, value) for name, value in self.PRINTED if getattr(self, name) != value]
+        if set_back and head != 'classifier':
+            given = ', '.join(f'{name}={getattr(self, name)!r}' for name, _ in set_back)
+            fix = ', '.join(f'{name}={value!r}' for name, value in set_back)
+            raise ValueError(f"ClusterLoss: {given} needs head='classifier' (a head of its own "
+                             f"has no class rows and reads the model's pools); with "
+                             f"head='cluster' set {fix}")
         if self.detach_attention and self.detach_classifier:
             raise ValueError('ClusterLoss: detach_attention and detach_classifier together '
                              'leave the term nothing to train; set at most one')
@@ -160,9 +156,6 @@ class ClusterLoss(LossTerm):
         return 2 * math.log(2)
 
     def extra_repr(self) -> str:
-        detach = ''.join(f', {name}=True' for name in ('detach_attention', 'detach_classifier')
-                         if getattr(self, name))
-        classes = f", classes='{self.classes}'" if self.classes != 'all' else ''
-        if self.background != 'classifier':
-            classes += f", background='{self.background}'"
-        return f"{super().extra_repr()}, head='{self.head}'{detach}{classes}"
+        options = ''.join(f', {name}={getattr(self, name)!r}' for name, value in self.PRINTED
+                          if getattr(self, name) != value)
+        return f"{super().extra_repr()}, head='{self.head}'{options}"
