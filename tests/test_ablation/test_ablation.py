@@ -220,6 +220,39 @@ def test_cell_flags():
     assert abl.cell_flags(healthy, [1.0] * 100, val_curve=settled) == []
     assert abl.cell_flags(bad, falling, ['bg'], val_curve=moving) == [
         'inverted:flow', 'saturated:rgb', 'not-converged', 'not-converged:attention', 'idle:bg']
+    # rgb's λ ranked the actions at 0.82 at 4000 iterations and at 0.66 at the end
+    declined = [dict(r, **{'health/auc': a, 'health/rgb/auc': b, 'health/flow/auc': c})
+                for r, a, b, c in zip(settled, (0.86, 0.88, 0.85, 0.84), (0.80, 0.82, 0.70, 0.66),
+                                      (0.91, 0.94, 0.93, 0.92))]
+    assert abl.cell_flags(healthy, [1.0] * 100, ['bg'], val_curve=declined) == [
+        'declined:rgb', 'idle:bg']
+    assert abl.cell_flags(healthy, [1.0] * 100, val_curve=declined[:2]) == []
+
+
+def test_attention_declined_rule():
+    from wsal.evaluation import attention_declined
+
+    def row(it, mean, rgb, flow):
+        return {'iter': it, 'health/auc': mean, 'health/rgb/auc': rgb, 'health/flow/auc': flow}
+
+    curve = [row(4000, 0.90, 0.82, 0.94), row(8000, 0.86, 0.68, 0.93), row(12000, 0.85, 0.66, 0.92)]
+    assert attention_declined(curve) == ['rgb']                    # 0.82 -> 0.66
+    assert attention_declined(curve, tolerance=0.04) == ['mean', 'rgb']
+    assert attention_declined(curve, tolerance=0.2) == []
+    assert attention_declined(list(reversed(curve))) == ['rgb']    # order does not matter
+    # a late peak counts as well as an early one; the last value is never its own reference
+    rising = [row(4000, 0.70, 0.60, 0.80), row(8000, 0.75, 0.70, 0.81), row(12000, 0.80, 0.76, 0.82)]
+    assert attention_declined(rising) == []
+    dip = rising[:2] + [row(12000, 0.80, 0.64, 0.82)]
+    assert attention_declined(dip) == ['rgb']                      # 0.70 -> 0.64
+    assert attention_declined(curve[:1]) == []
+    assert attention_declined([]) == []
+    # rows without the key (or with a non-finite value) are skipped, not read as 0
+    partial = [{'iter': 4000, 'health/rgb/auc': 0.9}, {'iter': 8000, 'health/rgb/auc': float('nan')},
+               {'iter': 12000}]
+    assert attention_declined(partial) == []
+    with pytest.raises(ValueError, match='tolerance'):
+        attention_declined(curve, tolerance=-0.1)
 
 
 def test_attention_still_moving_rule():

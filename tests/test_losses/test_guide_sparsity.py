@@ -175,3 +175,24 @@ def test_feature_magnitude_loss_reads_the_keys_it_is_given():
              torch.zeros(1, 3), torch.ones(1, 4, dtype=torch.bool))
     with pytest.raises(ValueError, match='keys'):
         FeatureMagnitudeLoss(keys=('a',))
+
+
+@pytest.mark.parametrize('which', ['background', 'foreground'])
+@pytest.mark.parametrize('distance', ['l1', 'bce'])
+def test_guide_single_target_takes_both_slots(which, distance):
+    labels = [1.0, 0.0]
+    fg = _smooth([row[1] for row in TCAM], 1.0)
+    bg = _smooth([1.0 - row[0] for row in TCAM], 1.0)
+    target = bg if which == 'background' else fg
+
+    def d(p, t):
+        return abs(p - t) if distance == 'l1' else -(t * math.log(p) + (1 - t) * math.log(1 - p))
+    expected = sum(2 * d(lam, t) for lam, t in zip(LAM, target)) / len(LAM)
+    loss = SelfGuideLoss(weight=1.0, sigma=1.0, distance=distance, targets=which)
+    out = loss({'attention': torch.tensor([LAM]), 'tcam': torch.tensor([TCAM])},
+               torch.tensor([labels]), torch.ones(1, 4, dtype=torch.bool))
+    assert out['loss_guide'].item() == pytest.approx(expected, rel=1e-5)
+    assert f"targets='{which}'" in repr(loss)
+    assert 'targets' not in repr(SelfGuideLoss())
+    with pytest.raises(ValueError, match='targets must be one of'):
+        SelfGuideLoss(targets='fg')

@@ -12,7 +12,7 @@ Sweep mode (--settings and/or --settings-file): the ablation for each of
 several generator settings (a name plus overrides of the synthetic
 generator's fields) x seeds, one table per setting, a summary with failure
 flags per cell (inverted, collapsed, saturated, not-converged, idle; with
---val-interval also not-converged:attention).
+--val-interval also not-converged:attention and declined).
 """
 from __future__ import annotations
 

@@ -5,7 +5,8 @@ from typing import List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-__all__ = ['loss_still_falling', 'attention_still_moving', 'terms_at_chance', 'ATTENTION_QUANTILES']
+__all__ = ['loss_still_falling', 'attention_still_moving', 'attention_declined', 'terms_at_chance',
+           'ATTENTION_QUANTILES']
 
 #: The quantiles of λ that :func:`attention_still_moving` compares (health metric names).
 ATTENTION_QUANTILES = ('lambda_p05', 'lambda_p25', 'lambda_p50', 'lambda_p75', 'lambda_p95')
@@ -104,6 +105,57 @@ def attention_still_moving(val_curve: Sequence[Mapping[str, float]], *, window: 
     if not (np.isfinite(a).all() and np.isfinite(b).all()):
         return None
     return bool(float(np.abs(a - b).mean()) > tolerance)
+
+
+def attention_declined(val_curve: Sequence[Mapping[str, float]], *, tolerance: float = 0.05,
+                       prefix: str = 'health/') -> List[str]:
+    """Where λ's frame ranking ended well below its best validation of the run.
+
+    For the stream mean (``'mean'``, key ``<prefix>auc``) and each stream
+    (``<prefix><stream>/auc``), compares the frame-level ROC AUC of λ
+    against the ground truth at the last validation with the highest one
+    at any earlier validation::
+
+        declined  <=>  auc(last) < max(auc(earlier)) - tolerance
+
+    A model whose λ once ranked the action frames well and lost it later
+    has been moved off the actions by its training, not left unfinished:
+    the final checkpoint's numbers are then lower than the same run's
+    earlier ones, and a longer run does not bring them back. The flag
+    reads the ground truth of the validated split (the test split in
+    ``wsal ablate``), so it describes the run and selects nothing: the
+    numbers reported stay the final checkpoint's.
+
+    Args:
+        val_curve: Validation rows ``{'iter': n, '<prefix>auc': ...,
+            '<prefix>rgb/auc': ...}`` in any order
+            (:class:`~wsal.engine.LossCurveHook`'s ``val``).
+        tolerance: AUC drop from the best earlier validation above which a
+            stream counts as declined.
+        prefix: Prefix of the AUC keys in the rows.
+
+    Returns:
+        list[str]: ``'mean'`` and the stream names that declined, in that
+        order (streams sorted); empty when none did or fewer than two
+        validations carry the key.
+    """
+    if tolerance < 0:
+        raise ValueError(f'tolerance must be >= 0, got {tolerance}')
+    rows = sorted((r for r in val_curve if 'iter' in r), key=lambda r: float(r['iter']))
+    keys = sorted({k for r in rows for k in r
+                   if k.startswith(prefix) and k.endswith('auc')
+                   and k[len(prefix):].count('/') <= 1
+                   and k[len(prefix):].split('/')[-1] == 'auc'})
+    keys.sort(key=lambda k: (k != prefix + 'auc', k))
+    out = []
+    for key in keys:
+        values = [float(r[key]) for r in rows if key in r and np.isfinite(float(r[key]))]
+        if len(values) < 2:
+            continue
+        if values[-1] < max(values[:-1]) - tolerance:
+            name = key[len(prefix):]
+            out.append('mean' if name == 'auc' else name.split('/')[0])
+    return out
 
 
 def terms_at_chance(curve: Sequence[Mapping[str, float]], chance: Mapping[str, Tuple[str, float]],

@@ -32,9 +32,9 @@ RESULT_FILE = 'result.json'
 MONITOR_ONLY = ('val_interval',)
 FORMAT_VERSION = 3
 #: Failure flags a cell can carry (see :func:`cell_flags`).
-FLAGS = ('inverted', 'collapsed', 'saturated', 'not-converged', 'idle')
+FLAGS = ('inverted', 'collapsed', 'saturated', 'not-converged', 'declined', 'idle')
 #: Flags that come from training, not from the test: a re-test keeps them.
-TRAINING_FLAGS = ('not-converged', 'idle')
+TRAINING_FLAGS = ('not-converged', 'declined', 'idle')
 
 
 @dataclass
@@ -102,6 +102,12 @@ def cell_flags(health: Mapping[str, Any], losses: Optional[List[float]] = None,
       still moved over the last quarter of the run
       (:func:`wsal.evaluation.attention_still_moving`; only when the run
       was validated);
+    * ``declined``: a stream's (or the stream mean's) λ ranked the action
+      frames of the validated videos worse at the end than at its best
+      earlier validation, by more than 0.05 frame AUC
+      (:func:`wsal.evaluation.attention_declined`; only when the run was
+      validated): training moved λ off the actions, and the final numbers
+      are below the same run's earlier ones;
     * ``idle``: a loss term stayed at its chance level to the end of training
       (:func:`idle_terms`), e.g. ``idle:bg`` when the background pool was never
       classified better than a uniform guess.
@@ -119,7 +125,8 @@ def cell_flags(health: Mapping[str, Any], losses: Optional[List[float]] = None,
         list[str]: flags of :data:`FLAGS` with the streams concerned, e.g.
         ``['inverted:flow', 'not-converged']``; empty when healthy.
     """
-    from wsal.evaluation.convergence import attention_still_moving, loss_still_falling
+    from wsal.evaluation.convergence import (attention_declined, attention_still_moving,
+                                            loss_still_falling)
     prefixes = [''] + sorted({k.split('/')[0] + '/' for k in health if '/' in k})
     out = []
     for flag, test in (('inverted', lambda p: _num(health, p + 'lambda_in') is not None
@@ -134,6 +141,9 @@ def cell_flags(health: Mapping[str, Any], losses: Optional[List[float]] = None,
         out.append('not-converged')
     if val_curve and attention_still_moving(val_curve):
         out.append('not-converged:attention')
+    declined = attention_declined(val_curve) if val_curve else []
+    if declined:
+        out.append(f'declined:{",".join(declined)}')
     if idle:
         out.append(f'idle:{",".join(idle)}')
     return out
@@ -237,10 +247,10 @@ def _test_fields(row: AblationRow, res: Any, *, losses: Optional[List[float]] = 
     """The test part of a cell result from an ``EvalResult``.
 
     ``losses`` (the training loss per iteration) and ``val_curve`` (the
-    validation rows) decide the not-converged flags and ``idle`` the idle
-    one; a re-test passes the training flags the cell had instead
-    (``training_flags``: ``not-converged``, ``not-converged:attention``,
-    ``idle:...``).
+    validation rows) decide the not-converged and declined flags and
+    ``idle`` the idle one; a re-test passes the training flags the cell had
+    instead (``training_flags``: ``not-converged``,
+    ``not-converged:attention``, ``declined:...``, ``idle:...``).
     """
     if res.detection is None:
         raise ValueError(f'{row.config}: the test split gave no detection result')

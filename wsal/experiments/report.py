@@ -247,7 +247,10 @@ def flags_table(summary: Mapping[str, Any], *, seeds: Sequence[int], column: str
              'collapsed / saturated: AttentionHealth; not-converged: training loss still '
              'falling over the last tenth of the iterations; not-converged:attention: λ\'s '
              '5th to 95th percentiles on the validated videos moved by more than 0.05 on '
-             'average over the last quarter of the run; idle:<term>: a loss term still at '
+             'average over the last quarter of the run; declined:<stream>: λ\'s frame AUC '
+             'on the validated videos ended more than 0.05 below its best earlier validation '
+             '(training moved λ off the actions; nothing is selected by it); '
+             'idle:<term>: a loss term still at '
              'its chance level, a uniform guess, over the last tenth):', '',
              f'| {column} | ' + ' | '.join(f'seed {s}' for s in seeds) + ' |',
              '|---|' + '--|' * len(seeds)]

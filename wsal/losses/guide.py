@@ -5,6 +5,7 @@ import torch
 
 from wsal.models.temporal_ops import minmax_normalize
 from wsal.registry import LOSSES
+from wsal.utils.ranges import check_choice
 
 from .base import LossTerm, attention_cross_entropy, video_frame_mean
 from .smoothing import masked_gaussian_smooth
@@ -53,17 +54,31 @@ class SelfGuideLoss(LossTerm):
             makes L_fg blind to λ's level, so it drifts there), and the guide
             can no longer set λ's level. The cross-entropy's logit gradient is
             ``λ - λ̂``. The configs use ``'bce'`` (README, "Model settings").
+        targets: Which targets λ is pulled towards: ``'both'`` (eqs. 6 and 7,
+            the printed sum), ``'background'`` (λ̂bg only) or ``'foreground'``
+            (λ̂fg only). A single target takes both slots of the sum, so the
+            term keeps the printed scale. λ̂fg is the video's classes' share
+            of the frame's softmax: where a stream's action evidence is
+            class-blind (every class's logit rises on the actions, as motion
+            does in flow) that share falls on the actions and is highest on
+            background frames that carry the class's context, so λ̂fg ranks
+            the actions below the background while λ̂bg (every class against
+            the background) still ranks them above it (not in the paper).
     """
 
     loss_name = 'loss_guide'
     required_keys = ('attention', 'tcam')
+    TARGETS = ('both', 'background', 'foreground')
 
     def __init__(self, *, weight: float = 0.1, sigma: float = 1.0, truncate: float = 4.0,
-                 detach_target: bool = True, distance: str = 'l1') -> None:
+                 detach_target: bool = True, distance: str = 'l1',
+                 targets: str = 'both') -> None:
         super().__init__(weight=weight)
         if distance not in ('l1', 'bce'):
             raise ValueError(f"SelfGuideLoss: distance must be 'l1' or 'bce', got {distance!r}")
         self.distance = distance
+        self.guide_targets = check_choice(targets, owner='SelfGuideLoss', key='targets',
+                                         choices=self.TARGETS)
         if sigma < 0:
             raise ValueError(f'SelfGuideLoss: sigma must be >= 0, got {sigma}')
         self.sigma = float(sigma)
@@ -95,6 +110,10 @@ class SelfGuideLoss(LossTerm):
         if self.detach_target:
             tcam = tcam.detach()
         t_fg, t_bg = self.targets(tcam, labels, mask)
+        if self.guide_targets == 'background':
+            t_fg = t_bg
+        elif self.guide_targets == 'foreground':
+            t_bg = t_fg
         lam = stream_out['attention']
         if self.distance == 'l1':
             per_frame = (lam - t_fg).abs() + (lam - t_bg).abs()
@@ -103,8 +122,9 @@ class SelfGuideLoss(LossTerm):
         return video_frame_mean(per_frame, mask)
 
     def extra_repr(self) -> str:
+        targets = '' if self.guide_targets == 'both' else f', targets={self.guide_targets!r}'
         return (f'weight={self.weight}, sigma={self.sigma}, '
-                f'detach_target={self.detach_target}, distance={self.distance!r}')
+                f'detach_target={self.detach_target}, distance={self.distance!r}{targets}')
 
 
 @LOSSES.register_module()
