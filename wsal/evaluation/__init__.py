@@ -28,7 +28,8 @@ from .tiou import paired_tiou, segment_tiou
 
 __all__ = [
     'AttentionHealth', 'attention_health', 'frame_auc', 'frames_in_segments',
-    'loss_still_falling', 'attention_still_moving', 'attention_declined', 'terms_at_chance', 'CollectDetections',
+    'loss_still_falling', 'attention_still_moving', 'attention_declined', 'terms_at_chance',
+    'CollectDetections',
     'detection_records',
     'predictions_to_activitynet',
     'interpolated_ap', 'ranked_ap', 'ClassificationMAP', 'classification_map',

@@ -142,19 +142,16 @@ def attention_declined(val_curve: Sequence[Mapping[str, float]], *, tolerance: f
     if tolerance < 0:
         raise ValueError(f'tolerance must be >= 0, got {tolerance}')
     rows = sorted((r for r in val_curve if 'iter' in r), key=lambda r: float(r['iter']))
-    keys = sorted({k for r in rows for k in r
-                   if k.startswith(prefix) and k.endswith('auc')
-                   and k[len(prefix):].count('/') <= 1
-                   and k[len(prefix):].split('/')[-1] == 'auc'})
-    keys.sort(key=lambda k: (k != prefix + 'auc', k))
+    # '' for the stream mean's key, '<stream>' for '<stream>/auc'; the mean first
+    names = sorted({k[len(prefix):-len('auc')].rstrip('/') for r in rows for k in r
+                    if k.startswith(prefix) and k[len(prefix):].count('/') <= 1
+                    and k[len(prefix):].split('/')[-1] == 'auc'})
     out = []
-    for key in keys:
+    for name in names:
+        key = f'{prefix}{name}/auc' if name else f'{prefix}auc'
         values = [float(r[key]) for r in rows if key in r and np.isfinite(float(r[key]))]
-        if len(values) < 2:
-            continue
-        if values[-1] < max(values[:-1]) - tolerance:
-            name = key[len(prefix):]
-            out.append('mean' if name == 'auc' else name.split('/')[0])
+        if len(values) >= 2 and values[-1] < max(values[:-1]) - tolerance:
+            out.append(name or 'mean')
     return out
 
 
