@@ -61,9 +61,11 @@ class SelfGuideLoss(LossTerm):
             of the frame's softmax: where a stream's action evidence is
             class-blind (every class's logit rises on the actions, as motion
             does in flow) that share falls on the actions and is highest on
-            background frames that carry the class's context, so λ̂fg ranks
-            the actions below the background while λ̂bg (every class against
-            the background) still ranks them above it (not in the paper).
+            background frames that carry the class's context, so λ̂fg can
+            rank the actions below the background while λ̂bg (every class
+            against the background) still ranks them above it (not in the
+            paper; docs/ablation.md, "What moves λ off the actions late in
+            training").
     """
 
     loss_name = 'loss_guide'
