@@ -198,5 +198,31 @@ def test_classifier_background_row_tied_or_none():
     w = torch.rand(2, 5, 1)
     assert torch.allclose(tied((w * x).sum(1)), (w * z).sum(1), atol=1e-5)
     assert "background='tied'" in repr(tied)
-    with pytest.raises(ValueError, match="background must be 'row', 'tied', True or False"):
+    with pytest.raises(ValueError, match="background must be 'row', 'tied', 'centred', True or "):
         LinearClassifier(in_channels=4, num_classes=3, background='shared')
+
+
+def test_classifier_centred_background_ignores_the_mean_class_row():
+    torch.manual_seed(0)
+    x = torch.randn(2, 5, 4)
+    clf = LinearClassifier(in_channels=4, num_classes=3, background='centred')
+    assert clf.fc.out_features == 3
+    z = clf(x)
+    raw = x @ clf.fc.weight.t()
+    assert z.shape == (2, 5, 4)
+    assert torch.equal(z[..., 0], torch.zeros(2, 5))
+    assert torch.allclose(z[..., 1:], raw - raw.mean(-1, keepdim=True), atol=1e-6)
+    # under the softmax the same as a background logit of +mean class logit
+    plus_mean = torch.cat([raw.mean(-1, keepdim=True), raw], -1)
+    assert torch.allclose(z.softmax(-1), plus_mean.softmax(-1), atol=1e-6)
+    # adding one vector to every class row changes no output, and that direction gets no gradient
+    with torch.no_grad():
+        before = clf(x)
+        clf.fc.weight.add_(torch.randn(1, 4))
+        assert torch.allclose(clf(x), before, atol=1e-5)
+    clf(x).logsumexp(-1).sum().backward()
+    assert torch.allclose(clf.fc.weight.grad.sum(0), torch.zeros(4), atol=1e-5)
+    # still linear: the logits of a weighted pool are the pooled frame logits
+    w = torch.rand(2, 5, 1)
+    assert torch.allclose(clf((w * x).sum(1)), (w * clf(x)).sum(1), atol=1e-5)
+    assert "background='centred'" in repr(clf)

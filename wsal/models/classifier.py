@@ -31,9 +31,17 @@ class LinearClassifier(nn.Module):
             logits, ``z_0 = −(1/C) Σ_c w_c · x``, with no row of its own, so
             a frame is background exactly where the class rows score it low
             (see the README for why the background-aware configs use it).
+            ``'centred'``: the class logits measured from their mean,
+            ``z_c − (1/C) Σ_k z_k``, and a background logit of 0 (under the
+            softmax the same as ``z_0 = +(1/C) Σ_c w_c · x``): a frame is
+            background where no class stands out from the others, and the
+            mean class row is a direction no output depends on (not in the
+            paper).
             False: no background logit, ``C`` outputs, for methods without a
             background class (W-TALC, UM, CoLA).
     """
+
+    BACKGROUNDS = ('row', 'tied', 'centred')
 
     def __init__(self, *, in_channels: int, num_classes: int, bias: bool = False,
                  dropout: float = 0.0, background: Union[bool, str] = 'row') -> None:
@@ -43,9 +51,9 @@ class LinearClassifier(nn.Module):
                              f'positive, got {num_classes}')
         if background is True:
             background = 'row'
-        if background is not False and background not in ('row', 'tied'):
-            raise ValueError(f"LinearClassifier: background must be 'row', 'tied', True or "
-                             f'False, got {background!r}')
+        if background is not False and background not in self.BACKGROUNDS:
+            raise ValueError(f"LinearClassifier: background must be 'row', 'tied', 'centred', "
+                             f'True or False, got {background!r}')
         self.in_channels = int(in_channels)
         self.num_classes = int(num_classes)
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
@@ -68,6 +76,9 @@ class LinearClassifier(nn.Module):
         logits = self.fc(self.dropout(x))
         if self.background == 'tied':
             logits = torch.cat([-logits.mean(-1, keepdim=True), logits], dim=-1)
+        elif self.background == 'centred':
+            logits = logits - logits.mean(-1, keepdim=True)
+            logits = torch.cat([torch.zeros_like(logits[..., :1]), logits], dim=-1)
         return logits
 
     def extra_repr(self) -> str:
