@@ -215,6 +215,9 @@ def test_classifier_centred_background_ignores_the_mean_class_row():
     # under the softmax the same as a background logit of +mean class logit
     plus_mean = torch.cat([raw.mean(-1, keepdim=True), raw], -1)
     assert torch.allclose(z.softmax(-1), plus_mean.softmax(-1), atol=1e-6)
+    # the background's probability is at most 1/(C+1), reached where the classes score alike
+    assert (clf(10 * x).softmax(-1)[..., 0] <= 1 / 4 + 1e-7).all()
+    assert torch.allclose(clf(torch.zeros(4)).softmax(-1), torch.full((4,), 0.25))
     # adding one vector to every class row changes no output, and that direction gets no gradient
     with torch.no_grad():
         before = clf(x)

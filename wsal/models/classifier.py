@@ -35,7 +35,10 @@ class LinearClassifier(nn.Module):
             ``z_c − (1/C) Σ_k z_k``, and a background logit of 0 (under the
             softmax the same as ``z_0 = +(1/C) Σ_c w_c · x``): a frame is
             background where no class stands out from the others, and the
-            mean class row is a direction no output depends on (not in the
+            mean class row is a direction no output depends on. The centred
+            logits sum to zero, so ``p_0 <= 1/(C + 1)``, reached where every
+            class scores alike: the background never outscores the classes,
+            and ``-log p_0`` (L_bg) is at least ``ln(C + 1)`` (not in the
             paper).
             False: no background logit, ``C`` outputs, for methods without a
             background class (W-TALC, UM, CoLA).
