@@ -3,7 +3,7 @@
 # the cross-stream consensus term wsal adds (README, "Model settings the
 # configs use"; docs/ablation.md, "Cross-stream consensus"). The Table 1 rows
 # take the same switch: `wsal ablate --cfg-options model.losses.consensus=None`.
-# The classifier keeps the base's tied background logit and L_cluster keeps
+# The classifier keeps the base's centred class logits and L_cluster keeps
 # reading its two directions from the classifier; add `--cfg-options
 # model.classifier.background=row model.losses.cluster.head=cluster
 # model.losses.cluster.classes=all model.losses.cluster.background=classifier`

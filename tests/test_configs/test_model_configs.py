@@ -101,8 +101,8 @@ def test_stpn_and_bm_differ_only_in_losses_and_proposals(bm, stpn):
     diff = {k for k in set(fa) | set(fb) if fa.get(k, object()) != fb.get(k, object())}
     allowed = ('model.losses.', 'model.test_cfg.proposal.', 'model.test_cfg.scorer.',
                'model.classifier.background')
-    # STPN keeps eq. 2's background row; the background-aware model ties it to the class rows
-    assert (a.model.classifier.background, b.model.classifier.background) == ('tied', 'row')
+    # STPN keeps eq. 2's background row; the background-aware model centres the class logits
+    assert (a.model.classifier.background, b.model.classifier.background) == ('centred', 'row')
     assert {k for k in diff if not k.startswith(allowed)} == set()
     assert a.model.pooling.normalize == b.model.pooling.normalize == 'length'  # 1/T, eqs. 1, 4
     assert a.model.test_cfg.scorer.type == 'OuterInnerContrastScorer'

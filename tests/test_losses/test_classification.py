@@ -83,10 +83,11 @@ def test_background_loss_rescaled_pool_matches_pooled_features():
     assert lam.grad is None and w.grad.abs().sum() > 0
 
 
-def _model_grads(term, key, labels=None):
+def _model_grads(term, key, labels=None, background=None):
     """Loss and parameter gradients of ``term`` summed over the streams of a small r8 model.
 
-    Two videos, three classes; ``labels [2, 3]`` (default: one class, then two).
+    Two videos, three classes; ``labels [2, 3]`` (default: one class, then two);
+    ``background`` replaces the classifier's form (default: the configs').
     """
     from mmengine.config import Config
 
@@ -94,6 +95,8 @@ def _model_grads(term, key, labels=None):
     cfg = Config.fromfile('configs/ablation/r8_full_i3d_thumos14.py')
     cfg.model.streams = dict(rgb=12, flow=8)
     cfg.model.num_classes = 3
+    if background is not None:
+        cfg.model.classifier.background = background
     torch.manual_seed(0)
     model = build_model(cfg.model)
     gen = torch.Generator().manual_seed(1)
@@ -119,8 +122,10 @@ def _split(grads):
 @pytest.mark.parametrize('terms,key', [
     ((BackgroundLoss(pool='model'), BackgroundLoss(pool='frames'),
       BackgroundLoss(pool='frames', detach_attention=True)), 'loss_bg'),
-    ((ClusterLoss(head='classifier'), None,
-      ClusterLoss(head='classifier', detach_attention=True)), 'loss_cluster')])
+    # the configs' form: with centred class logits the mean of every class logit is 0
+    ((ClusterLoss(head='classifier', classes='labelled', background='negated'), None,
+      ClusterLoss(head='classifier', classes='labelled', background='negated',
+                  detach_attention=True)), 'loss_cluster')])
 def test_frame_pools_are_the_model_pools(terms, key):
     # the 1/T pools rebuilt from the frame logits (BackgroundLoss(pool='frames'),
     # ClusterLoss(detach_attention=True)) are the configs' model pools: same
@@ -145,10 +150,11 @@ def test_frame_pools_are_the_model_pools(terms, key):
 
 def test_cluster_loss_detach_classifier_moves_the_attention_only():
     # same loss as the model's pools; λ gets the model pools' gradient, the
-    # classifier none
-    loss_model, g_model = _model_grads(ClusterLoss(head='classifier'), 'loss_cluster')
+    # classifier none (under the tie: with centred logits every class row's mean is 0)
+    loss_model, g_model = _model_grads(ClusterLoss(head='classifier'), 'loss_cluster',
+                                       background='tied')
     term = ClusterLoss(head='classifier', detach_classifier=True)
-    loss_detached, g_detached = _model_grads(term, 'loss_cluster')
+    loss_detached, g_detached = _model_grads(term, 'loss_cluster', background='tied')
     assert loss_detached == pytest.approx(loss_model, rel=1e-5)
     attention, classifier = _split(g_model)
     assert any(g_model[n].abs().sum() > 0 for n in classifier)
@@ -288,12 +294,13 @@ def test_cluster_loss_negated_background():
 
 
 def test_cluster_loss_negated_background_leaves_other_rows_alone():
-    # videos labelled with class 1 only: with z_0 = -mean of every row the term
-    # trains every class row; with the negated background only row 1
+    # videos labelled with class 1 only, under the tie: with z_0 = -mean of every
+    # row the term trains every class row; with the negated background only row 1
     labels = torch.tensor([[0.0, 1.0, 0.0], [0.0, 1.0, 0.0]])
     labelled = dict(head='classifier', classes='labelled')
-    _, g_z0 = _model_grads(ClusterLoss(**labelled), 'loss_cluster', labels)
-    _, g_neg = _model_grads(ClusterLoss(**labelled, background='negated'), 'loss_cluster', labels)
+    _, g_z0 = _model_grads(ClusterLoss(**labelled), 'loss_cluster', labels, background='tied')
+    _, g_neg = _model_grads(ClusterLoss(**labelled, background='negated'), 'loss_cluster', labels,
+                            background='tied')
     rows = [n for n in g_neg if 'classifier' in n and n.endswith('weight')]
     assert rows
     for name in rows:

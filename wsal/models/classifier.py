@@ -30,7 +30,7 @@ class LinearClassifier(nn.Module):
             printed in eq. 2. ``'tied'``: minus the mean of the class
             logits, ``z_0 = −(1/C) Σ_c w_c · x``, with no row of its own, so
             a frame is background exactly where the class rows score it low
-            (see the README for why the background-aware configs use it).
+            (the background-aware configs' form before ``'centred'``).
             ``'centred'``: the class logits measured from their mean,
             ``z_c − (1/C) Σ_k z_k``, and a background logit of 0 (under the
             softmax the same as ``z_0 = +(1/C) Σ_c w_c · x``): a frame is
@@ -38,8 +38,9 @@ class LinearClassifier(nn.Module):
             mean class row is a direction no output depends on. The centred
             logits sum to zero, so ``p_0 <= 1/(C + 1)``, reached where every
             class scores alike: the background never outscores the classes,
-            and ``-log p_0`` (L_bg) is at least ``ln(C + 1)`` (not in the
-            paper).
+            and ``-log p_0`` (L_bg) is at least ``ln(C + 1)``. The
+            background-aware configs use it (see the README for why; not
+            in the paper).
             False: no background logit, ``C`` outputs, for methods without a
             background class (W-TALC, UM, CoLA).
     """

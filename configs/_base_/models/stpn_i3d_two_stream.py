@@ -15,9 +15,10 @@
 #
 # Classifier: the background logit keeps a row of its own (eq. 2 as printed).
 # STPN has no background class to train; the row only sits in L_fg's softmax.
-# The base's tied background logit raises the mean class logit along with the
-# video's class, and STPN's proposals threshold σ(w_c·x) at fixed levels:
-# tied, its mAP@0.5 fell to 0.7 on one data set where it scores 19.
+# A background logit tied to the class rows (the base's until its class logits
+# were centred) raises the mean class logit along with the video's class, and
+# STPN's proposals threshold σ(w_c·x) at fixed levels: tied, its mAP@0.5 fell
+# to 0.7 on one data set where it scores 19.
 _base_ = ['./wsal_i3d_two_stream.py']
 
 model = dict(
