@@ -56,8 +56,9 @@ class LinearClassifier(nn.Module):
         if background is True:
             background = 'row'
         if background is not False and background not in self.BACKGROUNDS:
-            raise ValueError(f"LinearClassifier: background must be 'row', 'tied', 'centred', "
-                             f'True or False, got {background!r}')
+            forms = ', '.join(repr(form) for form in self.BACKGROUNDS)
+            raise ValueError(f'LinearClassifier: background must be {forms}, True or False, '
+                             f'got {background!r}')
         self.in_channels = int(in_channels)
         self.num_classes = int(num_classes)
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
