@@ -90,6 +90,7 @@ def bench_nms_numpy_greedy(benchmark, n):
 
 @pytest.mark.parametrize('n', SIZES)
 def bench_nms_python_loop(benchmark, n):
+    _data.skip_without_loop_reference()
     seg, sc, expected = _case(n)
     benchmark.group = f'nms-{n}-cpu'
     segs, scores = seg.tolist(), sc.tolist()

@@ -22,7 +22,9 @@ def trained(tmp_path_factory, tiny_root):
 def test_localize_matches_runner_test(trained, tiny_root):
     cfg, ckpt = trained
     result = run_test(prepare_config(str(cfg), work_dir=ckpt.parent), ckpt)
-    model = init_localizer(str(cfg), ckpt, 'cpu')
+    # the device the runner tested on (mmengine picks CUDA where present)
+    device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    model = init_localizer(str(cfg), ckpt, device)
     assert not model.training
     assert model.dataset_meta['classes'] == result.classes
     assert model.dataset_meta['seconds_per_segment'] == pytest.approx(16 / 25)

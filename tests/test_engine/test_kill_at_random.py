@@ -101,6 +101,10 @@ def _newest_iter(work_dir):
 def test_random_sigkills_leave_readable_checkpoints_and_resume_continues(tmp_path, tiny_root,
                                                                          monkeypatch):
     from test_checkpoint_safety import _config
+    # Forked children cannot use a CUDA context the test process may hold: train on the CPU.
+    import torch
+    monkeypatch.setattr('mmengine.device.utils.DEVICE', 'cpu')
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
     cfg_file = _config(tmp_path, tiny_root, monkeypatch, max_iters=100000)
     from wsal.apis.runner import prepare_config, run_train
     run_train(prepare_config(str(cfg_file), work_dir=tmp_path / 'warm-up',  # lazy imports

@@ -23,15 +23,32 @@ def get_rng_state() -> dict:
 
 
 def set_rng_state(state: dict) -> None:
-    """Restore a :func:`get_rng_state` result."""
-    torch.set_rng_state(torch.as_tensor(state['torch'], dtype=torch.uint8))
+    """Restore a :func:`get_rng_state` result.
+
+    The state may come from a checkpoint loaded onto any device (a resume
+    maps its tensors to the GPU it trains on): every part is brought back to
+    the CPU form the generators take. CUDA states are restored for the
+    devices present, at most as many as were saved.
+    """
+    torch.set_rng_state(_cpu_bytes(state['torch']))
     np_state = state['numpy']
-    np.random.set_state((str(np_state[0]), np.asarray(np_state[1], dtype=np.uint32),
+    key = np_state[1]
+    key = key.detach().cpu().numpy() if torch.is_tensor(key) else np.asarray(key)
+    np.random.set_state((str(np_state[0]), key.astype(np.uint32),
                          *[int(x) if i < 2 else float(x) for i, x in enumerate(np_state[2:])]))
     rnd = state['random']
     random.setstate((int(rnd[0]), tuple(int(x) for x in rnd[1]), rnd[2]))
     if 'cuda' in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state['cuda'])
+        saved = list(state['cuda'])[:torch.cuda.device_count()]
+        for index, cuda_state in enumerate(saved):
+            torch.cuda.set_rng_state(_cpu_bytes(cuda_state), index)
+
+
+def _cpu_bytes(value) -> torch.Tensor:
+    """A generator state as the CPU ``uint8`` tensor ``set_rng_state`` takes."""
+    if torch.is_tensor(value):
+        return value.detach().to(device='cpu', dtype=torch.uint8)
+    return torch.as_tensor(value, dtype=torch.uint8)
 
 
 @HOOKS.register_module()
