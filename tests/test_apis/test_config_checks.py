@@ -206,3 +206,16 @@ def test_types_from_custom_imports_are_known(tmp_path, monkeypatch):
         "test_evaluator = [dict(type='MyOwnMetric')]\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     assert load_config(str(tmp_path / 'cfg.py')).test_evaluator == [dict(type='MyOwnMetric')]
+
+
+def test_an_argument_of_the_components_class_is_set_though_close_to_a_key():
+    """A keyword the config leaves at its default is settable even beside a similar key
+    (UM's classifier has ``background`` and leaves ``background_logit`` out); a key the class
+    does not take is still a typo."""
+    name = 'um/um_i3d_thumos14.py'
+    classifier = load_config(name).model.head.classifier
+    assert 'background' in classifier and 'background_logit' not in classifier
+    cfg = load_config(name, {'model.head.classifier.background_logit': 'zero'})
+    assert cfg.model.head.classifier.background_logit == 'zero'
+    with pytest.raises(ConfigKeyError, match=r'Did you mean: model\.head\.classifier\.background\?'):
+        check_overrides(cfg, {'model.head.classifier.backgrounds': False})

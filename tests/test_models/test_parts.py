@@ -229,3 +229,32 @@ def test_classifier_centred_background_ignores_the_mean_class_row():
     w = torch.rand(2, 5, 1)
     assert torch.allclose(clf((w * x).sum(1)), (w * clf(x)).sum(1), atol=1e-5)
     assert "background='centred'" in repr(clf)
+
+
+def test_classifier_centred_with_a_learned_background_logit():
+    torch.manual_seed(0)
+    x = torch.randn(2, 5, 4)
+    clf = LinearClassifier(in_channels=4, num_classes=3, background='centred',
+                           background_logit='learned')
+    zero = LinearClassifier(in_channels=4, num_classes=3, background='centred')
+    zero.load_state_dict({'fc.weight': clf.fc.weight.detach().clone()})
+    assert set(clf.state_dict()) == {'fc.weight', 'kappa'}
+    assert torch.equal(clf(x), zero(x))  # κ starts at 0: the centred form
+    with torch.no_grad():
+        clf.kappa.fill_(2.5)
+    z = clf(x)
+    assert torch.equal(z[..., 0], torch.full((2, 5), 2.5))  # frames and pools alike
+    assert torch.equal(clf(x.mean(1))[..., 0], torch.full((2,), 2.5))
+    assert torch.allclose(z[..., 1:], zero(x)[..., 1:])
+    # no floor: where the classes score alike the background takes e^κ / (e^κ + C)
+    p0 = clf(torch.zeros(4)).softmax(-1)[0]
+    assert p0.item() == pytest.approx(math.exp(2.5) / (math.exp(2.5) + 3)) and p0 > 1 / 4
+    # -log p_0 trains κ and the class rows, never their mean
+    (-clf(x).log_softmax(-1)[..., 0]).sum().backward()
+    assert clf.kappa.grad.item() < 0
+    assert torch.allclose(clf.fc.weight.grad.sum(0), torch.zeros(4), atol=1e-5)
+    assert "background_logit='learned'" in repr(clf)
+    with pytest.raises(ValueError, match="background_logit='learned' needs background='centred'"):
+        LinearClassifier(in_channels=4, num_classes=3, background='tied', background_logit='learned')
+    with pytest.raises(ValueError, match="background_logit must be 'zero' or 'learned'"):
+        LinearClassifier(in_channels=4, num_classes=3, background='centred', background_logit=1)

@@ -90,7 +90,9 @@ def check_overrides(cfg, options: Optional[Mapping[str, Any]], *, source: str = 
     model.losses.margin.weight=0.1`` adds a loss term (a registered or a
     plugin's) from the command line. A missing key is an error when a key of
     the same dict is close to it (a typo), a new entry's included; a new,
-    unrelated last key is allowed. Below an entry the config switches off
+    unrelated last key is allowed, and so is a keyword argument of the class a
+    dict's ``type`` names, however close to a key of the dict
+    (``model.classifier.background_logit`` beside ``background``). Below an entry the config switches off
     with ``None`` any keys are allowed: they define it anew
     (``model.losses.consensus.type=...``).
 
@@ -119,8 +121,11 @@ def check_overrides(cfg, options: Optional[Mapping[str, Any]], *, source: str = 
                 if node is None and depth < len(parts) - 1:
                     break  # a switched-off entry, defined anew by the override
                 continue
-            close = _close(part, node.keys())
             last = depth == len(parts) - 1
+            type_name = node.get('type')
+            if last and isinstance(type_name, str) and part in (_accepted(type_name) or ()):
+                break  # an argument of the component's class that the config leaves at its default
+            close = _close(part, node.keys())
             new_entry = any(t == path or t.startswith(path + '.') for t in typed)
             if (last or new_entry) and not close:
                 break  # a new key (or a new entry with its type), unlike any existing one

@@ -43,12 +43,23 @@ class LinearClassifier(nn.Module):
             in the paper).
             False: no background logit, ``C`` outputs, for methods without a
             background class (W-TALC, UM, CoLA).
+        background_logit: With ``background='centred'``: ``'zero'`` (the
+            form above) or ``'learned'``, a learned scalar ``κ`` (initialised
+            at 0) as the background logit of every input, pooled or frame.
+            ``p_0`` is then ``e^κ / (e^κ + Σ_c e^{z_c − z̄})``: the background
+            wins where no class stands out by more than ``κ`` allows, ``-log
+            p_0`` has no floor above 0, and its gradient into the class rows
+            (and through the pools into λ) is ``Σ_c p_c (w_c − ū)``, zero
+            where the classes score alike and free of the mean class row ``ū``
+            (not in the paper).
     """
 
     BACKGROUNDS = ('row', 'tied', 'centred')
+    BACKGROUND_LOGITS = ('zero', 'learned')
 
     def __init__(self, *, in_channels: int, num_classes: int, bias: bool = False,
-                 dropout: float = 0.0, background: Union[bool, str] = 'row') -> None:
+                 dropout: float = 0.0, background: Union[bool, str] = 'row',
+                 background_logit: str = 'zero') -> None:
         super().__init__()
         if num_classes <= 0:
             raise ValueError(f'LinearClassifier: num_classes (foreground classes C) must be '
@@ -59,11 +70,21 @@ class LinearClassifier(nn.Module):
             forms = ', '.join(repr(form) for form in self.BACKGROUNDS)
             raise ValueError(f'LinearClassifier: background must be {forms}, True or False, '
                              f'got {background!r}')
+        if background_logit not in self.BACKGROUND_LOGITS:
+            raise ValueError(f"LinearClassifier: background_logit must be 'zero' or 'learned', "
+                             f'got {background_logit!r}')
+        if background_logit == 'learned' and background != 'centred':
+            raise ValueError(f"LinearClassifier: background_logit='learned' needs "
+                             f"background='centred' (got background={background!r}); the "
+                             f"other forms make the background logit from weight rows")
         self.in_channels = int(in_channels)
         self.num_classes = int(num_classes)
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         self.background = background
         self.fc = nn.Linear(in_channels, num_classes + int(background == 'row'), bias=bias)
+        self.background_logit = background_logit
+        if background_logit == 'learned':
+            self.kappa = nn.Parameter(torch.zeros(1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits.
@@ -83,8 +104,11 @@ class LinearClassifier(nn.Module):
             logits = torch.cat([-logits.mean(-1, keepdim=True), logits], dim=-1)
         elif self.background == 'centred':
             logits = logits - logits.mean(-1, keepdim=True)
-            logits = torch.cat([torch.zeros_like(logits[..., :1]), logits], dim=-1)
+            zero = torch.zeros_like(logits[..., :1])
+            z0 = zero + self.kappa if self.background_logit == 'learned' else zero
+            logits = torch.cat([z0, logits], dim=-1)
         return logits
 
     def extra_repr(self) -> str:
-        return f'background={self.background!r}'
+        extra = ", background_logit='learned'" if self.background_logit == 'learned' else ''
+        return f'background={self.background!r}{extra}'

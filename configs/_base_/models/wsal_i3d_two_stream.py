@@ -145,7 +145,8 @@ model = dict(
     stream_weights=dict(rgb=0.5, flow=0.5),          # θ = 0.5 (sec. 3.2)
     attention=dict(type='MLPAttention', hidden_channels=256, dropout=0.0),
     pooling=dict(type='AttentionAvgPool', normalize='length'),   # 1/T, eqs. 1 and 4
-    classifier=dict(type='LinearClassifier', bias=False, dropout=0.0, background='centred'),
+    classifier=dict(type='LinearClassifier', bias=False, dropout=0.0, background='centred',
+                    background_logit='zero'),
     cluster_head=dict(type='ClusterHead'),           # built only with ClusterLoss(head='cluster')
     # eq. 11: L_fg + α L_bg + β L_guide + γ L_cluster, α = β = γ = 0.1 (sec. 4.2),
     # plus 0.1 L_consensus
