@@ -239,7 +239,12 @@ def test_classifier_centred_with_a_learned_background_logit():
     zero = LinearClassifier(in_channels=4, num_classes=3, background='centred')
     zero.load_state_dict({'fc.weight': clf.fc.weight.detach().clone()})
     assert set(clf.state_dict()) == {'fc.weight', 'kappa'}
-    assert torch.equal(clf(x), zero(x))  # κ starts at 0: the centred form
+    # κ starts at ln C: p_0 = 1/2 where the classes score alike
+    assert clf.kappa.item() == pytest.approx(math.log(3))
+    assert clf(torch.zeros(4)).softmax(-1)[0].item() == pytest.approx(0.5)
+    with torch.no_grad():
+        clf.kappa.zero_()
+    assert torch.equal(clf(x), zero(x))  # at 0: the zero form
     with torch.no_grad():
         clf.kappa.fill_(2.5)
     z = clf(x)

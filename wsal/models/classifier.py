@@ -1,6 +1,7 @@
 """Video/frame classifiers over C+1 classes (background at index 0)."""
 from __future__ import annotations
 
+import math
 from typing import Union
 
 import torch
@@ -44,14 +45,19 @@ class LinearClassifier(nn.Module):
             False: no background logit, ``C`` outputs, for methods without a
             background class (W-TALC, UM, CoLA).
         background_logit: With ``background='centred'``: ``'zero'`` (the
-            form above) or ``'learned'``, a learned scalar ``κ`` (initialised
-            at 0) as the background logit of every input, pooled or frame.
-            ``p_0`` is then ``e^κ / (e^κ + Σ_c e^{z_c − z̄})``: the background
-            wins where no class stands out by more than ``κ`` allows, ``-log
-            p_0`` has no floor above 0, and its gradient into the class rows
-            (and through the pools into λ) is ``Σ_c p_c (w_c − ū)``, zero
-            where the classes score alike and free of the mean class row ``ū``
-            (not in the paper).
+            form above) or ``'learned'``, a learned scalar ``κ`` as the
+            background logit of every input, pooled or frame. ``p_0`` is then
+            ``e^κ / (e^κ + Σ_c e^{z_c − z̄})``: the background wins where no
+            class stands out by more than ``κ`` allows, ``-log p_0`` has no
+            floor above 0, and its gradient into the class rows (and through
+            the pools into λ) is ``Σ_c p_c (w_c − ū)``, zero where the classes
+            score alike and free of the mean class row ``ū`` (not in the
+            paper). ``κ`` starts at ``ln C``, where the background is as
+            likely as all classes together on an input no class stands out
+            in (``p_0 = 1/2``): Adam moves a scalar by at most its learning
+            rate per step (3.2 in 32000 steps at the configs' 1e-4), so
+            from 0 it would stay near the zero form's ceiling ``1/(C + 1)``
+            for most of a run.
     """
 
     BACKGROUNDS = ('row', 'tied', 'centred')
@@ -84,7 +90,7 @@ class LinearClassifier(nn.Module):
         self.fc = nn.Linear(in_channels, num_classes + int(background == 'row'), bias=bias)
         self.background_logit = background_logit
         if background_logit == 'learned':
-            self.kappa = nn.Parameter(torch.zeros(1))
+            self.kappa = nn.Parameter(torch.full((1,), math.log(num_classes)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits.
