@@ -92,9 +92,9 @@ def check_overrides(cfg, options: Optional[Mapping[str, Any]], *, source: str = 
     the same dict is close to it (a typo), a new entry's included; a new,
     unrelated last key is allowed, and so is a keyword argument of the class a
     dict's ``type`` names, however close to a key of the dict
-    (``model.classifier.background_logit`` beside ``background``). Below an entry the config switches off
-    with ``None`` any keys are allowed: they define it anew
-    (``model.losses.consensus.type=...``).
+    (``model.head.classifier.background_logit`` beside ``background``). Below
+    an entry the config switches off with ``None`` any keys are allowed: they
+    define it anew (``model.losses.consensus.type=...``).
 
     Raises:
         ConfigKeyError: naming the full key and the close matches.

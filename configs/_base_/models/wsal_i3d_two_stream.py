@@ -87,7 +87,10 @@
 #   generator by a rule written before its runs (+2.9 mAP@0.5 on the mean,
 #   STPN + 5 in 2 seeds against 1; README, "Model settings the configs use";
 #   docs/ablation.md, "Class logits centred on their mean"). background='tied'
-#   restores the tie, background='row' eq. 2.
+#   restores the tie, background='row' eq. 2. background_logit='learned'
+#   makes the background logit a learned scalar (from ln C), so that L_bg
+#   acts without the mean class row; it lost 1.8 mAP@0.5 on four development
+#   cells and is not used (docs/ablation.md, "A learned background logit").
 # * (Before: the background logit tied to the class rows, LinearClassifier(
 #   background='tied'): z_0 = -(1/C) Σ_c w_c·x, instead of a row of its own.)
 #   A free row is trained only to score the foreground pools low (L_fg) and,
