@@ -86,14 +86,6 @@ def test_soft_nms_matches_the_cpu(bench_nms, method, device):
     torch.testing.assert_close(scores_d.cpu(), scores)
 
 
-def _to(tree, device):
-    if torch.is_tensor(tree):
-        return tree.to(device)
-    if isinstance(tree, dict):
-        return {k: _to(v, device) for k, v in tree.items()}
-    return tree
-
-
 @pytest.mark.parametrize('device', DEVICES)
 @pytest.mark.parametrize('procedure', ['printed', 'configs'])
 def test_detections_match_the_cpu_on_thumos14_lengths(bench_pp, procedure, device):
@@ -101,7 +93,7 @@ def test_detections_match_the_cpu_on_thumos14_lengths(bench_pp, procedure, devic
     outputs, samples = bench_pp.make_batch(lengths, seed=1)
     pipeline = bench_pp.PIPELINE if procedure == 'printed' else bench_pp.CONFIGS_PIPELINE
     cpu = pipeline(outputs, samples)
-    got = pipeline(_to(outputs, device), samples)
+    got = pipeline(bench_pp.to_device(outputs, device), samples)
     assert len(got) == len(cpu) == len(lengths)
     assert sum(len(d['labels']) for d in cpu) > 1000
     for video, (a, b) in enumerate(zip(cpu, got)):

@@ -77,7 +77,8 @@ class LinearClassifier(nn.Module):
             raise ValueError(f'LinearClassifier: background must be {forms}, True or False, '
                              f'got {background!r}')
         if background_logit not in self.BACKGROUND_LOGITS:
-            raise ValueError(f"LinearClassifier: background_logit must be 'zero' or 'learned', "
+            forms = ' or '.join(repr(form) for form in self.BACKGROUND_LOGITS)
+            raise ValueError(f'LinearClassifier: background_logit must be {forms}, '
                              f'got {background_logit!r}')
         if background_logit == 'learned' and background != 'centred':
             raise ValueError(f"LinearClassifier: background_logit='learned' needs "
