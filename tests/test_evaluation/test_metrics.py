@@ -139,6 +139,28 @@ def test_attention_health_statistics():
     assert out['collapsed'] == 0.0 and out['saturated'] == 0.0
 
 
+def test_attention_health_auc_within_videos_ignores_the_level_across_videos():
+    """Two videos, each ordered perfectly (inside above outside) but the second at a
+    level above the first everywhere: pooled, the first video's action frames rank
+    below the second's background; within each video the order is perfect."""
+    low, high = np.full(10, 0.1), np.full(10, 0.8)
+    low[4:8], high[4:8] = 0.3, 0.9
+    no_gt = np.linspace(0.0, 1.0, 10)                    # no frame inside: left out
+    samples = _health_samples([low, high, no_gt])
+    samples[2]['gt_segments'] = torch.zeros(0, 2)
+    metric = AttentionHealth()
+    metric.process({}, samples)
+    out = metric.compute_metrics(metric.results)
+    assert out['auc_video'] == pytest.approx(1.0)
+    # pooled over 30 frames: 8 inside against 22 outside, of which the 6 + 10
+    # frames above 0.3 outrank the first video's actions
+    assert out['auc'] < 0.9
+    flipped = _health_samples([1.0 - low, high])
+    metric = AttentionHealth()
+    metric.process({}, flipped)
+    assert metric.compute_metrics(metric.results)['auc_video'] == pytest.approx(0.5)
+
+
 @pytest.mark.parametrize('value,flag', [(1e-4, 'collapsed'), (0.999, 'saturated')])
 def test_attention_health_flags_degenerate_attention(value, flag):
     ev = Evaluator(dict(type='AttentionHealth', _scope_='wsal'))
@@ -169,6 +191,7 @@ def test_attention_health_reports_each_stream(caplog):
     assert out['health/flow/saturated'] == 1.0 and out['health/flow/collapsed'] == 0.0
     assert out['health/rgb/lambda_max'] == pytest.approx(1e-4)
     assert out['health/flow/lambda_in'] == pytest.approx(0.9999)
+    assert out['health/rgb/auc_video'] == pytest.approx(0.5)   # constant λ: ties count half
 
 
 def test_stream_agreement_is_the_mean_within_video_correlation():

@@ -74,7 +74,12 @@ def attention_health(attentions: Sequence[np.ndarray], inside: Sequence[np.ndarr
         truth, NaN without such frames), ``in_out_ratio``, ``lambda_min``,
         ``lambda_max``, ``lambda_mean``, ``lambda_p05`` .. ``lambda_p95``,
         ``frac_above_0.5``, ``auc`` (frame-level ROC AUC of λ against the
-        ground truth, :func:`frame_auc`), ``frac_videos_collapsed``,
+        ground truth over all frames pooled, :func:`frame_auc`),
+        ``auc_video`` (the same AUC within each video, averaged over the
+        videos that have frames inside and outside the ground truth; NaN
+        when none has: how well λ orders a video's own frames, which is all
+        that thresholds on λ's quantiles per video read, whereas ``auc``
+        also compares λ's level across videos), ``frac_videos_collapsed``,
         ``collapsed`` and ``saturated`` (0/1), ``num_frames``.
     """
     if not attentions:
@@ -104,12 +109,20 @@ def attention_health(attentions: Sequence[np.ndarray], inside: Sequence[np.ndarr
         'lambda_p75': float(pct[3]), 'lambda_p95': float(pct[4]),
         'frac_above_0.5': float((lam > 0.5).mean()),
         'auc': frame_auc(lam, ins),
+        'auc_video': _mean_video_auc(attentions, inside),
         'frac_videos_collapsed': float((video_max < collapse_below).mean()),
         'collapsed': float(lam.max() < collapse_below),
         'saturated': float(pct[0] > saturate_above),
         'num_frames': float(lam.size),
     }
     return out
+
+
+def _mean_video_auc(attentions: Sequence[np.ndarray], inside: Sequence[np.ndarray]) -> float:
+    """Mean of :func:`frame_auc` over the videos with frames inside and outside the GT."""
+    values = [frame_auc(a, m) for a, m in zip(attentions, inside)]
+    values = [v for v in values if v == v]
+    return float(np.mean(values)) if values else float('nan')
 
 
 def stream_agreement(per_video: Sequence[Dict[str, np.ndarray]], names: Sequence[str]) -> float:
@@ -147,7 +160,7 @@ class AttentionHealth(BaseMetric):
 
     Keys (prefix ``health``): ``lambda_in``, ``lambda_out``, ``in_out_ratio``,
     ``lambda_min``/``max``/``mean``, ``lambda_p05``..``p95``,
-    ``frac_above_0.5``, ``auc``, ``frac_videos_collapsed``, ``collapsed``,
+    ``frac_above_0.5``, ``auc``, ``auc_video``, ``frac_videos_collapsed``, ``collapsed``,
     ``saturated``, ``num_frames``; per stream ``<stream>/lambda_in`` ... and,
     with two or more streams, ``stream_agreement`` (:func:`stream_agreement`).
     A collapsed or saturated λ is logged as a warning: detections derived
@@ -216,7 +229,7 @@ class AttentionHealth(BaseMetric):
 
     #: per-stream keys reported beside the stream mean's
     STREAM_KEYS = ('lambda_in', 'lambda_out', 'lambda_min', 'lambda_max', 'frac_above_0.5',
-                   'auc', 'collapsed', 'saturated')
+                   'auc', 'auc_video', 'collapsed', 'saturated')
 
     def _summarise(self, what: str, attentions, inside) -> Dict[str, float]:
         res = attention_health(attentions, inside, collapse_below=self.collapse_below,

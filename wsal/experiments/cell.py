@@ -232,8 +232,8 @@ def _identity(settings: Mapping[str, Any]) -> Dict[str, Any]:
 
 
 def _stream_attention(health: Mapping[str, Any]) -> Dict[str, Dict[str, Any]]:
-    """``{stream or 'mean': {lambda_in, lambda_out, lambda_max, auc}}`` from health metrics."""
-    keys = ('lambda_in', 'lambda_out', 'lambda_max', 'auc')
+    """``{stream or 'mean': {lambda_in, lambda_out, lambda_max, auc, auc_video}}`` from health."""
+    keys = ('lambda_in', 'lambda_out', 'lambda_max', 'auc', 'auc_video')
     out = {'mean': {k: health.get(k) for k in keys}}
     for stream in sorted({k.split('/')[0] for k in health if '/' in k}):
         out[stream] = {k: health.get(f'{stream}/{k}') for k in keys}

@@ -88,14 +88,14 @@ def format_compare_markdown(summary: Mapping[str, Any], *,
     lines += ['', 'Attention / class-activation health on the test split (λ: the attention or '
               'class-agnostic activation each method reports, stream mean; mean over seeds), '
               'classification mAP, training length and time:', '',
-              '| method | λ in GT | λ outside | frame AUC | λ max | frac λ>0.5 | '
+              '| method | λ in GT | λ outside | frame AUC | AUC within videos | λ max | frac λ>0.5 | '
               'collapsed / saturated (seeds) | cls mAP | iters | train s | ms/iter |',
-              '|---|--:|--:|--:|--:|--:|:-:|--:|--:|--:|--:|']
+              '|---|--:|--:|--:|--:|--:|--:|:-:|--:|--:|--:|--:|']
     for key, row in summary['rows'].items():
         c = health_cells(row)
         lines.append(
             f'| {row["name"]} | {c["lambda_in"]} | {c["lambda_out"]} | {c["auc"]} | '
-            f'{c["lambda_max"]} | {c["frac_above_0.5"]} | {c["collapsed_saturated"]} | '
+            f'{c.get("auc_video", "n/a")} | {c["lambda_max"]} | {c["frac_above_0.5"]} | {c["collapsed_saturated"]} | '
             f'{c["classification_mAP"]} | {row.get("iters", "")} | '
             f'{c["train_seconds"]} | {c["ms_per_iter"]} |')
     lines += curve_table(

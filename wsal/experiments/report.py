@@ -15,10 +15,10 @@ __all__ = ['HEALTH_KEYS', 'ATTENTION_KEYS', 'META_NOTES', 'RECALL_PARTS', 'summa
            'health_cells', 'flags_table', 'recall_table', 'format_markdown', 'val_curve',
            'mean_curve', 'curve_table', 'CURVE_METRIC']
 
-HEALTH_KEYS = ('lambda_in', 'lambda_out', 'in_out_ratio', 'auc', 'lambda_min', 'lambda_max',
-               'lambda_mean', 'lambda_p05', 'lambda_p95', 'frac_above_0.5',
+HEALTH_KEYS = ('lambda_in', 'lambda_out', 'in_out_ratio', 'auc', 'auc_video', 'lambda_min',
+               'lambda_max', 'lambda_mean', 'lambda_p05', 'lambda_p95', 'frac_above_0.5',
                'frac_videos_collapsed', 'collapsed', 'saturated')
-ATTENTION_KEYS = ('lambda_in', 'lambda_out', 'lambda_max', 'auc')
+ATTENTION_KEYS = ('lambda_in', 'lambda_out', 'lambda_max', 'auc', 'auc_video')
 
 
 #: How every experiment table is made (``meta`` of the ablation and comparison JSON).
@@ -219,8 +219,8 @@ def health_cells(row: Mapping[str, Any]) -> Dict[str, str]:
     h = row['health']
     cells = {k: ('n/a' if h[k]['mean'] is None
                  else f'{h[k]["mean"]:.{2 if k in ("in_out_ratio", "frac_above_0.5") else 3}f}')
-             for k in ('lambda_in', 'lambda_out', 'in_out_ratio', 'auc', 'lambda_min',
-                       'lambda_max', 'frac_above_0.5') if k in h}
+             for k in ('lambda_in', 'lambda_out', 'in_out_ratio', 'auc', 'auc_video',
+                       'lambda_min', 'lambda_max', 'frac_above_0.5') if k in h}
     n_col = sum(int(v or 0) for v in h['collapsed']['values'])
     n_sat = sum(int(v or 0) for v in h['saturated']['values'])
     cells['collapsed_saturated'] = f'{n_col} / {n_sat} of {len(row["seeds"])}'
@@ -305,21 +305,21 @@ def format_markdown(summary: Mapping[str, Any], *, title: str = 'Table 1 ablatio
                           labels={k: f'{k} {r["name"]}' for k, r in summary['rows'].items()})
     lines += ['', 'Attention health on the test split (λ = stream mean; mean over seeds), '
               'classification mAP and training time:', '',
-              '| row | λ in GT | λ outside | in/out | frame AUC | λ min | λ max | frac λ>0.5 | '
-              'collapsed / saturated (seeds) | cls mAP | train s | ms/iter |',
-              '|---|--:|--:|--:|--:|--:|--:|--:|:-:|--:|--:|--:|']
+              '| row | λ in GT | λ outside | in/out | frame AUC | AUC within videos | λ min | '
+              'λ max | frac λ>0.5 | collapsed / saturated (seeds) | cls mAP | train s | ms/iter |',
+              '|---|--:|--:|--:|--:|--:|--:|--:|--:|:-:|--:|--:|--:|']
     for key, row in summary['rows'].items():
         c = health_cells(row)
         lines.append(
             f'| {key} {row["name"]} | {c["lambda_in"]} | {c["lambda_out"]} | {c["in_out_ratio"]} | '
-            f'{c["auc"]} | {c["lambda_min"]} | {c["lambda_max"]} | {c["frac_above_0.5"]} | '
-            f'{c["collapsed_saturated"]} | {c["classification_mAP"]} | '
+            f'{c["auc"]} | {c.get("auc_video", "n/a")} | {c["lambda_min"]} | {c["lambda_max"]} | '
+            f'{c["frac_above_0.5"]} | {c["collapsed_saturated"]} | {c["classification_mAP"]} | '
             f'{c["train_seconds"]} | {c["ms_per_iter"]} |')
     streams = [st for st in ('rgb', 'flow', 'mean') if any(
         st in row.get('attention', {}) for row in summary['rows'].values())]
     if streams:
         lines += ['', 'λ per stream on the test split (mean over seeds): inside GT / outside / '
-                  'max / frame AUC:', '',
+                  'max / frame AUC / AUC within videos:', '',
                   '| row | ' + ' | '.join(streams) + ' |', '|---|' + '--|' * len(streams)]
         for key, row in summary['rows'].items():
             cells = []
