@@ -1,0 +1,92 @@
+"""attention_term_gradients: each loss term's push on each stream's attention."""
+from pathlib import Path
+
+import pytest
+import torch
+from mmengine.config import Config
+
+from wsal.apis import attention_term_gradients
+from wsal.registry import build_model
+
+CONFIGS = Path(__file__).resolve().parents[2] / 'configs'
+
+
+def _model(seed=0):
+    cfg = Config.fromfile(str(CONFIGS / 'bm' / 'bm_i3d_thumos14.py')).model.to_dict()
+    cfg.update(num_classes=3, streams=dict(rgb=6, flow=4), test_cfg=None,
+               attention=dict(type='MLPAttention', hidden_channels=5))
+    torch.manual_seed(seed)
+    return build_model(cfg).eval()
+
+
+def _batch(lengths=(9, 7), seed=1):
+    g = torch.Generator().manual_seed(seed)
+    T = max(lengths)
+    inputs = {'rgb': torch.randn(len(lengths), T, 6, generator=g),
+              'flow': torch.randn(len(lengths), T, 4, generator=g),
+              'mask': torch.arange(T)[None] < torch.tensor(lengths)[:, None]}
+    samples = [{'video_id': f'v{i}', 'label': torch.eye(3)[i % 3]} for i in range(len(lengths))]
+    return inputs, samples
+
+
+def test_every_term_and_stream_and_the_hand_computed_value():
+    model = _model()
+    inputs, samples = _batch()
+    out = attention_term_gradients(model, inputs, samples)
+    assert set(out) == {'rgb', 'flow'}
+    assert set(out['rgb']) == set(model.losses) == {'fg', 'bg', 'guide', 'cluster', 'consensus'}
+    assert all(v.shape == (2,) and (v >= 0).all() for s in out.values() for v in s.values())
+    # by hand: the guide term, the flow stream, the second video (7 valid frames of 9)
+    with torch.enable_grad():
+        o = model.extract(inputs)
+        labels = torch.stack([s['label'] for s in samples])
+        lam = o['streams']['flow']['attention']
+        total = sum(sum(model.losses['guide'](so, labels, o['mask']).values())
+                    for so in o['streams'].values())
+        (g,) = torch.autograd.grad(total, [lam])
+    a = (g * lam * (1 - lam)).detach()[1, :7] * 2 * 7
+    assert out['flow']['guide'][1] == pytest.approx(float(a.pow(2).mean().sqrt()), rel=1e-5)
+    on_lam = attention_term_gradients(model, inputs, samples, wrt='attention')
+    b = g.detach()[1, :7] * 2 * 7
+    assert on_lam['flow']['guide'][1] == pytest.approx(float(b.pow(2).mean().sqrt()), rel=1e-5)
+
+
+def test_a_video_alone_gets_the_value_it_gets_in_a_batch():
+    model = _model()
+    inputs, samples = _batch(lengths=(9, 9))
+    both = attention_term_gradients(model, inputs, samples)
+    alone = attention_term_gradients(model, {k: v[1:] for k, v in inputs.items()}, samples[1:])
+    for stream in both:
+        for term in both[stream]:
+            assert alone[stream][term][0] == pytest.approx(float(both[stream][term][1]), rel=1e-4)
+
+
+def test_a_saturated_attention_silences_the_pooled_terms_not_the_scale_free_ones():
+    """With λ near 1 the 1/T pools pass the classification terms' push through
+    λ(1 − λ); the consensus term's correlation is blind to λ's scale and the
+    guide's cross-entropy to its target does not shrink either."""
+    model = _model()
+    inputs, samples = _batch()
+    before = attention_term_gradients(model, inputs, samples)
+    with torch.no_grad():
+        for head in model.attention.values():
+            last = [m for m in head.modules() if isinstance(m, torch.nn.Linear)][-1]
+            last.bias.add_(5.0)           # λ from about 0.5 to about 0.99
+    after = attention_term_gradients(model, inputs, samples)
+    for stream in after:
+        for term in ('fg', 'bg', 'cluster'):
+            assert after[stream][term].max() < 0.1 * before[stream][term].max()
+        assert after[stream]['consensus'].max() > 0.5 * before[stream]['consensus'].max()
+        assert after[stream]['guide'].max() > before[stream]['guide'].max()
+
+
+def test_bad_arguments():
+    model = _model()
+    inputs, samples = _batch()
+    with pytest.raises(ValueError, match="wrt must be one of"):
+        attention_term_gradients(model, inputs, samples, wrt='weights')
+    with pytest.raises(ValueError, match='2 data samples|1 data samples'):
+        attention_term_gradients(model, inputs, samples[:1])
+    model.losses = torch.nn.ModuleDict()
+    with pytest.raises(ValueError, match='has no loss terms'):
+        attention_term_gradients(model, inputs, samples)
