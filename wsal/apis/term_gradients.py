@@ -23,7 +23,7 @@ def attention_term_gradients(model: torch.nn.Module, inputs: Mapping[str, torch.
                              ) -> Dict[str, Dict[str, torch.Tensor]]:
     """Size of each loss term's gradient on each stream's attention, per video.
 
-    Every term is evaluated as :meth:`loss` does (its weight and the current
+    Every term is evaluated as the model's ``loss`` does (its weight and the current
     warm-up factor included, summed over the streams it is applied to), and
     differentiated with respect to every stream's λ, so a cross-stream term
     is charged with its push on each stream. The size is the root mean square
