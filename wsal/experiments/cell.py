@@ -374,6 +374,7 @@ def run_cell(row: AblationRow, *, seed: int, data_root: str, cell_dir: str, iter
     d, health = result['detection'], result['health']
     log(f'[{row.key} seed {seed}] mAP@0.5 {100 * d["mAP"][4]:.1f}, avg {100 * d["average_mAP"]:.1f}; '
         f'λ in/out {health.get("lambda_in") or float("nan"):.3f}/'
-        f'{health.get("lambda_out") or float("nan"):.3f}; flags {result["flags"] or "none"}; '
+        f'{health.get("lambda_out") or float("nan"):.3f}, frame AUC within videos '
+        f'{health.get("auc_video") or float("nan"):.2f}; flags {result["flags"] or "none"}; '
         f'train {run.train_seconds:.0f}s')
     return result
