@@ -86,7 +86,7 @@ def attention_term_gradients(model: torch.nn.Module, inputs: Mapping[str, torch.
                 grads = torch.autograd.grad(total, lams, retain_graph=True, allow_unused=True)
             for n, lam, g in zip(names, lams, grads):
                 if g is None:
-                    result[n][term_name] = torch.zeros(mask.shape[0])
+                    result[n][term_name] = torch.zeros(batch)
                     continue
                 lam = lam.detach()
                 if wrt == 'logit':

@@ -372,9 +372,13 @@ def run_cell(row: AblationRow, *, seed: int, data_root: str, cell_dir: str, iter
     result = nonfinite_to_none(result)
     atomic_write_json(result_file, result)
     d, health = result['detection'], result['health']
+
+    def shown(key: str, digits: int) -> str:     # 0 is a value (an inverted λ), None is not
+        v = _num(health, key)
+        return 'n/a' if v is None else f'{v:.{digits}f}'
+
     log(f'[{row.key} seed {seed}] mAP@0.5 {100 * d["mAP"][4]:.1f}, avg {100 * d["average_mAP"]:.1f}; '
-        f'λ in/out {health.get("lambda_in") or float("nan"):.3f}/'
-        f'{health.get("lambda_out") or float("nan"):.3f}, frame AUC within videos '
-        f'{health.get("auc_video") or float("nan"):.2f}; flags {result["flags"] or "none"}; '
+        f'λ in/out {shown("lambda_in", 3)}/{shown("lambda_out", 3)}, frame AUC within videos '
+        f'{shown("auc_video", 2)}; flags {result["flags"] or "none"}; '
         f'train {run.train_seconds:.0f}s')
     return result

@@ -95,7 +95,8 @@ def format_compare_markdown(summary: Mapping[str, Any], *,
         c = health_cells(row)
         lines.append(
             f'| {row["name"]} | {c["lambda_in"]} | {c["lambda_out"]} | {c["auc"]} | '
-            f'{c.get("auc_video", "n/a")} | {c["lambda_max"]} | {c["frac_above_0.5"]} | {c["collapsed_saturated"]} | '
+            f'{c["auc_video"]} | {c["lambda_max"]} | {c["frac_above_0.5"]} | '
+            f'{c["collapsed_saturated"]} | '
             f'{c["classification_mAP"]} | {row.get("iters", "")} | '
             f'{c["train_seconds"]} | {c["ms_per_iter"]} |')
     lines += curve_table(

@@ -312,7 +312,7 @@ def format_markdown(summary: Mapping[str, Any], *, title: str = 'Table 1 ablatio
         c = health_cells(row)
         lines.append(
             f'| {key} {row["name"]} | {c["lambda_in"]} | {c["lambda_out"]} | {c["in_out_ratio"]} | '
-            f'{c["auc"]} | {c.get("auc_video", "n/a")} | {c["lambda_min"]} | {c["lambda_max"]} | '
+            f'{c["auc"]} | {c["auc_video"]} | {c["lambda_min"]} | {c["lambda_max"]} | '
             f'{c["frac_above_0.5"]} | {c["collapsed_saturated"]} | {c["classification_mAP"]} | '
             f'{c["train_seconds"]} | {c["ms_per_iter"]} |')
     streams = [st for st in ('rgb', 'flow', 'mean') if any(
