@@ -196,3 +196,45 @@ def test_guide_single_target_takes_both_slots(which, distance):
     assert 'targets' not in repr(SelfGuideLoss())
     with pytest.raises(ValueError, match='targets must be one of'):
         SelfGuideLoss(targets='fg')
+
+
+def test_guide_background_target_rescaled_within_each_video():
+    # 1 - p0 over the valid frames: 0.3, 0.9, 0.8, 0.5 -> rescaled 0, 1, 5/6, 1/3
+    raw = [1.0 - row[0] for row in TCAM]
+    lo, hi = min(raw), max(raw)
+    scaled = _smooth([(v - lo) / (hi - lo) for v in raw], 1.0)
+    fg = _smooth([row[1] for row in TCAM], 1.0)
+    expected = sum(abs(l - f) + abs(l - b) for l, f, b in zip(LAM, fg, scaled)) / len(LAM)
+    loss = SelfGuideLoss(weight=1.0, sigma=1.0, background_scale='video')
+    # padding with a background probability outside the valid range changes nothing
+    stream = {'attention': torch.tensor([LAM + [0.5, 0.5]]),
+              'tcam': torch.tensor([TCAM + [[0.99, 0.005, 0.005], [0.0, 0.5, 0.5]]])}
+    mask = torch.tensor([[True] * 4 + [False] * 2])
+    out = loss(stream, torch.tensor([[1.0, 0.0]]), mask)
+    assert out['loss_guide'].item() == pytest.approx(expected, rel=1e-5)
+    assert out['loss_guide'].item() != pytest.approx(_expected([1.0, 0.0], 1.0), rel=1e-3)
+    fg_t, bg_t = loss.targets(stream['tcam'], torch.tensor([[1.0, 0.0]]), mask)
+    assert bg_t[0, :4].tolist() == pytest.approx(scaled, rel=1e-5)
+    assert bg_t[0, 4:].tolist() == [0.0, 0.0]
+    assert "background_scale='video'" in repr(loss)
+    assert 'background_scale' not in repr(SelfGuideLoss())
+    with pytest.raises(ValueError, match='background_scale must be one of'):
+        SelfGuideLoss(background_scale='minmax')
+
+
+def test_guide_rescaled_background_target_spans_the_range_under_centred_logits():
+    # centred class logits and a zero background logit: p0 <= 1/(C+1), so the
+    # printed target never leaves [C/(C+1), 1); rescaled it spans [0, 1]
+    torch.manual_seed(0)
+    z = torch.randn(2, 30, 20) * 2.0
+    z = z - z.mean(-1, keepdim=True)
+    tcam = torch.softmax(torch.cat([torch.zeros(2, 30, 1), z], -1), -1)
+    labels = torch.zeros(2, 20)
+    labels[:, 3] = 1
+    mask = torch.ones(2, 30, dtype=torch.bool)
+    _, printed = SelfGuideLoss(sigma=0.0).targets(tcam, labels, mask)
+    _, video = SelfGuideLoss(sigma=0.0, background_scale='video').targets(tcam, labels, mask)
+    assert printed.min().item() >= 20 / 21 - 1e-6
+    assert video.amin(1).tolist() == pytest.approx([0.0, 0.0], abs=1e-6)
+    assert video.amax(1).tolist() == pytest.approx([1.0, 1.0], abs=1e-6)
+    assert torch.equal(printed.argsort(1), video.argsort(1))

@@ -66,16 +66,29 @@ class SelfGuideLoss(LossTerm):
             against the background) still ranks them above it (not in the
             paper; docs/ablation.md, "What moves λ off the actions late in
             training").
+        background_scale: ``'printed'`` (eq. 7's ``1 - p_t[0]`` as it is)
+            or ``'video'``: ``1 - p_t[0]`` rescaled to ``[0, 1]`` over each
+            video's valid segments (before the smoothing). Under class
+            logits centred on their mean and a background logit of 0
+            (``LinearClassifier(background='centred')``) ``p_t[0] <= 1/(C+1)``,
+            so the printed target lies in ``[C/(C+1), 1)`` and pulls λ towards
+            1 on every frame; rescaled, it keeps its order within the video
+            (where a class stands out most) and spans the range λ's proposals
+            read.
     """
 
     loss_name = 'loss_guide'
     required_keys = ('attention', 'tcam')
     TARGETS = ('both', 'background', 'foreground')
+    BACKGROUND_SCALES = ('printed', 'video')
 
     def __init__(self, *, weight: float = 0.1, sigma: float = 1.0, truncate: float = 4.0,
                  detach_target: bool = True, distance: str = 'l1',
-                 targets: str = 'both') -> None:
+                 targets: str = 'both', background_scale: str = 'printed') -> None:
         super().__init__(weight=weight)
+        self.background_scale = check_choice(background_scale, owner='SelfGuideLoss',
+                                             key='background_scale',
+                                             choices=self.BACKGROUND_SCALES)
         if distance not in ('l1', 'bce'):
             raise ValueError(f"SelfGuideLoss: distance must be 'l1' or 'bce', got {distance!r}")
         self.distance = distance
@@ -101,6 +114,8 @@ class SelfGuideLoss(LossTerm):
         present = (labels > 0).to(tcam.dtype).unsqueeze(1)          # [B, 1, C]
         fg = (tcam[..., 1:] * present).amax(dim=-1)                  # [B, T]
         bg = 1.0 - tcam[..., 0]
+        if self.background_scale == 'video':
+            bg = minmax_normalize(bg, mask)
         return (masked_gaussian_smooth(fg, mask, self.sigma, truncate=self.truncate),
                 masked_gaussian_smooth(bg, mask, self.sigma, truncate=self.truncate))
 
@@ -125,6 +140,8 @@ class SelfGuideLoss(LossTerm):
 
     def extra_repr(self) -> str:
         targets = '' if self.guide_targets == 'both' else f', targets={self.guide_targets!r}'
+        if self.background_scale != 'printed':
+            targets += f', background_scale={self.background_scale!r}'
         return (f'weight={self.weight}, sigma={self.sigma}, '
                 f'detach_target={self.detach_target}, distance={self.distance!r}{targets}')
 
