@@ -331,3 +331,18 @@ def test_mmengine_train_and_val_step():
     assert len(results) == 3 and 'detections' in results[0]
     with pytest.raises(ValueError, match="unknown mode 'train'"):
         model(inputs, samples, mode='train')
+
+
+def test_video_labels_are_checked_like_the_loss_checks_them():
+    model = make(losses=ALL_LOSSES)
+    _, samples = collate(videos())
+    labels = model.video_labels(samples, batch=3, device=torch.device('cpu'))
+    assert labels.shape == (3, C) and labels.dtype == torch.float32
+    assert labels.tolist() == [[1.0, 0, 0], [0, 1.0, 1.0], [0, 0, 1.0]]
+    with pytest.raises(ValueError, match='2 data samples for a batch of 3'):
+        model.video_labels(samples[:2], batch=3, device=torch.device('cpu'))
+    bad = [dict(samples[0]), {'video_id': 'v9', 'label': torch.ones(C + 1)}]
+    with pytest.raises(ValueError, match="label of video 'v9' has shape"):
+        model.video_labels(bad, batch=2, device=torch.device('cpu'))
+    with pytest.raises(KeyError, match="video 'v8' has no 'label'"):
+        model.video_labels([{'video_id': 'v8'}], batch=1, device=torch.device('cpu'))

@@ -64,7 +64,7 @@ def attention_term_gradients(model: torch.nn.Module, inputs: Mapping[str, torch.
     with torch.enable_grad():
         outputs = model.extract(inputs)
         mask = outputs['mask']
-        labels = model._labels(data_samples, mask.shape[0], mask.device)
+        labels = model.video_labels(data_samples, batch=mask.shape[0], device=mask.device)
         factors = model.loss_factors()
         streams = outputs['streams']
         names = list(streams)

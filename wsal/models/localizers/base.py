@@ -383,8 +383,22 @@ class StreamLocalizer(BaseModel):
                          "use 'tensor', 'loss' or 'predict'")
 
     # ------------------------------------------------------------------- loss
-    def _labels(self, data_samples: Optional[Sequence], batch: int,
-                device: torch.device) -> torch.Tensor:
+    def video_labels(self, data_samples: Optional[Sequence], *, batch: int,
+                     device: torch.device) -> torch.Tensor:
+        """The multi-hot video labels of a batch, checked as :meth:`loss` checks them.
+
+        Args:
+            data_samples: One per video, each with ``label`` (multi-hot ``[C]``).
+            batch: Number of videos the inputs hold.
+            device: Device of the result.
+
+        Returns:
+            FloatTensor: ``[B, C]``.
+
+        Raises:
+            ValueError / KeyError: no samples, a count other than ``batch``, a
+                sample without ``label`` or of another shape (the video named).
+        """
         who = type(self).__name__
         if data_samples is None:
             raise ValueError(f"{who}.loss needs data_samples with a video-level 'label' "
@@ -418,7 +432,7 @@ class StreamLocalizer(BaseModel):
         """
         outputs = self.extract(inputs)
         mask = outputs['mask']
-        labels = self._labels(data_samples, mask.shape[0], mask.device)
+        labels = self.video_labels(data_samples, batch=mask.shape[0], device=mask.device)
         totals: Dict[str, torch.Tensor] = {}
         owner: Dict[str, str] = {}
         factors = self.loss_factors()
