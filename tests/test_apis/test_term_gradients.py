@@ -80,11 +80,56 @@ def test_a_saturated_attention_silences_the_pooled_terms_not_the_scale_free_ones
         assert after[stream]['guide'].max() > before[stream]['guide'].max()
 
 
+def test_signed_mean_over_chosen_frames_by_hand():
+    model = _model()
+    inputs, samples = _batch()
+    frames = torch.zeros(2, 9, dtype=torch.bool)
+    frames[0, 2:5] = True
+    frames[1, 6:9] = True                 # frames 7 and 8 of the second video are padding
+    out = attention_term_gradients(model, inputs, samples, reduce='mean', frames=frames)
+    rms = attention_term_gradients(model, inputs, samples, frames=frames)
+    with torch.enable_grad():
+        o = model.extract(inputs)
+        labels = torch.stack([s['label'] for s in samples])
+        lam = o['streams']['rgb']['attention']
+        total = sum(sum(model.losses['fg'](so, labels, o['mask']).values())
+                    for so in o['streams'].values())
+        (g,) = torch.autograd.grad(total, [lam])
+    a = -(g * lam * (1 - lam)).detach()
+    assert out['rgb']['fg'][0] == pytest.approx(float(a[0, 2:5].mean() * 2 * 9), rel=1e-5)
+    assert out['rgb']['fg'][1] == pytest.approx(float(a[1, 6] * 2 * 7), rel=1e-5)
+    assert rms['rgb']['fg'][1] == pytest.approx(abs(float(a[1, 6] * 2 * 7)), rel=1e-5)
+    none = attention_term_gradients(model, inputs, samples, reduce='mean',
+                                    frames=torch.zeros(2, 9, dtype=torch.bool))
+    assert torch.isnan(none['rgb']['fg']).all()
+
+
+def test_the_signed_push_says_which_way_a_target_pulls():
+    """The guide's cross-entropy lowers λ where λ sits above its target and
+    raises it where it sits below."""
+    model = _model()
+    inputs, samples = _batch()
+    with torch.no_grad():
+        for head in model.attention.values():
+            last = [m for m in head.modules() if isinstance(m, torch.nn.Linear)][-1]
+            last.bias.add_(8.0)           # λ ≈ 1, above every target but 1 - p_0's
+    up = attention_term_gradients(model, inputs, samples, reduce='mean')
+    model.losses['guide'].guide_targets = 'foreground'
+    down = attention_term_gradients(model, inputs, samples, reduce='mean')
+    for stream in up:
+        assert (down[stream]['guide'] < 0).all()
+        assert (up[stream]['guide'] > down[stream]['guide']).all()
+
+
 def test_bad_arguments():
     model = _model()
     inputs, samples = _batch()
     with pytest.raises(ValueError, match="wrt must be one of"):
         attention_term_gradients(model, inputs, samples, wrt='weights')
+    with pytest.raises(ValueError, match="reduce must be one of"):
+        attention_term_gradients(model, inputs, samples, reduce='sum')
+    with pytest.raises(ValueError, match="frames must be a BoolTensor"):
+        attention_term_gradients(model, inputs, samples, frames=torch.ones(2, 9))
     with pytest.raises(ValueError, match='2 data samples|1 data samples'):
         attention_term_gradients(model, inputs, samples[:1])
     model.losses = torch.nn.ModuleDict()

@@ -5,21 +5,26 @@ terms reach λ through its 1/T pools, and through the sigmoid their push on
 the attention logit shrinks as λ(1 − λ) once λ saturates; a term that is
 blind to λ's scale (a correlation, a cross-entropy to a target) keeps its
 full push. :func:`attention_term_gradients` measures it, per video, so that
-a table can say which term set λ's order at a checkpoint.
+a table can say which term set λ's order at a checkpoint. With
+``reduce='mean'`` it gives the signed push instead (which term raises λ and
+which lowers it), and ``frames`` restricts either to some frames, e.g. those
+inside the ground truth against those outside it.
 """
 from __future__ import annotations
 
-from typing import Dict, Mapping, Sequence
+from typing import Dict, Mapping, Optional, Sequence
 
 import torch
 
 __all__ = ['attention_term_gradients']
 
 _WRT = ('logit', 'attention')
+_REDUCE = ('rms', 'mean')
 
 
 def attention_term_gradients(model: torch.nn.Module, inputs: Mapping[str, torch.Tensor],
-                             data_samples: Sequence, *, wrt: str = 'logit'
+                             data_samples: Sequence, *, wrt: str = 'logit',
+                             reduce: str = 'rms', frames: Optional[torch.Tensor] = None
                              ) -> Dict[str, Dict[str, torch.Tensor]]:
     """Size of each loss term's gradient on each stream's attention, per video.
 
@@ -46,6 +51,13 @@ def attention_term_gradients(model: torch.nn.Module, inputs: Mapping[str, torch.
         wrt: ``'logit'`` (default): the gradient on the attention's logit
             σ⁻¹(λ), i.e. ``∂L/∂λ · λ(1 − λ)``, for heads whose λ is a sigmoid
             (every attention head wsal ships); ``'attention'``: on λ itself.
+        reduce: ``'rms'`` (default): the root mean square, the size of the
+            push whatever its sign; ``'mean'``: the signed mean of the
+            descent direction ``-B · T · ∂L/∂a_t``, positive where the term
+            raises λ and negative where it lowers it (terms that push
+            some frames up and others down partly cancel).
+        frames: Optional BoolTensor ``[B, T]``: average over these of each
+            video's valid frames only (a video with none of them gets NaN).
 
     Returns:
         dict: ``{stream: {term: FloatTensor[B]}}``, one value per video and
@@ -58,6 +70,9 @@ def attention_term_gradients(model: torch.nn.Module, inputs: Mapping[str, torch.
     """
     if wrt not in _WRT:
         raise ValueError(f'attention_term_gradients: wrt must be one of {_WRT}, got {wrt!r}')
+    if reduce not in _REDUCE:
+        raise ValueError(f'attention_term_gradients: reduce must be one of {_REDUCE}, '
+                         f'got {reduce!r}')
     terms = getattr(model, 'losses', None)
     if not terms:
         raise ValueError(f'attention_term_gradients: {type(model).__name__} has no loss terms')
@@ -71,6 +86,16 @@ def attention_term_gradients(model: torch.nn.Module, inputs: Mapping[str, torch.
         lams = [streams[n]['attention'] for n in names]
         valid = mask.to(lams[0].dtype)
         length = valid.sum(1).clamp(min=1)
+        if frames is not None:
+            frames = torch.as_tensor(frames, device=mask.device)
+            if frames.dtype != torch.bool or frames.shape != mask.shape:
+                raise ValueError(f'attention_term_gradients: frames must be a BoolTensor of the '
+                                 f'mask\'s shape {tuple(mask.shape)}, got {frames.dtype} '
+                                 f'{tuple(frames.shape)}')
+            chosen = (frames & mask).to(valid.dtype)
+        else:
+            chosen = valid
+        count = chosen.sum(1)
         batch = mask.shape[0]
         result: Dict[str, Dict[str, torch.Tensor]] = {n: {} for n in names}
         for term_name, term in terms.items():
@@ -86,11 +111,15 @@ def attention_term_gradients(model: torch.nn.Module, inputs: Mapping[str, torch.
                 grads = torch.autograd.grad(total, lams, retain_graph=True, allow_unused=True)
             for n, lam, g in zip(names, lams, grads):
                 if g is None:
-                    result[n][term_name] = torch.zeros(batch)
+                    result[n][term_name] = torch.where(count.cpu() > 0, 0.0, float('nan'))
                     continue
                 lam = lam.detach()
                 if wrt == 'logit':
                     g = g * lam * (1 - lam)
-                g = g * (batch * length[:, None]) * valid
-                result[n][term_name] = (g.pow(2).sum(1) / length).sqrt().detach().cpu()
+                g = g * (batch * length[:, None]) * chosen
+                if reduce == 'rms':
+                    value = (g.pow(2).sum(1) / count).sqrt()
+                else:
+                    value = -g.sum(1) / count
+                result[n][term_name] = value.detach().cpu()
     return result
