@@ -11,10 +11,12 @@ from wsal.registry import build_model
 CONFIGS = Path(__file__).resolve().parents[2] / 'configs'
 
 
-def _model(seed=0):
+def _model(seed=0, *, cluster_into_attention=True):
     cfg = Config.fromfile(str(CONFIGS / 'bm' / 'bm_i3d_thumos14.py')).model.to_dict()
     cfg.update(num_classes=3, streams=dict(rgb=6, flow=4), test_cfg=None,
                attention=dict(type='MLPAttention', hidden_channels=5))
+    # the configs train the classifier only with L_cluster; the printed path reaches λ
+    cfg['losses']['cluster']['detach_attention'] = not cluster_into_attention
     torch.manual_seed(seed)
     return build_model(cfg).eval()
 
@@ -65,7 +67,7 @@ def test_a_saturated_attention_silences_the_pooled_terms_not_the_scale_free_ones
     """With λ near 1 the 1/T pools pass the classification terms' push through
     λ(1 − λ); the consensus term's correlation is blind to λ's scale and the
     guide's cross-entropy to its target does not shrink either."""
-    model = _model()
+    model = _model(cluster_into_attention=True)
     inputs, samples = _batch()
     before = attention_term_gradients(model, inputs, samples)
     with torch.no_grad():
@@ -78,6 +80,16 @@ def test_a_saturated_attention_silences_the_pooled_terms_not_the_scale_free_ones
             assert after[stream][term].max() < 0.1 * before[stream][term].max()
         assert after[stream]['consensus'].max() > 0.5 * before[stream]['consensus'].max()
         assert after[stream]['guide'].max() > before[stream]['guide'].max()
+
+
+def test_the_configs_cluster_term_does_not_push_the_attention():
+    inputs, samples = _batch()
+    detached = attention_term_gradients(_model(cluster_into_attention=False), inputs, samples)
+    printed = attention_term_gradients(_model(cluster_into_attention=True), inputs, samples)
+    for stream in detached:
+        assert (detached[stream]['cluster'] == 0).all()
+        assert (printed[stream]['cluster'] > 0).all()
+        assert torch.equal(detached[stream]['fg'], printed[stream]['fg'])
 
 
 def test_signed_mean_over_chosen_frames_by_hand():

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 
 import wsal
 
@@ -151,9 +151,21 @@ def test_the_printed_form_of_eqs_2_and_8_9_builds_from_bm_paper_loss():
     options = comment.rsplit('--cfg-options', 1)[1].split('`', 1)[0].split()
     assert options, 'bm_paper-loss names no --cfg-options'
     cfg = load('bm/bm_paper-loss_i3d_thumos14.py')
-    cfg.merge_from_dict(dict(option.split('=', 1) for option in options))
+    # values parsed as --cfg-options parses them ('False' a bool)
+    cfg.merge_from_dict({k: DictAction._parse_iterable(v)
+                         for k, v in (option.split('=', 1) for option in options)})
     model = wsal.build_model(cfg)
     term = model.losses['cluster']
     assert (term.head, term.classes, term.background) == ('cluster', 'all', 'classifier')
+    assert not term.detach_attention
     assert model.cluster_head is not None
     assert all(c.background == 'row' for c in model.classifier.values())
+
+
+@pytest.mark.parametrize('name', ['bm/bm_i3d_thumos14.py', 'ablation/r6_fg-bg-cluster_i3d_thumos14.py',
+                                  'ablation/r7_fg-guide-cluster_i3d_thumos14.py',
+                                  'ablation/r8_full_i3d_thumos14.py'])
+def test_the_configs_cluster_term_trains_the_classifier_only(name):
+    term = wsal.build_model(load(name)).losses['cluster']
+    assert term.detach_attention and not term.detach_classifier
+    assert (term.head, term.classes, term.background) == ('classifier', 'labelled', 'negated')

@@ -43,7 +43,13 @@ class ClusterLoss(LossTerm):
     term then trains the classifier only. Read from the classifier, its two
     logits are ``±z̄`` under the tied background, so its push into λ is
     class-blind: it raises λ wherever the mean class row scores above zero,
-    whatever the class (not in the paper).
+    whatever the class (not in the paper). With ``classes='labelled'`` the
+    push follows the video's own classes, which its scene carries on the
+    background frames too, and through the 1/T pools it is scaled by
+    ``λ(1 - λ)``, larger where λ is lower, so it can raise λ more on the
+    background than on the actions (measured so on a development generator:
+    docs/ablation.md, "L_cluster without its push into λ"). The
+    background-aware configs detach it.
 
     With ``detach_classifier`` (``head='classifier'`` only) the same pools are
     rebuilt with the frame logits detached and λ live: the term then moves λ
