@@ -31,6 +31,18 @@ def _batch(lengths=(9, 7), seed=1):
     return inputs, samples
 
 
+def _by_hand(model, inputs, samples, *, term, stream):
+    """∂L_term/∂λ of one stream (the term summed over every stream, as the model does) and λ."""
+    with torch.enable_grad():
+        o = model.extract(inputs)
+        labels = torch.stack([s['label'] for s in samples])
+        lam = o['streams'][stream]['attention']
+        total = sum(sum(model.losses[term](so, labels, o['mask']).values())
+                    for so in o['streams'].values())
+        (g,) = torch.autograd.grad(total, [lam])
+    return g, lam
+
+
 def test_every_term_and_stream_and_the_hand_computed_value():
     model = _model()
     inputs, samples = _batch()
@@ -39,13 +51,7 @@ def test_every_term_and_stream_and_the_hand_computed_value():
     assert set(out['rgb']) == set(model.losses) == {'fg', 'bg', 'guide', 'cluster', 'consensus'}
     assert all(v.shape == (2,) and (v >= 0).all() for s in out.values() for v in s.values())
     # by hand: the guide term, the flow stream, the second video (7 valid frames of 9)
-    with torch.enable_grad():
-        o = model.extract(inputs)
-        labels = torch.stack([s['label'] for s in samples])
-        lam = o['streams']['flow']['attention']
-        total = sum(sum(model.losses['guide'](so, labels, o['mask']).values())
-                    for so in o['streams'].values())
-        (g,) = torch.autograd.grad(total, [lam])
+    g, lam = _by_hand(model, inputs, samples, term='guide', stream='flow')
     a = (g * lam * (1 - lam)).detach()[1, :7] * 2 * 7
     assert out['flow']['guide'][1] == pytest.approx(float(a.pow(2).mean().sqrt()), rel=1e-5)
     on_lam = attention_term_gradients(model, inputs, samples, wrt='attention')
@@ -100,13 +106,7 @@ def test_signed_mean_over_chosen_frames_by_hand():
     frames[1, 6:9] = True                 # frames 7 and 8 of the second video are padding
     out = attention_term_gradients(model, inputs, samples, reduce='mean', frames=frames)
     rms = attention_term_gradients(model, inputs, samples, frames=frames)
-    with torch.enable_grad():
-        o = model.extract(inputs)
-        labels = torch.stack([s['label'] for s in samples])
-        lam = o['streams']['rgb']['attention']
-        total = sum(sum(model.losses['fg'](so, labels, o['mask']).values())
-                    for so in o['streams'].values())
-        (g,) = torch.autograd.grad(total, [lam])
+    g, lam = _by_hand(model, inputs, samples, term='fg', stream='rgb')
     a = -(g * lam * (1 - lam)).detach()
     assert out['rgb']['fg'][0] == pytest.approx(float(a[0, 2:5].mean() * 2 * 9), rel=1e-5)
     assert out['rgb']['fg'][1] == pytest.approx(float(a[1, 6] * 2 * 7), rel=1e-5)
