@@ -76,6 +76,14 @@ def attention_term_gradients(model: torch.nn.Module, inputs: Mapping[str, torch.
     terms = getattr(model, 'losses', None)
     if not terms:
         raise ValueError(f'attention_term_gradients: {type(model).__name__} has no loss terms')
+    # the batch's [B, T] from its first stream (the model's extract checks the streams)
+    shape = next((tuple(v.shape[:2]) for k, v in inputs.items() if k != 'mask'), None)
+    if frames is not None:
+        frames = torch.as_tensor(frames)
+        if frames.dtype != torch.bool or (shape is not None and tuple(frames.shape) != shape):
+            raise ValueError(f'attention_term_gradients: frames must be a BoolTensor of the '
+                             f'batch\'s shape {shape}, got {frames.dtype} '
+                             f'{tuple(frames.shape)}')
     with torch.enable_grad():
         outputs = model.extract(inputs)
         mask = outputs['mask']
@@ -86,15 +94,7 @@ def attention_term_gradients(model: torch.nn.Module, inputs: Mapping[str, torch.
         lams = [streams[n]['attention'] for n in names]
         valid = mask.to(lams[0].dtype)
         length = valid.sum(1).clamp(min=1)
-        if frames is not None:
-            frames = torch.as_tensor(frames, device=mask.device)
-            if frames.dtype != torch.bool or frames.shape != mask.shape:
-                raise ValueError(f'attention_term_gradients: frames must be a BoolTensor of the '
-                                 f'mask\'s shape {tuple(mask.shape)}, got {frames.dtype} '
-                                 f'{tuple(frames.shape)}')
-            chosen = (frames & mask).to(valid.dtype)
-        else:
-            chosen = valid
+        chosen = valid if frames is None else (frames.to(mask.device) & mask).to(valid.dtype)
         count = chosen.sum(1)
         batch = mask.shape[0]
         result: Dict[str, Dict[str, torch.Tensor]] = {n: {} for n in names}

@@ -71,8 +71,8 @@ class SelfGuideLoss(LossTerm):
             video's valid segments (before the smoothing). Under class
             logits centred on their mean and a background logit of 0
             (``LinearClassifier(background='centred')``) ``p_t[0] <= 1/(C+1)``,
-            so the printed target lies in ``[C/(C+1), 1)`` and pulls λ towards
-            1 on every frame; rescaled, it keeps its order within the video
+            so the printed target lies in ``[C/(C+1), 1)``: alone it would pull
+            λ towards 1 on every frame; rescaled, it keeps its order within the video
             (where a class stands out most) and spans the range λ's proposals
             read.
     """
