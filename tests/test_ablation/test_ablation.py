@@ -255,6 +255,25 @@ def test_attention_declined_rule():
         attention_declined(curve, tolerance=-0.1)
 
 
+def test_attention_declined_reads_the_ranking_within_videos():
+    from wsal.evaluation import attention_declined
+
+    # pooled over videos rgb's AUC fell (λ's level moved between videos); within
+    # each video it held, while flow's fell within the videos only
+    def row(it, rgb_pooled, rgb_video, flow_pooled, flow_video):
+        return {'iter': it, 'health/rgb/auc': rgb_pooled, 'health/rgb/auc_video': rgb_video,
+                'health/flow/auc': flow_pooled, 'health/flow/auc_video': flow_video}
+
+    curve = [row(4000, 0.85, 0.80, 0.90, 0.92), row(8000, 0.76, 0.81, 0.90, 0.84)]
+    assert attention_declined(curve) == ['flow']
+    assert attention_declined(curve, metric='auc') == ['rgb']
+    # curves logged with the pooled AUC only are still read
+    pooled = [{k: v for k, v in r.items() if not k.endswith('auc_video')} for r in curve]
+    assert attention_declined(pooled) == ['rgb']
+    with pytest.raises(ValueError, match='metric'):
+        attention_declined(curve, metric='map')
+
+
 def test_attention_still_moving_rule():
     from wsal.evaluation import attention_still_moving
     q = ('lambda_p05', 'lambda_p25', 'lambda_p50', 'lambda_p75', 'lambda_p95')

@@ -108,15 +108,22 @@ def attention_still_moving(val_curve: Sequence[Mapping[str, float]], *, window: 
 
 
 def attention_declined(val_curve: Sequence[Mapping[str, float]], *, tolerance: float = 0.05,
-                       prefix: str = 'health/') -> List[str]:
+                       prefix: str = 'health/', metric: str = 'auc_video') -> List[str]:
     """Where λ's frame ranking ended well below its best validation of the run.
 
-    For the stream mean (``'mean'``, key ``<prefix>auc``) and each stream
-    (``<prefix><stream>/auc``), compares the frame-level ROC AUC of λ
-    against the ground truth at the last validation with the highest one
-    at any earlier validation::
+    For the stream mean (``'mean'``, key ``<prefix><metric>``) and each
+    stream (``<prefix><stream>/<metric>``), compares λ's ROC AUC against the
+    ground truth at the last validation with the highest one at any earlier
+    validation::
 
         declined  <=>  auc(last) < max(auc(earlier)) - tolerance
+
+    The default metric, ``auc_video``, is the AUC within each video averaged
+    over the videos (:func:`~wsal.evaluation.attention_health`): the
+    proposals threshold λ within each video, so its ranking there is what
+    they read. ``auc`` pools every frame of every video, and also moves with
+    λ's level from video to video. Curves logged before ``auc_video``
+    existed carry only ``auc``; it is read when no row has the metric.
 
     A model whose λ once ranked the action frames well and lost it later
     has been moved off the actions by its training, not left unfinished:
@@ -133,6 +140,7 @@ def attention_declined(val_curve: Sequence[Mapping[str, float]], *, tolerance: f
         tolerance: AUC drop from the best earlier validation above which a
             stream counts as declined.
         prefix: Prefix of the AUC keys in the rows.
+        metric: ``'auc_video'`` (default) or ``'auc'`` (see above).
 
     Returns:
         list[str]: ``'mean'`` and the stream names that declined, in that
@@ -141,14 +149,21 @@ def attention_declined(val_curve: Sequence[Mapping[str, float]], *, tolerance: f
     """
     if tolerance < 0:
         raise ValueError(f'tolerance must be >= 0, got {tolerance}')
+    if metric not in ('auc_video', 'auc'):
+        raise ValueError(f"metric must be 'auc_video' or 'auc', got {metric!r}")
     rows = sorted((r for r in val_curve if 'iter' in r), key=lambda r: float(r['iter']))
-    # '' for the stream mean's key, '<stream>' for '<stream>/auc'; the mean first
-    names = sorted({k[len(prefix):-len('auc')].rstrip('/') for r in rows for k in r
-                    if k.startswith(prefix) and k[len(prefix):].count('/') <= 1
-                    and k[len(prefix):].split('/')[-1] == 'auc'})
+
+    def names_of(m):  # '' for the stream mean's key, '<stream>' for '<stream>/<m>'
+        return sorted({k[len(prefix):-len(m)].rstrip('/') for r in rows for k in r
+                       if k.startswith(prefix) and k[len(prefix):].count('/') <= 1
+                       and k[len(prefix):].split('/')[-1] == m})
+
+    names = names_of(metric)
+    if not names and metric == 'auc_video':
+        metric, names = 'auc', names_of('auc')
     out = []
     for name in names:
-        key = f'{prefix}{name}/auc' if name else f'{prefix}auc'
+        key = f'{prefix}{name}/{metric}' if name else f'{prefix}{metric}'
         values = [float(r[key]) for r in rows if key in r and np.isfinite(float(r[key]))]
         if len(values) >= 2 and values[-1] < max(values[:-1]) - tolerance:
             out.append(name or 'mean')

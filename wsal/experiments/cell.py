@@ -104,7 +104,7 @@ def cell_flags(health: Mapping[str, Any], losses: Optional[List[float]] = None,
       was validated);
     * ``declined``: a stream's (or the stream mean's) λ ranked the action
       frames of the validated videos worse at the end than at its best
-      earlier validation, by more than 0.05 frame AUC
+      earlier validation, by more than 0.05 frame AUC within each video
       (:func:`wsal.evaluation.attention_declined`; only when the run was
       validated): training moved λ off the actions, and the final numbers
       are below the same run's earlier ones;

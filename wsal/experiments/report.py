@@ -248,7 +248,7 @@ def flags_table(summary: Mapping[str, Any], *, seeds: Sequence[int], column: str
              'falling over the last tenth of the iterations; not-converged:attention: λ\'s '
              '5th to 95th percentiles on the validated videos moved by more than 0.05 on '
              'average over the last quarter of the run; declined:<stream>: λ\'s frame AUC '
-             'on the validated videos ended more than 0.05 below its best earlier validation '
+             'within each validated video (the mean over videos) ended more than 0.05 below its best earlier validation '
              '(training moved λ off the actions; nothing is selected by it); '
              'idle:<term>: a loss term still at '
              'its chance level, a uniform guess, over the last tenth):', '',
