@@ -22,6 +22,7 @@ from typing import Any, Dict, Optional, Union
 
 from wsal.apis.data_dims import LOADERS, apply_data_dims, dataset_configs
 from wsal.apis.inference import check_state_dict, load_config
+from wsal.apis.schedule import resolve_run_length
 from wsal.engine.compat import (distributed_launcher, load_checkpoint_file,
                                 prepare_distributed, safe_checkpoint_loading, scope_collate_fns)
 from wsal.evaluation.detection_records import CollectDetections, predictions_to_activitynet
@@ -150,6 +151,7 @@ def prepare_config(config: Any, *, work_dir: Optional[PathLike] = None,
     from wsal.engine.console import CONSOLE_LEVEL_KEY, level_number
     level_number(log_level)  # an unknown level fails here, before any work
     cfg = load_config(config, cfg_options)
+    resolve_run_length(cfg)   # a scheduler's end='max_iters' follows the run length
     name = Path(cfg.filename).stem if getattr(cfg, 'filename', None) else 'wsal'
     cfg.work_dir = os.fspath(work_dir or cfg.get('work_dir') or osp.join('work_dirs', name))
     if data_root is not None:
