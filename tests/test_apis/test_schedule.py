@@ -6,7 +6,7 @@ import torch
 from mmengine.config import Config
 
 from wsal.apis import prepare_config
-from wsal.apis.schedule import resolve_run_length
+from wsal.apis.schedule import describe_schedule, resolve_run_length
 
 
 def _cfg(sched, max_iters=120):
@@ -70,3 +70,14 @@ def test_prepare_config_follows_the_run_length_after_the_overrides(tmp_path):
     # the last iteration trains at the cosine's last step before 0
     assert lrs[-1] == pytest.approx(0.5e-4 * (1 + math.cos(math.pi * 39 / 40)))
     assert lrs[-1] < 2e-7
+
+
+def test_describe_schedule():
+    cos = dict(type='CosineAnnealingLR', by_epoch=False, begin=0, end='max_iters', eta_min=0.0)
+    assert describe_schedule([]) == describe_schedule(None) == 'constant'
+    assert describe_schedule([cos]) == 'cosine to 0 over the run'
+    assert describe_schedule(dict(cos, end=500), max_iters=500) == 'cosine to 0 over the run'
+    assert describe_schedule([dict(cos, end=400, eta_min=1e-6)], max_iters=500) == \
+        'CosineAnnealingLR'                                   # ends before the run does
+    warm = dict(type='LinearLR', by_epoch=False, begin=0, end=100, start_factor=0.1)
+    assert describe_schedule([warm, dict(cos, begin=100)]) == 'LinearLR then CosineAnnealingLR'

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any, List
 
-__all__ = ['RUN_LENGTH', 'resolve_run_length']
+__all__ = ['RUN_LENGTH', 'resolve_run_length', 'describe_schedule']
 
 #: The symbolic run length a scheduler's ``begin``, ``end`` or ``T_max`` may name.
 RUN_LENGTH = 'max_iters'
@@ -65,3 +65,25 @@ def resolve_run_length(cfg) -> None:
                 raise ValueError(f"{where} = {RUN_LENGTH!r} but train_cfg has no max_iters "
                                  '(an iteration-based training loop is needed)')
             sched[key] = int(max_iters)
+
+
+def describe_schedule(param_scheduler: Any, *, max_iters: Any = None) -> str:
+    """A few words on a learning-rate schedule, for tables: ``'constant'``,
+    ``'cosine to 0 over the run'``, or the schedulers' types in order.
+
+    Args:
+        param_scheduler: A config's ``param_scheduler`` (None, a dict or a list).
+        max_iters: The run length; an entry that ends there (or names
+            ``'max_iters'``) and starts at 0 spans the run.
+    """
+    entries = [] if param_scheduler is None else (
+        list(param_scheduler) if isinstance(param_scheduler, (list, tuple)) else [param_scheduler])
+    if not entries:
+        return 'constant'
+    if len(entries) == 1 and entries[0].get('type') == 'CosineAnnealingLR':
+        e = entries[0]
+        spans = e.get('begin', 0) == 0 and e.get('end') in (RUN_LENGTH, max_iters) \
+            and e.get('end') is not None and e.get('T_max') in (None, e.get('end'))
+        if spans:
+            return f"cosine to {float(e.get('eta_min') or 0.0):g} over the run"
+    return ' then '.join(str(e.get('type')) for e in entries)

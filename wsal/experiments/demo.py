@@ -13,6 +13,8 @@ import os.path as osp
 import time
 from typing import Any, Callable, Dict, Optional
 
+from wsal.apis.schedule import describe_schedule
+
 from .cell import cell_flags, idle_terms, train_and_test
 from .config import experiment_config
 from .data import ensure_synthetic_data
@@ -96,8 +98,12 @@ def _run_demo(*, work_dir: str, preset: str, seed: int, iters: Optional[int],
                                      val_curve=run.curves['val'])
     decays = sorted({float(c.optim_wrapper.optimizer.get('weight_decay', 0.0))
                      for c in cfgs.values()})
+    schedules = sorted({describe_schedule(c.get('param_scheduler'),
+                                          max_iters=c.train_cfg.get('max_iters'))
+                        for c in cfgs.values()})
     table = demo_table(results, flags, preset=preset, seed=seed, iters=iters, lr=lr,
                        weight_decay=decays[0] if len(decays) == 1 else None,
+                       schedule=schedules[0] if len(schedules) == 1 else None,
                        data_root=data_root, info=info)
     log('')
     log(table)
@@ -119,11 +125,12 @@ def _run_demo(*, work_dir: str, preset: str, seed: int, iters: Optional[int],
 
 def demo_table(results: Dict[str, Any], flags: Dict[str, list], *, preset: str, seed: int,
                iters: int, lr: Optional[float], data_root: str, info: Dict[str, Any],
-               weight_decay: Optional[float] = None) -> str:
+               weight_decay: Optional[float] = None, schedule: Optional[str] = None) -> str:
     """The side-by-side table with the protocol of the runs behind it.
 
     Says the training data (preset, videos, feature dims), iterations, learning
-    rate and weight decay (None: each config's own, when they differ), seed and
+    rate, its schedule (:func:`wsal.apis.schedule.describe_schedule`) and weight
+    decay (None: each config's own, when they differ), seed and
     which checkpoint was evaluated, per model; a model whose
     attention failed (collapsed, saturated, inverted) or whose loss was still
     falling gets its flags after its row.
@@ -138,10 +145,12 @@ def demo_table(results: Dict[str, Any], flags: Dict[str, list], *, preset: str, 
     dims = ', '.join(f'{s}={d}' for s, d in (info.get('dims') or {}).items())
     lr_text = f'{lr:g}' if lr is not None else "the configs'"
     wd_text = f'{weight_decay:g}' if weight_decay is not None else "the configs'"
+    sched_text = schedule or "the configs' schedules"
     lines = table.splitlines()
     setup = [f'  training: synthetic preset {preset!r} (data seed {seed}, {data_root}), '
              f"subset 'validation', features {dims}",
-             f'  each model: {iters} iterations (one video each), Adam lr {lr_text}, '
+             f'  each model: {iters} iterations (one video each), Adam lr {lr_text} '
+             f'({sched_text}), '
              f'weight decay {wd_text}, '
              f'training seed {seed}; evaluated: the checkpoint of iteration {iters} (final, '
              'not selected on the test split)']

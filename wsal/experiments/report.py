@@ -276,7 +276,7 @@ def format_markdown(summary: Mapping[str, Any], *, title: str = 'Table 1 ablatio
     if meta:
         lines += [f'Data: {meta.get("data_desc", "")}; seeds {seeds} (data seed = training seed); '
                   f'{meta.get("iters")} iterations per model (Adam, lr '
-                  f'{meta.get("lr") or "1e-4 (config)"}, the configs\' weight decay, one video per '
+                  f'{meta.get("lr") or "1e-4 (config)"}, the configs\' schedule and weight decay, one video per '
                   f'iteration), {ckpt}; '
                   f'test split {meta.get("num_test_videos")} videos. '
                   f'AP in percent, mean ± sample std over {len(seeds or [])} seed(s).', '']
