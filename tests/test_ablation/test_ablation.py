@@ -46,6 +46,12 @@ def test_outputs_structure(tiny_run):
     assert 'λ in GT' in md and 'Failure flags per cell' in md and 'Highest mean mAP@0.5' in md
     assert 'targets' not in summary and 'Targets' not in md
     assert 'final checkpoint' in md
+    # what the seed's video labels teach about where the actions are, read before training
+    reading = json.loads((tiny_run / 'seed3' / 'data_reading.json').read_text())
+    assert summary['meta']['data_readings'] == {'3': reading}
+    assert set(reading['video_label_auc']) == {'all', 'rgb', 'flow'}
+    assert f"- seed 3: {reading['video_label_auc']['all']:.2f} / " in md
+    assert reading['reading'] in md
 
 
 def test_numbers_come_from_the_run(tiny_run):

@@ -63,6 +63,9 @@ def test_outputs(tiny_run):
             cell['curves']['val'][-1]['detection/mAP@0.5'])
     md = (run / 'compare.md').read_text()
     assert 'Learning curves: mAP@0.5 on the test split' in md
+    reading = summary['meta']['data_readings']['5']
+    assert reading == json.loads((run / 'seed5' / 'data_reading.json').read_text())
+    assert f"- seed 5: {reading['video_label_auc']['all']:.2f} / " in md
     lines = md.splitlines()
     header = next(line for line in lines if line.startswith('| method | 0.1'))
     assert [c.strip(' |') for c in header.split(' | ')[1:]] == \

@@ -18,6 +18,7 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Seque
 from wsal.utils import nonfinite_to_none
 
 from .data import check_seed_data_roots, data_description, seed_data_root
+from .data_reading import data_reading
 from .figure import save_cells_figure
 from .report import META_NOTES, summarize
 
@@ -167,6 +168,7 @@ class CellCampaign:
         self.title = title or self.titles[0 if data_root is None else 1]
         self.cells: Dict[str, Dict[int, Dict[str, Any]]] = {e.key: {} for e in self.entries}
         self.roots: Dict[int, str] = {}
+        self.readings: Dict[int, Optional[Dict[str, Any]]] = {}
         self.figures: List[str] = []
 
     # -- what subclasses say -------------------------------------------------
@@ -222,6 +224,8 @@ class CellCampaign:
                                   preset=self.preset, generator_options=self.opts, log=self.log)
             self.roots[seed] = root
             info = read_data_info(root)
+            self.readings[seed] = data_reading(root, seed=seed, work_dir=self.work_dir,
+                                               log=None if self.quiet else self.log)
             for entry in self.entries:
                 progress.begin(f'{entry.key} seed {seed}')
                 self.cells[entry.key][seed] = self.run_entry(
@@ -264,6 +268,7 @@ class CellCampaign:
             'data_desc': data_description(data_root=self.data_root, preset=self.preset,
                                           generator_options=self.opts),
             'data_roots': {str(k): v for k, v in self.roots.items()},
+            'data_readings': {str(k): v for k, v in self.readings.items()},
             'generator_options': self.opts if generated else None,
             'num_test_videos': sorted(n_test)[0] if len(n_test) == 1 else sorted(n_test),
             'complete': final and all(len(v) == len(self.seeds) for v in self.cells.values()),

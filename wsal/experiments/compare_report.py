@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any, List, Mapping, Optional
 
+from .data_reading import format_data_readings
 from .paired import cell_values, paired_table
 from .report import _pm, curve_table, flags_table, health_cells, recall_table
 
@@ -67,6 +68,7 @@ def format_compare_markdown(summary: Mapping[str, Any], *,
             lines += ['Config overrides: ' + '; '.join(
                 f'`{k}`: ' + ', '.join(f'`{o}={json.dumps(v)}`' for o, v in opts.items())
                 for k, opts in options.items()) + '.', '']
+        lines += format_data_readings(meta)
     head = [f'{t:g}' for t in tiou] + [f'avg {r}' for r in AVERAGES]
     lines.append('| method | ' + ' | '.join(head) + ' |')
     lines.append('|---|' + '|'.join(['--:'] * len(head)) + '|')

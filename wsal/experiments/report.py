@@ -8,6 +8,7 @@ import numpy as np
 from wsal.evaluation.diagnostics import MISS_CATEGORIES
 from wsal.utils import nonfinite_to_none
 
+from .data_reading import format_data_readings
 from .paired import cell_values, paired_differences, paired_table
 from .table1 import LOSS_COLUMNS
 
@@ -284,6 +285,7 @@ def format_markdown(summary: Mapping[str, Any], *, title: str = 'Table 1 ablatio
             lines += ['Config overrides: ' + '; '.join(
                 f'{key}: ' + ', '.join(f'`{k}={v!r}`' for k, v in opts.items())
                 for key, opts in meta['cfg_options'].items()) + '.', '']
+        lines += format_data_readings(meta)
     avg_key = '0.1-0.9'
     head = [c for _, c in LOSS_COLUMNS] + [f'{t:g}' for t in tiou] + [f'avg {avg_key}', 'avg 0.1-0.7']
     lines.append('| row | ' + ' | '.join(head) + ' |')
