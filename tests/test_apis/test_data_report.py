@@ -5,7 +5,8 @@ import shutil
 import numpy as np
 import pytest
 
-from wsal.apis.data_report import format_data_report, inspect_data, reading
+from wsal.apis.data_report import (UnannotatedTestSplit, format_data_report, inspect_data,
+                                   reading)
 
 
 def test_report_on_the_tiny_preset(tiny_root):
@@ -60,7 +61,7 @@ def test_test_split_without_segments_is_refused(tiny_root, tmp_path):
         if v['subset'] == 'test':
             v['annotations'] = []
     (root / 'gt.json').write_text(json.dumps(gt))
-    with pytest.raises(ValueError, match="subset 'test' has annotated segments"):
+    with pytest.raises(UnannotatedTestSplit, match="subset 'test' has annotated segments"):
         inspect_data(root)
 
 

@@ -15,7 +15,8 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
-__all__ = ['inspect_data', 'format_data_report', 'LOW_LABEL_AUC', 'HIGH_LABEL_AUC']
+__all__ = ['inspect_data', 'format_data_report', 'format_auc', 'UnannotatedTestSplit',
+           'LOW_LABEL_AUC', 'HIGH_LABEL_AUC']
 
 PathLike = Union[str, os.PathLike]
 
@@ -25,6 +26,10 @@ PathLike = Union[str, os.PathLike]
 LOW_LABEL_AUC = 0.6
 #: At or above it the evidence sits in the actions (wsal's default generator: 0.84-0.87).
 HIGH_LABEL_AUC = 0.75
+
+
+class UnannotatedTestSplit(ValueError):
+    """The test split has no annotated segment: nothing to measure localization against."""
 
 
 def _percentiles(values: Sequence[float]) -> Dict[str, float]:
@@ -137,8 +142,9 @@ def inspect_data(data_root: PathLike, *, train_subset: str = 'validation',
         :mod:`wsal.evaluation.action_shift`).
 
     Raises:
-        ValueError: invalid data (named file, video and field), or a test
-            split without annotated segments.
+        ValueError: invalid data (named file, video and field).
+        UnannotatedTestSplit: a test split without annotated segments (a
+            ValueError).
     """
     from wsal.evaluation.action_shift import ActionShift
     from wsal.evaluation.attention_health import frame_auc
@@ -153,7 +159,8 @@ def inspect_data(data_root: PathLike, *, train_subset: str = 'validation',
     train_ds = _split(data_root, train_subset, streams, None, None)
     test_ds = _split(data_root, test_subset, streams, train_ds.classes, test_video_list)
     if not any(len(r.gt_segments) for r in test_ds.records):
-        raise ValueError(f'{data_root}: no video of subset {test_subset!r} has annotated segments; '
+        raise UnannotatedTestSplit(f'{data_root}: no video of subset {test_subset!r} has '
+                                   'annotated segments; '
                          'the probes need them to measure localization')
     total = sum(train_ds.lengths)
     rate = min(1.0, max(max_frames, 1) / max(total, 1))
@@ -222,7 +229,8 @@ def inspect_data(data_root: PathLike, *, train_subset: str = 'validation',
             'max_shift_frames': int(max_shift_frames), 'seed': int(seed)}
 
 
-def _fmt(x: Optional[float]) -> str:
+def format_auc(x: Optional[float]) -> str:
+    """An AUC (or ρ) with two decimals; '–' for None or a non-finite value."""
     return '–' if x is None or not math.isfinite(x) else f'{x:.2f}'
 
 
@@ -274,10 +282,10 @@ def format_data_report(report: Dict[str, Any]) -> str:
             if s is None:
                 cells.append(f'{"–":>20s}')
             elif isinstance(s, dict):
-                cells.append(f"{_fmt(s['mean'])}; {_fmt(s['median'])}; {_fmt(s['below_chance'])}"
+                cells.append(f"{format_auc(s['mean'])}; {format_auc(s['median'])}; {format_auc(s['below_chance'])}"
                              .rjust(20))
             else:
-                cells.append(f'{_fmt(s):>20s}')
+                cells.append(f'{format_auc(s):>20s}')
         lines.append(f'{name:{width}s}' + ''.join(cells))
 
     row('video-label classifier (weak)', lambda p: p['video_label'])
@@ -289,7 +297,7 @@ def format_data_report(report: Dict[str, Any]) -> str:
         lines.append('')
         lines.append('action shift ρ on the training split (how far an action moves the features, '
                      "against the background's largest change within a video): "
-                     + ', '.join(f"{v} {_fmt(r['rho'])}" for v, r in shift.items()))
+                     + ', '.join(f"{v} {format_auc(r['rho'])}" for v, r in shift.items()))
     lines.append('')
     legend = ("video-label classifier: linear, fitted on the training videos' mean features and "
               'video labels, scored per frame (AUC per test video and present class). ')

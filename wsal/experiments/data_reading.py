@@ -15,7 +15,6 @@ made them.
 from __future__ import annotations
 
 import json
-import math
 import os
 import os.path as osp
 from typing import Any, Callable, Dict, List, Mapping, Optional
@@ -52,7 +51,7 @@ def data_reading(root: str, *, seed: int, work_dir: str,
         None when the test split has no annotated segment to read against
         (the campaign's own evaluation then says so).
     """
-    from wsal.apis.data_report import inspect_data, reading
+    from wsal.apis.data_report import UnannotatedTestSplit, inspect_data, reading
     from wsal.utils import atomic_write_json, nonfinite_to_none
     path = osp.join(work_dir, f'seed{seed}', READING_FILE)
     stamp = _stamp(root)
@@ -68,10 +67,8 @@ def data_reading(root: str, *, seed: int, work_dir: str,
         log(f'reading what the video labels teach about where the actions are: {root}')
     try:
         report = inspect_data(root, max_frames=0, max_shift_frames=_SHIFT_FRAMES, seed=seed)
-    except ValueError as exc:
-        if 'no video of subset' in str(exc):
-            return None
-        raise
+    except UnannotatedTestSplit:
+        return None
     probes = report['probes']
     out = dict(stamp)
     out['video_label_auc'] = {v: p['video_label']['mean'] for v, p in probes.items()}
@@ -83,20 +80,17 @@ def data_reading(root: str, *, seed: int, work_dir: str,
     return out
 
 
-def _fmt(x: Any) -> str:
-    return '–' if not isinstance(x, (int, float)) or not math.isfinite(x) else f'{x:.2f}'
-
-
 def format_data_readings(meta: Mapping[str, Any]) -> List[str]:
     """Markdown lines on each seed's data reading (empty when the campaign has none)."""
     readings = {k: v for k, v in (meta.get('data_readings') or {}).items() if v}
     if not readings:
         return []
+    from wsal.apis.data_report import format_auc
     views = list(next(iter(readings.values()))['video_label_auc'])
     lines = ['What the video labels teach about where the actions are (`wsal inspect`): the '
              'frame ROC AUC, within each test video, of a linear classifier fitted on the '
              "training videos' mean features and video labels (" + ' / '.join(views) + '):']
     for seed, r in readings.items():
-        aucs = ' / '.join(_fmt(r['video_label_auc'].get(v)) for v in views)
+        aucs = ' / '.join(format_auc(r['video_label_auc'].get(v)) for v in views)
         lines.append(f'- seed {seed}: {aucs}; {r["reading"]}.')
     return lines + ['']
