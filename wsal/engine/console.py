@@ -14,6 +14,8 @@ from typing import Optional, Union
 
 from mmengine.runner import Runner
 
+from .config_text import with_formatted_text_cache
+
 __all__ = ['ConsoleRunner', 'CONSOLE_LEVEL_KEY', 'DEFAULT_CONSOLE_LEVEL', 'LOG_LEVELS',
            'level_number']
 
@@ -44,7 +46,15 @@ class _DropDeprecations(logging.Filter):
 
 
 class ConsoleRunner(Runner):
-    """mmengine ``Runner`` with a console log level apart from the log file's."""
+    """mmengine ``Runner`` with a console log level apart from the log file's.
+
+    Its config formats its text once per content
+    (:class:`~wsal.engine.config_text.FormattedTextConfig`): the Runner reads
+    it to log it, to dump it and for every checkpoint's meta.
+    """
+
+    def __init__(self, *args, cfg=None, **kwargs):
+        super().__init__(*args, cfg=with_formatted_text_cache(cfg), **kwargs)
 
     def build_logger(self, log_level: Union[int, str] = 'INFO', log_file: Optional[str] = None,
                      **kwargs):
