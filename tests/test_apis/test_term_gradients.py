@@ -5,7 +5,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from wsal.apis import attention_term_gradients
+from wsal.apis import attention_term_gradients, classifier_term_gradients
 from wsal.registry import build_model
 
 CONFIGS = Path(__file__).resolve().parents[2] / 'configs'
@@ -147,3 +147,85 @@ def test_bad_arguments():
     model.losses = torch.nn.ModuleDict()
     with pytest.raises(ValueError, match='has no loss terms'):
         attention_term_gradients(model, inputs, samples)
+
+
+def _loss_with_rows_moved(model, inputs, samples, key, stream, eps):
+    """The term's value with every class row of one stream moved by eps along itself."""
+    weight = model.classifier[stream].fc.weight
+    saved = weight.detach().clone()
+    with torch.no_grad():
+        weight += eps * saved / saved.norm(dim=1, keepdim=True)
+        value = float(model.loss(inputs, samples)[key])
+        weight.copy_(saved)
+    return value
+
+
+@pytest.mark.parametrize('key', ['loss_fg', 'loss_cluster', 'loss_bg'])
+def test_classifier_rows_radial_part_is_the_derivative_along_the_rows(key):
+    model = _model(cluster_into_attention=False).double()
+    inputs, samples = _batch()
+    inputs = {k: v.double() if v.is_floating_point() else v for k, v in inputs.items()}
+    out = classifier_term_gradients(model, inputs, samples)
+    assert set(out) == {'rgb', 'flow'}
+    assert {'loss_fg', 'loss_bg', 'loss_guide', 'loss_cluster', 'loss_consensus'} <= set(out['rgb'])
+    for stream in ('rgb', 'flow'):
+        eps = 1e-5
+        slope = (_loss_with_rows_moved(model, inputs, samples, key, stream, eps)
+                 - _loss_with_rows_moved(model, inputs, samples, key, stream, -eps)) / (2 * eps)
+        assert out[stream][key]['radial'] == pytest.approx(-slope, rel=1e-5, abs=1e-9)
+        # the rest of the gradient is the tangential part
+        with torch.enable_grad():
+            weight = model.classifier[stream].fc.weight
+            (g,) = torch.autograd.grad(model.loss(inputs, samples)[key], [weight])
+        unit = weight.detach() / weight.detach().norm(dim=1, keepdim=True)
+        along = (g * unit).sum(1)
+        assert out[stream][key]['tangential'] == pytest.approx(
+            float((g.pow(2).sum() - along.pow(2).sum()).clamp_min(0).sqrt()), rel=1e-6)
+    assert out['rgb'][key]['tangential'] > 0
+
+
+def test_classifier_rows_terms_that_do_not_reach_them_are_zero():
+    model = _model(cluster_into_attention=False)
+    out = classifier_term_gradients(model, *_batch())
+    # the guide's targets are detached and the consensus term reads λ only
+    for stream in ('rgb', 'flow'):
+        for key in ('loss_guide', 'loss_consensus'):
+            assert out[stream][key] == {'radial': 0.0, 'tangential': 0.0}
+        assert out[stream]['loss_fg']['tangential'] > 0
+
+
+class _OneHead(torch.nn.Module):
+    """A localizer with one classifier for every stream and a loss of its own."""
+
+    def __init__(self):
+        super().__init__()
+        self.classifier = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.ReLU(),
+                                              torch.nn.Linear(6, 3, bias=False))
+
+    def loss(self, inputs, data_samples):
+        logits = self.classifier(inputs['x']).mean(1)
+        labels = torch.stack([s['label'] for s in data_samples])
+        return {'loss_cls': -(labels * logits.log_softmax(-1)).sum(-1).mean(),
+                'acc': torch.tensor(1.0)}
+
+
+def test_classifier_rows_of_a_single_classifier_are_its_last_weight_matrix():
+    torch.manual_seed(0)
+    model = _OneHead()
+    samples = [{'label': torch.eye(3)[i]} for i in range(2)]
+    out = classifier_term_gradients(model, {'x': torch.randn(2, 5, 4)}, samples)
+    assert set(out) == {'classifier'} and set(out['classifier']) == {'loss_cls'}
+    with torch.no_grad():
+        model.classifier[2].weight.zero_()
+    zero = classifier_term_gradients(model, {'x': torch.randn(2, 5, 4)}, samples)['classifier']
+    # zero rows: any step grows them
+    assert zero['loss_cls']['radial'] > 0 and zero['loss_cls']['tangential'] == 0.0
+
+
+def test_classifier_rows_errors_name_the_model():
+    with pytest.raises(ValueError, match='Linear has no classifier'):
+        classifier_term_gradients(torch.nn.Linear(2, 2), {}, [])
+    bare = torch.nn.Module()
+    bare.classifier = torch.nn.ReLU()
+    with pytest.raises(ValueError, match="classifier 'classifier' of Module has no weight matrix"):
+        classifier_term_gradients(bare, {}, [])

@@ -2,8 +2,9 @@
 from .inference import init_localizer, load_config, localize, trace_videos, video_items
 from .runner import (TEST_SELECTED, EvalResult, build_runner, checkpoint_selection,
                      prepare_config, run_test, run_train, set_data_root)
-from .term_gradients import attention_term_gradients
+from .term_gradients import attention_term_gradients, classifier_term_gradients
 
 __all__ = ['init_localizer', 'localize', 'video_items', 'trace_videos', 'load_config',
            'prepare_config', 'set_data_root', 'build_runner', 'run_train', 'run_test',
-           'EvalResult', 'checkpoint_selection', 'TEST_SELECTED', 'attention_term_gradients']
+           'EvalResult', 'checkpoint_selection', 'TEST_SELECTED', 'attention_term_gradients',
+           'classifier_term_gradients']

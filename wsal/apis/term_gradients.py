@@ -9,14 +9,21 @@ a table can say which term set λ's order at a checkpoint. With
 ``reduce='mean'`` it gives the signed push instead (which term raises λ and
 which lowers it), and ``frames`` restricts either to some frames, e.g. those
 inside the ground truth against those outside it.
+
+:func:`classifier_term_gradients` does the same for the class rows: which
+term grows or shrinks them (the radial part of its gradient) and which
+turns them (the rest). A row that keeps growing sharpens the T-CAM that the
+self-guide copies into λ, so the two together say which term drives a late
+change of λ's order.
 """
 from __future__ import annotations
 
 from typing import Dict, Mapping, Optional, Sequence
 
 import torch
+from torch import nn
 
-__all__ = ['attention_term_gradients']
+__all__ = ['attention_term_gradients', 'classifier_term_gradients']
 
 _WRT = ('logit', 'attention')
 _REDUCE = ('rms', 'mean')
@@ -122,4 +129,89 @@ def attention_term_gradients(model: torch.nn.Module, inputs: Mapping[str, torch.
                 else:
                     value = -g.sum(1) / count
                 result[n][term_name] = value.detach().cpu()
+    return result
+
+
+def _class_rows(model: torch.nn.Module) -> Dict[str, torch.Tensor]:
+    """``{name: weight}`` of the class rows: the last weight matrix of each classifier."""
+    head = getattr(model, 'classifier', None)
+    if not isinstance(head, nn.Module):
+        raise ValueError(f'classifier_term_gradients: {type(model).__name__} has no classifier '
+                         f'module')
+    heads = dict(head.items()) if isinstance(head, nn.ModuleDict) else {'classifier': head}
+    rows = {}
+    for name, module in heads.items():
+        weights = [p for key, p in module.named_parameters()
+                   if key.split('.')[-1] == 'weight' and p.dim() >= 2]
+        if not weights:
+            raise ValueError(f'classifier_term_gradients: classifier {name!r} of '
+                             f'{type(model).__name__} has no weight matrix')
+        rows[name] = weights[-1]
+    return rows
+
+
+def classifier_term_gradients(model: torch.nn.Module, inputs: Mapping[str, torch.Tensor],
+                              data_samples: Sequence) -> Dict[str, Dict[str, Dict[str, float]]]:
+    """How each loss term moves the class rows: grows or shrinks them, and turns them.
+
+    Each term's value as ``model.loss`` returns it (weighted, summed over the
+    streams, the mean over the batch) is differentiated with respect to the
+    class rows ``w_c`` of every classifier (the rows of its last weight
+    matrix; one classifier per stream for the per-stream localizers). With
+    ``g_c = ∂L/∂w_c`` and ``ŵ_c = w_c / ‖w_c‖``, a gradient-descent step
+    ``-η g`` changes ``Σ_c ‖w_c‖`` at the rate ``η · radial`` and turns the
+    rows by ``η · tangential``::
+
+        radial = -Σ_c g_c · ŵ_c                 (positive: the term grows the rows)
+        tangential = ‖g - (g_c · ŵ_c) ŵ_c‖      (Frobenius norm over the rows)
+
+    A row of zero norm counts its whole gradient as radial (any step grows
+    it). An optimizer that rescales the gradient per coordinate (Adam) takes
+    other step sizes, so the values compare terms with each other, not with
+    the step. L2 weight decay ``λ_wd`` added to the gradient (torch's Adam,
+    the configs' form) has ``radial = -λ_wd Σ_c ‖w_c‖``.
+
+    The model's mode is left as it is; call ``model.eval()`` first to leave
+    dropout out.
+
+    Args:
+        model: A localizer with ``loss`` and a ``classifier`` module (or a
+            ``ModuleDict`` of them, one per stream).
+        inputs: As for ``model.loss``.
+        data_samples: One per video, each with ``label`` (multi-hot ``[C]``).
+
+    Returns:
+        dict: ``{classifier: {loss key: {'radial': float, 'tangential':
+        float}}}`` for every ``loss*`` key of ``model.loss`` (both 0 for a
+        term that does not reach those rows).
+
+    Raises:
+        ValueError: a model without a classifier or without a weight matrix in it.
+    """
+    rows = _class_rows(model)
+    params = list(rows.values())
+    with torch.enable_grad():
+        values = model.loss(inputs, data_samples)
+        result: Dict[str, Dict[str, Dict[str, float]]] = {name: {} for name in rows}
+        for key, value in values.items():
+            if not key.startswith('loss'):
+                continue
+            if torch.is_tensor(value) and value.requires_grad:
+                grads = torch.autograd.grad(value, params, retain_graph=True, allow_unused=True)
+            else:
+                grads = [None] * len(params)
+            for (name, weight), grad in zip(rows.items(), grads):
+                if grad is None:
+                    result[name][key] = {'radial': 0.0, 'tangential': 0.0}
+                    continue
+                w = weight.detach().flatten(1).double()
+                g = grad.detach().flatten(1).double()
+                live = w.norm(dim=1, keepdim=True) > 0
+                unit = torch.where(live, w / w.norm(dim=1, keepdim=True).clamp_min(1e-300), 0.0)
+                along = (g * unit).sum(1, keepdim=True)
+                # a zero row: its whole step grows it
+                along = torch.where(live, along, -g.norm(dim=1, keepdim=True))
+                turn = torch.where(live, g - along * unit, 0.0)
+                result[name][key] = {'radial': float(-along.sum()),
+                                     'tangential': float(turn.norm())}
     return result
