@@ -81,3 +81,30 @@ def test_describe_schedule():
         'CosineAnnealingLR'                                   # ends before the run does
     warm = dict(type='LinearLR', by_epoch=False, begin=0, end=100, start_factor=0.1)
     assert describe_schedule([warm, dict(cos, begin=100)]) == 'LinearLR then CosineAnnealingLR'
+
+
+def test_shipped_schedules():
+    """STPN and every Table 1 row anneal over the run; the single-head methods keep a constant rate."""
+    from wsal.engine.config_paths import packaged_config_dir
+    root = packaged_config_dir()
+    cos = [dict(type='CosineAnnealingLR', by_epoch=False, begin=0, end='max_iters', eta_min=0.0)]
+    annealed = ['stpn/stpn_i3d_thumos14.py', 'bm/bm_i3d_thumos14.py',
+                'activitynet/bm_i3d_activitynet13.py'] + \
+        [f'ablation/{p.name}' for p in sorted((root / 'ablation').glob('r*.py'))]
+    assert len(annealed) == 11
+    for name in annealed:
+        assert Config.fromfile(str(root / name)).param_scheduler == cos, name
+    for name in ('wtalc/wtalc_i3d_thumos14.py', 'basnet/basnet_i3d_thumos14.py',
+                 'um/um_i3d_thumos14.py', 'cola/cola_i3d_thumos14.py'):
+        assert Config.fromfile(str(root / name)).param_scheduler == [], name
+
+
+def test_build_runner_resolves_the_run_length(monkeypatch):
+    """A config that did not go through prepare_config still gets the run's length."""
+    from wsal.apis import build_runner
+    from wsal.engine.console import ConsoleRunner
+    seen = []
+    monkeypatch.setattr(ConsoleRunner, 'from_cfg', classmethod(lambda cls, cfg: seen.append(cfg)))
+    cfg = _cfg([dict(type='CosineAnnealingLR', by_epoch=False, begin=0, end='max_iters')], 77)
+    build_runner(cfg)
+    assert seen[0].param_scheduler[0]['end'] == 77

@@ -37,7 +37,7 @@ def test_demo_trains_both_models_and_reports_their_own_numbers(tmp_path, capsys)
     # the protocol of the runs: data, iterations, seed, which checkpoint; no placeholder
     assert "training: synthetic preset 'tiny' (data seed 0" in table
     assert 'features rgb=32, flow=32' in table
-    assert ('each model: 30 iterations (one video each), Adam lr 0.0001 (constant), '
+    assert ('each model: 30 iterations (one video each), Adam lr 0.0001 (cosine to 0 over the run), '
             'weight decay 0.0005, '
             'training seed 0; '
             'evaluated: the checkpoint of iteration 30 (final, not selected on the test split)'

@@ -42,8 +42,11 @@ def _config(tmp_path, tiny_root, monkeypatch, *, max_iters=4, **kw):
     folder = tmp_path / 'cfg'
     folder.mkdir(parents=True, exist_ok=True)
     (folder / 'wsal_test_counter.py').write_text(COUNTER)
+    # a constant rate: these runs are extended on resume (--iters), which a schedule that
+    # follows the run length refuses (test_resume.py)
     cfg_file = write_config(folder, tiny_root, max_iters=max_iters, val_interval=1,
-                            num_videos=0, extra=BEST_EVERY_ITER, **kw)
+                            num_videos=0, extra=BEST_EVERY_ITER + '\nparam_scheduler = []\n',
+                            **kw)
     monkeypatch.syspath_prepend(str(folder))
     return cfg_file
 

@@ -192,10 +192,14 @@ def build_runner(cfg):
     experiment name (config name + timestamp to the second). Unless the
     config names the experiment, each runner gets a name of its own (config
     name plus a random tag), so runners built in one process (``wsal demo``,
-    the API, tests) never share logged state. ``cfg`` is left as it was.
+    the API, tests) never share logged state. ``cfg`` is left as it was,
+    except that a scheduler's ``'max_iters'`` becomes the run length
+    (:func:`~wsal.apis.schedule.resolve_run_length`, as in
+    :func:`prepare_config`), so a config loaded without it still trains.
     """
     import wsal.engine  # noqa: F401 - registers hooks
     from wsal.engine.console import ConsoleRunner as Runner
+    resolve_run_length(cfg)
     cfg.setdefault('default_scope', 'wsal')
     if cfg.get('experiment_name') is not None:
         return Runner.from_cfg(cfg)

@@ -13,6 +13,13 @@ traceback. :func:`resolve_resume` decides before the Runner is built:
   starts from scratch (as mmengine does when there is no checkpoint).
 * ``resume=True`` with ``load_from`` (``--resume FILE``): the file must be a
   readable checkpoint, else a one-line ``ValueError`` naming it.
+
+Either way the config's learning-rate schedule must be the checkpoint's
+(:func:`check_schedule`): mmengine restores the schedulers' state, their
+``begin`` and ``end`` included, over the config's, so a run resumed with
+another length (``--iters``) under a schedule that follows the run length
+would go on at the rate the old schedule ended with (0 for a cosine
+annealed to 0), and a changed schedule would be ignored.
 """
 from __future__ import annotations
 
@@ -23,7 +30,7 @@ from typing import Callable, List, Optional, Tuple
 
 from wsal.engine.compat import load_checkpoint_file
 
-__all__ = ['find_resumable_checkpoint', 'resolve_resume']
+__all__ = ['find_resumable_checkpoint', 'resolve_resume', 'check_schedule']
 
 _STEP_RE = re.compile(r'^(?:iter|epoch)_(\d+)\.pth$')
 
@@ -89,6 +96,52 @@ def find_resumable_checkpoint(work_dir: str) -> Tuple[Optional[str], List[str]]:
     return None, skipped
 
 
+#: Scheduler keys that fix where a schedule runs; the checkpoint's must equal the config's.
+_SCHEDULE_KEYS = ('begin', 'end', 'T_max')
+
+
+def check_schedule(cfg, checkpoint: dict, path: str) -> None:
+    """Refuse to resume under a learning-rate schedule other than the checkpoint's.
+
+    Compares the config's ``param_scheduler`` (run length already resolved,
+    :func:`wsal.apis.schedule.resolve_run_length`) with the scheduler states
+    saved in ``checkpoint``: their number, each one's type, and each of
+    ``begin``, ``end`` and ``T_max`` that the config sets. A checkpoint saved
+    without scheduler states is not checked.
+
+    Args:
+        cfg: The run's config.
+        checkpoint: The loaded checkpoint (``param_schedulers``: the saved states).
+        path: The checkpoint's path, for the message.
+
+    Raises:
+        ValueError: one line naming the checkpoint, the scheduler and the values.
+    """
+    saved = checkpoint.get('param_schedulers') if isinstance(checkpoint, dict) else None
+    if saved is None:
+        return
+    wanted = cfg.get('param_scheduler') or []
+    if not isinstance(wanted, (list, tuple)):
+        wanted = [wanted]
+    saved = list(saved) if isinstance(saved, (list, tuple)) else [saved]
+    how = ('resume with the same --iters and schedule, or start a new run in another work dir')
+    if len(saved) != len(wanted):
+        raise ValueError(f'{path} was trained with {len(saved)} learning-rate scheduler(s), '
+                         f'the config has {len(wanted)}: mmengine would keep the '
+                         f"checkpoint's; {how}")
+    for i, (state, entry) in enumerate(zip(saved, wanted)):
+        if not (isinstance(state, dict) and hasattr(entry, 'get')):
+            continue
+        for key in _SCHEDULE_KEYS:
+            if key not in entry or key not in state:
+                continue
+            if state[key] != entry[key]:
+                raise ValueError(f'{path} was trained with param_scheduler[{i}].{key} = '
+                                 f'{state[key]!r}, the config asks for {entry[key]!r} (a '
+                                 f"schedule that follows the run length changes with --iters); "
+                                 f"mmengine would keep the checkpoint's schedule; {how}")
+
+
 def resolve_resume(cfg, *, log: Optional[Callable[[str], None]] = print) -> Optional[str]:
     """Set ``cfg.load_from`` to the checkpoint a resumed run continues from.
 
@@ -101,14 +154,17 @@ def resolve_resume(cfg, *, log: Optional[Callable[[str], None]] = print) -> Opti
         readable was found: training starts from scratch).
 
     Raises:
-        ValueError: an explicitly named checkpoint cannot be read (one line).
+        ValueError: an explicitly named checkpoint cannot be read, or its
+            learning-rate schedule is not the config's (:func:`check_schedule`;
+            one line).
         FileNotFoundError: an explicitly named checkpoint does not exist.
     """
     if not cfg.get('resume'):
         return None
     if cfg.get('load_from'):
         path = os.fspath(cfg.load_from)
-        load_checkpoint_file(path)  # one-line error for a missing / unreadable file
+        # one-line error for a missing / unreadable file
+        check_schedule(cfg, load_checkpoint_file(path), path)
         return path
     work_dir = os.fspath(cfg.work_dir)
     path, skipped = find_resumable_checkpoint(work_dir)
@@ -119,6 +175,7 @@ def resolve_resume(cfg, *, log: Optional[Callable[[str], None]] = print) -> Opti
             log(f'wsal: no readable checkpoint in {work_dir} to resume from; training from '
                 f'scratch{note}')
         return None
+    check_schedule(cfg, load_checkpoint_file(path), path)
     cfg.load_from = path
     if log:
         log(f'wsal: resuming from {osp.basename(path)}, the newest readable checkpoint in '
