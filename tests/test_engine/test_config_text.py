@@ -66,10 +66,30 @@ def test_runner_dumps_and_checkpoints_the_exact_text(tmp_path, tiny_root, monkey
     cfg = prepare_config(str(cfg_file), work_dir=tmp_path / 'w')
     runner = run_train(cfg)
     assert isinstance(runner.cfg, FormattedTextConfig)
-    expected = Config(runner.cfg.to_dict()).pretty_text
-    dumped = (tmp_path / 'w' / cfg_file.name).read_text()
-    assert dumped == expected
+    content = runner.cfg.to_dict()
+    expected = Config(content).pretty_text
     ckpt = torch.load(tmp_path / 'w' / 'iter_2.pth', map_location='cpu', weights_only=False)
     assert ckpt['meta']['cfg'] == expected
-    # log, dump, checkpoint meta: formatted once (plus the reference above)
-    assert len(yapf_calls) == 2
+    # the copy in the work dir leaves out the experiment name wsal made up
+    copied = Config({k: v for k, v in content.items() if k != 'experiment_name'}).pretty_text
+    assert (tmp_path / 'w' / cfg_file.name).read_text() == copied
+    # the log and the checkpoint's meta: formatted once; the copy once (plus two references)
+    assert len(yapf_calls) == 4
+
+
+def test_config_copy_leaves_out_the_made_up_experiment_name(tmp_path, tiny_root, monkeypatch):
+    """A run started from the work dir's config copy gets a name of its own."""
+    cfg_file = write_config(tmp_path / 'cfg', tiny_root, max_iters=1, val_interval=1,
+                            num_videos=0)
+    monkeypatch.syspath_prepend(str(cfg_file.parent))
+    first = run_train(prepare_config(str(cfg_file), work_dir=tmp_path / 'a'))
+    copy = Config.fromfile(str(tmp_path / 'a' / cfg_file.name))
+    assert 'experiment_name' not in copy
+    second = run_train(prepare_config(str(tmp_path / 'a' / cfg_file.name), work_dir=tmp_path / 'b'))
+    assert first.experiment_name != second.experiment_name
+    assert first.logger is not second.logger
+    # a name the config gives is the user's: kept in the copy
+    named = run_train(prepare_config(str(cfg_file), work_dir=tmp_path / 'c',
+                                     cfg_options={'experiment_name': 'mine'}))
+    assert named.experiment_name.startswith('mine')
+    assert Config.fromfile(str(tmp_path / 'c' / cfg_file.name)).experiment_name == 'mine'

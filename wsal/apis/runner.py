@@ -14,7 +14,6 @@ import copy
 import io
 import os
 import os.path as osp
-import uuid
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -199,12 +198,13 @@ def build_runner(cfg):
     """
     import wsal.engine  # noqa: F401 - registers hooks
     from wsal.engine.console import ConsoleRunner as Runner
+    from wsal.engine.console import new_experiment_name
     resolve_run_length(cfg)
     cfg.setdefault('default_scope', 'wsal')
     if cfg.get('experiment_name') is not None:
         return Runner.from_cfg(cfg)
     stem = Path(cfg.filename).stem if getattr(cfg, 'filename', None) else 'wsal'
-    cfg.experiment_name = f'{stem}_{uuid.uuid4().hex[:8]}'
+    cfg.experiment_name = new_experiment_name(stem)
     try:
         return Runner.from_cfg(cfg)
     finally:

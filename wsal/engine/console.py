@@ -9,15 +9,17 @@ config (default ``'WARNING'``): a run prints its progress line
 """
 from __future__ import annotations
 
+import copy
 import logging
-from typing import Optional, Union
+import uuid
+from typing import Optional, Set, Union
 
 from mmengine.runner import Runner
 
 from .config_text import with_formatted_text_cache
 
 __all__ = ['ConsoleRunner', 'CONSOLE_LEVEL_KEY', 'DEFAULT_CONSOLE_LEVEL', 'LOG_LEVELS',
-           'level_number']
+           'level_number', 'new_experiment_name']
 
 #: Config key of the console's log level.
 CONSOLE_LEVEL_KEY = 'console_log_level'
@@ -35,6 +37,23 @@ def level_number(level: Union[int, str, None], default: str = DEFAULT_CONSOLE_LE
     if name not in LOG_LEVELS:
         raise ValueError(f'unknown log level {level!r}; choose one of {", ".join(LOG_LEVELS)}')
     return logging.getLevelName(name)
+
+
+#: Experiment names made by :func:`new_experiment_name` in this process.
+_GENERATED_NAMES: Set[str] = set()
+
+
+def new_experiment_name(stem: str) -> str:
+    """A name of its own for one runner (``<stem>_<random tag>``).
+
+    The name stays out of the config copy the runner dumps to its work dir: a
+    run started from that copy gets a name of its own too, instead of sharing
+    the first run's logger and message hub when both start within the same
+    second (mmengine adds the time to the second).
+    """
+    name = f'{stem}_{uuid.uuid4().hex[:8]}'
+    _GENERATED_NAMES.add(name)
+    return name
 
 
 class _DropDeprecations(logging.Filter):
@@ -55,6 +74,19 @@ class ConsoleRunner(Runner):
 
     def __init__(self, *args, cfg=None, **kwargs):
         super().__init__(*args, cfg=with_formatted_text_cache(cfg), **kwargs)
+
+    def dump_config(self) -> None:
+        """The config copy in the work dir, without an experiment name wsal made up."""
+        if self.cfg.get('experiment_name') not in _GENERATED_NAMES:
+            return super().dump_config()
+        full = self.cfg
+        trimmed = copy.deepcopy(full)
+        trimmed.pop('experiment_name')
+        self.cfg = trimmed
+        try:
+            return super().dump_config()
+        finally:
+            self.cfg = full
 
     def build_logger(self, log_level: Union[int, str] = 'INFO', log_file: Optional[str] = None,
                      **kwargs):
