@@ -246,7 +246,10 @@ def flags_table(summary: Mapping[str, Any], *, seeds: Sequence[int], column: str
     """
     lines = ['', 'Failure flags per cell (inverted: λ lower inside GT than outside; '
              'collapsed / saturated: AttentionHealth; not-converged: training loss still '
-             'falling over the last tenth of the iterations; not-converged:attention: λ\'s '
+             'falling over the last tenth of the iterations (under a rate annealed to 0, as '
+             'in the shared schedule, the last iterations hardly move the weights: its '
+             'absence says the run settled, not that more iterations would not help); '
+             'not-converged:attention: λ\'s '
              '5th to 95th percentiles on the validated videos moved by more than 0.05 on '
              'average over the last quarter of the run; declined:<stream>: λ\'s frame AUC '
              'within each validated video (the mean over videos) ended more than 0.05 below its best earlier validation '
