@@ -206,8 +206,9 @@ def classifier_term_gradients(model: torch.nn.Module, inputs: Mapping[str, torch
                     continue
                 w = weight.detach().flatten(1).double()
                 g = grad.detach().flatten(1).double()
-                live = w.norm(dim=1, keepdim=True) > 0
-                unit = torch.where(live, w / w.norm(dim=1, keepdim=True).clamp_min(1e-300), 0.0)
+                norm = w.norm(dim=1, keepdim=True)
+                live = norm > 0
+                unit = torch.where(live, w / norm.clamp_min(1e-300), 0.0)
                 along = (g * unit).sum(1, keepdim=True)
                 # a zero row: its whole step grows it
                 along = torch.where(live, along, -g.norm(dim=1, keepdim=True))

@@ -70,6 +70,12 @@ def find_resumable_checkpoint(work_dir: str) -> Tuple[Optional[str], List[str]]:
         ``(path or None, skipped)``: ``skipped`` lists what was passed over
         and why, e.g. ``['iter_9.pth (cannot read ...)', 'last_checkpoint (empty)']``.
     """
+    path, _, skipped = _newest_readable(work_dir)
+    return path, skipped
+
+
+def _newest_readable(work_dir: str) -> Tuple[Optional[str], Optional[dict], List[str]]:
+    """:func:`find_resumable_checkpoint` and the checkpoint it read: ``(path, ckpt, skipped)``."""
     work_dir = os.fspath(work_dir)
     skipped: List[str] = []
     candidates = {}
@@ -87,13 +93,13 @@ def find_resumable_checkpoint(work_dir: str) -> Tuple[Optional[str], List[str]]:
                      key=lambda p: (_step(p), osp.getmtime(p)), reverse=True)
     for path in ordered:
         try:
-            load_checkpoint_file(path)
+            checkpoint = load_checkpoint_file(path)
         except (ValueError, OSError) as exc:
             reason = str(exc).replace(f'{path}: ', '').replace(path, '').strip()
             skipped.append(f'{osp.basename(path)} ({reason})')
             continue
-        return path, skipped
-    return None, skipped
+        return path, checkpoint, skipped
+    return None, None, skipped
 
 
 #: Scheduler keys that fix where a schedule runs; the checkpoint's must equal the config's.
@@ -105,8 +111,8 @@ def check_schedule(cfg, checkpoint: dict, path: str) -> None:
 
     Compares the config's ``param_scheduler`` (run length already resolved,
     :func:`wsal.apis.schedule.resolve_run_length`) with the scheduler states
-    saved in ``checkpoint``: their number, each one's type, and each of
-    ``begin``, ``end`` and ``T_max`` that the config sets. A checkpoint saved
+    saved in ``checkpoint``: their number, and each of ``begin``, ``end``
+    and ``T_max`` that the config sets. A checkpoint saved
     without scheduler states is not checked.
 
     Args:
@@ -124,7 +130,7 @@ def check_schedule(cfg, checkpoint: dict, path: str) -> None:
     if not isinstance(wanted, (list, tuple)):
         wanted = [wanted]
     saved = list(saved) if isinstance(saved, (list, tuple)) else [saved]
-    how = ('resume with the same --iters and schedule, or start a new run in another work dir')
+    how = 'resume with the same --iters and schedule, or start a new run in another work dir'
     if len(saved) != len(wanted):
         raise ValueError(f'{path} was trained with {len(saved)} learning-rate scheduler(s), '
                          f'the config has {len(wanted)}: mmengine would keep the '
@@ -167,7 +173,7 @@ def resolve_resume(cfg, *, log: Optional[Callable[[str], None]] = print) -> Opti
         check_schedule(cfg, load_checkpoint_file(path), path)
         return path
     work_dir = os.fspath(cfg.work_dir)
-    path, skipped = find_resumable_checkpoint(work_dir)
+    path, checkpoint, skipped = _newest_readable(work_dir)
     note = f'; skipped {", ".join(skipped)}' if skipped else ''
     if path is None:
         cfg.resume = False
@@ -175,7 +181,7 @@ def resolve_resume(cfg, *, log: Optional[Callable[[str], None]] = print) -> Opti
             log(f'wsal: no readable checkpoint in {work_dir} to resume from; training from '
                 f'scratch{note}')
         return None
-    check_schedule(cfg, load_checkpoint_file(path), path)
+    check_schedule(cfg, checkpoint, path)
     cfg.load_from = path
     if log:
         log(f'wsal: resuming from {osp.basename(path)}, the newest readable checkpoint in '
