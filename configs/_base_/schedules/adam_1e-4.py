@@ -20,7 +20,7 @@ optim_wrapper = dict(
 # length wsal is given (--iters, train_cfg.max_iters; wsal.apis.schedule).
 # Why: the background-aware rows peak at 8000-16000 iterations and then lose
 # mAP at a constant rate. Read on the training videos themselves, the guide's
-# targets and λ lose their order of the frames while the video classification
+# targets and λ lose their order of the frames while their video classification
 # stays level; annealed, the test videos' classification holds as well, so a
 # checkpoint chosen on held-out video labels would not find the decline (at a
 # constant rate the classifier also overfits the training videos; docs/
