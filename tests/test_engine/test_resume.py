@@ -102,3 +102,14 @@ def test_resume_refuses_another_schedule_before_any_work(tmp_path, tiny_root, mo
     assert not (tmp_path / 'b').exists() or not any((tmp_path / 'b').glob('*.pth'))
     # the same length resumes (nothing left to train)
     assert run_train(prepare_config(str(cfg_file), work_dir=tmp_path / 'a', resume=True)).iter == 2
+
+
+def test_resume_check_follows_the_run_length_without_prepare_config(tmp_path, tiny_root,
+                                                                    monkeypatch):
+    """A config that reaches run_train with end='max_iters' unresolved resumes at its length."""
+    cfg_file = write_config(tmp_path / 'cfg', tiny_root, max_iters=2, val_interval=2, num_videos=0)
+    monkeypatch.syspath_prepend(str(cfg_file.parent))
+    run_train(prepare_config(str(cfg_file), work_dir=tmp_path / 'a'))
+    cfg = prepare_config(str(cfg_file), work_dir=tmp_path / 'a', resume=True)
+    cfg.param_scheduler[0]['end'] = 'max_iters'      # as in a config built without it
+    assert run_train(cfg).iter == 2

@@ -218,6 +218,8 @@ def run_train(cfg):
     (see :mod:`wsal.engine.compat`).
     """
     check_data_roots(cfg)
+    # the resume check compares the schedule with the checkpoint's: resolved first
+    resolve_run_length(cfg)
     # one run per work dir; --resume picks the newest readable checkpoint
     with hold_work_dir(cfg.work_dir):
         resolve_resume(cfg, log=_rank0_print)
