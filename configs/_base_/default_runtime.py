@@ -23,6 +23,9 @@ default_hooks = dict(
 )
 
 custom_hooks = [
+    # fits the model's input_norm statistics (if it has one) on the training split
+    # before the first iteration; a resumed run keeps its checkpoint's
+    dict(type='InputStatisticsHook'),
     # logs attention health and writes a Figure-4-style PNG per validation
     dict(type='LocalizationHealthHook', num_videos=2, out_dir='vis'),
     # RNG states in checkpoints: a resumed run continues exactly (dropout included)

@@ -76,6 +76,14 @@ def _run_actionness(module):
     return out['magnitude'].sum() + out['magnitude_act_feature'].sum()
 
 
+def _run_input_norm(module):
+    x, _ = _inputs()
+    module.fit([x[0], x[1, :3]])
+    out = module(x.requires_grad_())
+    assert out.shape == x.shape
+    return out.square().sum()
+
+
 def _run_head_localizer(module):
     x, mask = _inputs()
     return _run_localizer(module)
@@ -94,6 +102,7 @@ RECIPES = {
     'embedding': (dict(in_channels=D, out_channels=7), _run_embedding),
     'head': (HEAD_ARGS, _run_head),
     'actionness': (dict(in_channels=D), _run_actionness),
+    'input_norm': (dict(in_channels=D), _run_input_norm),
     'head_localizer': (dict(num_classes=C, streams=dict(rgb=D, flow=4),
                             head=dict(type='BaSNetHead', embedding=dict(type='ConvEmbedding',
                                                                         out_channels=8)),
@@ -103,7 +112,8 @@ KIND = {'MLPAttention': 'attention', 'AttentionAvgPool': 'pooling', 'TopKPool': 
         'LinearClassifier': 'classifier', 'ClusterHead': 'cluster',
         'WeaklySupervisedLocalizer': 'localizer', 'ConvEmbedding': 'embedding',
         'WTALCHead': 'head', 'BaSNetHead': 'head', 'UMHead': 'head', 'CoLAHead': 'head',
-        'HeadLocalizer': 'head_localizer', 'MagnitudeActionness': 'actionness'}
+        'HeadLocalizer': 'head_localizer', 'MagnitudeActionness': 'actionness',
+        'FeatureStandardizer': 'input_norm'}
 
 MODELS.import_from_location()
 NAMES = sorted(n for n, cls in MODELS.module_dict.items() if cls.__module__.startswith('wsal.models'))

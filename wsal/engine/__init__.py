@@ -4,6 +4,7 @@ from .compat import (CHECKPOINT_SAFE_GLOBALS, distributed_launcher, end_distribu
                      load_checkpoint_file, prepare_distributed, safe_checkpoint_loading)
 from .config_paths import packaged_config_dir, resolve_config
 from .health_hook import LocalizationHealthHook
+from .input_stats_hook import InputStatisticsHook
 from .loss_curve_hook import LossCurveHook
 from .progress_hook import ProgressHook
 from .rng_hook import RNGStateHook
@@ -14,6 +15,6 @@ __all__ = [
     'CHECKPOINT_SAFE_GLOBALS', 'safe_checkpoint_loading', 'load_checkpoint_file',
     'prepare_distributed', 'end_distributed', 'distributed_launcher', 'packaged_config_dir',
     'resolve_config',
-    'AtomicCheckpointHook', 'LocalizationHealthHook', 'LossCurveHook', 'ProgressHook',
-    'RNGStateHook', 'TrainProgressHook',
+    'AtomicCheckpointHook', 'InputStatisticsHook', 'LocalizationHealthHook', 'LossCurveHook',
+    'ProgressHook', 'RNGStateHook', 'TrainProgressHook',
 ]

@@ -81,6 +81,9 @@ class WeaklySupervisedLocalizer(StreamLocalizer):
         loss_warmup: ``{term: length}`` linear ramps of terms over a share
             (up to 1) or a number (2 or more) of the run's first iterations
             (see :class:`StreamLocalizer`).
+        input_norm: Normalisation of each input stream's features, e.g.
+            ``dict(type='FeatureStandardizer')``; None: features as stored
+            (see :class:`StreamLocalizer`).
         test_cfg: Post-processor config or object used by :meth:`predict`.
         data_preprocessor: mmengine data preprocessor.
         init_cfg: mmengine initialisation config.
@@ -101,14 +104,14 @@ class WeaklySupervisedLocalizer(StreamLocalizer):
                  actionness: Any = None, actionness_ranking: str = 'stream',
                  actionness_in_proposals: bool = False, video_score: str = 'softmax',
                  losses: Optional[Mapping[str, Any]] = None,
-                 loss_warmup: Optional[Mapping[str, float]] = None,
+                 loss_warmup: Optional[Mapping[str, float]] = None, input_norm: Any = None,
                  test_cfg: Any = None, data_preprocessor: Any = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(num_classes=num_classes, streams=streams, fusion=fusion,
                          stream_weights=stream_weights,
                          losses=_default_losses() if losses is None else losses,
-                         loss_warmup=loss_warmup, test_cfg=test_cfg, data_preprocessor=data_preprocessor,
-                         init_cfg=init_cfg)
+                         loss_warmup=loss_warmup, input_norm=input_norm, test_cfg=test_cfg,
+                         data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         attention = dict(type='MLPAttention') if attention is None else attention
         pooling = dict(type='AttentionAvgPool') if pooling is None else pooling
         self.video_score = check_choice(video_score, owner='WeaklySupervisedLocalizer',

@@ -19,6 +19,7 @@ from mmengine.model import BaseModel
 from wsal.registry import LOSSES, MODELS, POSTPROCESSORS, build_component
 
 from .._utils import as_mask
+from ..input_norm import FeatureMoments, dataset_frames
 
 FUSED = 'fused'
 PASS_THROUGH = ('label', 'gt_segments', 'gt_labels', 'duration', 'seconds_per_segment')
@@ -115,6 +116,12 @@ class StreamLocalizer(BaseModel):
             (``TrainProgressHook``); a plain training loop must call it too
             (without it the terms are used at full weight, with a warning).
             None or ``{}``: no ramp.
+        input_norm: Normalisation of each input stream's features before
+            everything else, e.g. ``dict(type='FeatureStandardizer')``: a
+            config (built per input stream, ``in_channels`` filled in), a
+            ``{stream: config or module}`` dict naming every input stream, or
+            None (features as stored). Statistics it measures are fitted by
+            :meth:`fit_input_norm` before training.
         test_cfg: Post-processor (``POSTPROCESSORS``) used by :meth:`predict`.
         data_preprocessor: mmengine data preprocessor.
         init_cfg: mmengine initialisation config.
@@ -123,7 +130,7 @@ class StreamLocalizer(BaseModel):
     def __init__(self, *, num_classes: int, streams: Optional[Mapping[str, int]] = None,
                  fusion: str = 'late', stream_weights: Optional[Mapping[str, float]] = None,
                  losses: Mapping[str, Any], loss_warmup: Optional[Mapping[str, float]] = None,
-                 test_cfg: Any = None, data_preprocessor: Any = None,
+                 input_norm: Any = None, test_cfg: Any = None, data_preprocessor: Any = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         who = type(self).__name__
@@ -152,6 +159,8 @@ class StreamLocalizer(BaseModel):
             self.register_buffer('input_order', encode_names(list(streams)))
             self.register_load_state_dict_pre_hook(_adopt_input_order)
         self.stream_weights = self._normalise_weights(stream_weights)
+        self.input_norm = (self._build_input_norm(input_norm) if input_norm is not None
+                           else None)
 
         self.losses = nn.ModuleDict()
         for name, cfg in dict(losses).items():
@@ -236,6 +245,73 @@ class StreamLocalizer(BaseModel):
                              f'got {weights}')
         total = float(sum(weights.values()))
         return {n: float(weights[n]) / total for n in names}
+
+    def _build_input_norm(self, spec: Any) -> nn.ModuleDict:
+        who = type(self).__name__
+        names = list(self.input_streams)
+        if isinstance(spec, Mapping) and 'type' not in spec:
+            if set(spec) != set(names):
+                raise ValueError(f'{who}: input_norm is a per-stream dict with keys '
+                                 f'{sorted(spec)}, expected exactly the input streams {names} '
+                                 '(or give one config with a "type" key)')
+            per_stream = dict(spec)
+        elif isinstance(spec, Mapping) or (isinstance(spec, nn.Module) and len(names) == 1):
+            per_stream = {n: spec for n in names}
+        else:
+            raise TypeError(f"{who}: input_norm must be a config dict with a 'type' key, a "
+                            'per-stream dict or (single-stream models) a built nn.Module, got '
+                            f'{type(spec).__name__}')
+        out = nn.ModuleDict()
+        for name in names:
+            module = build_component(per_stream[name], MODELS,
+                                     default_args=dict(in_channels=self.input_streams[name]))
+            if not isinstance(module, nn.Module):
+                raise TypeError(f"{who}: input_norm for stream '{name}' must build an "
+                                f'nn.Module, got {type(module).__name__}')
+            dim = getattr(module, 'in_channels', None)
+            if dim is not None and dim != self.input_streams[name]:
+                raise ValueError(f"{who}: input_norm for stream '{name}' has in_channels={dim} "
+                                 f'but the stream has {self.input_streams[name]} channels')
+            out[name] = module
+        return out
+
+    @property
+    def needs_input_statistics(self) -> bool:
+        """Whether an input normalisation still waits for :meth:`fit_input_norm`."""
+        return self.input_norm is not None and any(
+            not getattr(m, 'is_fitted', True) for m in self.input_norm.values())
+
+    def fit_input_norm(self, dataset: Any) -> Dict[str, int]:
+        """Fit every input stream's normalisation on a dataset's frames (one pass).
+
+        Args:
+            dataset: The training split: a wsal feature dataset (its stored
+                frames are read) or any dataset whose items carry ``inputs``
+                ``{stream: [T, D]}``.
+
+        Returns:
+            dict: ``{stream: frames measured}`` (empty without ``input_norm``).
+
+        Raises:
+            ValueError: the dataset has no frames, or lacks a stream.
+        """
+        if self.input_norm is None:
+            return {}
+        fitted = [n for n, m in self.input_norm.items() if hasattr(m, 'fit')]
+        moments = {n: FeatureMoments(self.input_streams[n]) for n in fitted}
+        for i, feats in enumerate(dataset_frames(dataset, fitted)):
+            for n in fitted:
+                if n not in feats:
+                    raise ValueError(f"{type(self).__name__}: training video {i} has no "
+                                     f"stream '{n}' to fit input_norm on")
+                moments[n].update(feats[n])
+        for n in fitted:
+            if moments[n].count == 0:
+                raise ValueError(f'{type(self).__name__}: no training frames to fit '
+                                 f"input_norm['{n}'] on")
+            mean, std = moments[n].result()
+            self.input_norm[n].set_statistics(mean=mean, std=std, num_frames=moments[n].count)
+        return {n: moments[n].count for n in fitted}
 
     def build_per_stream(self, spec: Any, what: str, *, with_dim: bool,
                          extra: Optional[dict] = None) -> nn.ModuleDict:
@@ -330,6 +406,8 @@ class StreamLocalizer(BaseModel):
         shapes = {n: tuple(x.shape[:2]) for n, x in feats.items()}
         if len(set(shapes.values())) > 1:
             raise ValueError(f'{who}: streams disagree on [B, T]: {shapes}')
+        if self.input_norm is not None:
+            feats = {n: self.input_norm[n](x) for n, x in feats.items()}
         if self.fusion == 'early':
             feats = {FUSED: torch.cat([feats[n] for n in self.input_streams], dim=-1)}
         return feats

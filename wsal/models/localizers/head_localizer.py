@@ -36,6 +36,9 @@ class HeadLocalizer(StreamLocalizer):
         loss_warmup: ``{term: length}`` linear ramps of terms over a share
             (up to 1) or a number (2 or more) of the run's first iterations
             (see :class:`StreamLocalizer`).
+        input_norm: Normalisation of each input stream's features, e.g.
+            ``dict(type='FeatureStandardizer')``; None: features as stored
+            (see :class:`StreamLocalizer`).
         test_cfg: Post-processor config or object used by :meth:`predict`.
         data_preprocessor: mmengine data preprocessor.
         init_cfg: mmengine initialisation config.
@@ -44,11 +47,12 @@ class HeadLocalizer(StreamLocalizer):
     def __init__(self, *, num_classes: int, head: Any, losses: Mapping[str, Any],
                  streams: Optional[Mapping[str, int]] = None, fusion: str = 'early',
                  stream_weights: Optional[Mapping[str, float]] = None,
-                 loss_warmup: Optional[Mapping[str, float]] = None, test_cfg: Any = None,
-                 data_preprocessor: Any = None, init_cfg: Optional[dict] = None) -> None:
+                 loss_warmup: Optional[Mapping[str, float]] = None, input_norm: Any = None,
+                 test_cfg: Any = None, data_preprocessor: Any = None,
+                 init_cfg: Optional[dict] = None) -> None:
         super().__init__(num_classes=num_classes, streams=streams, fusion=fusion,
                          stream_weights=stream_weights, losses=losses,
-                         loss_warmup=loss_warmup, test_cfg=test_cfg,
+                         loss_warmup=loss_warmup, input_norm=input_norm, test_cfg=test_cfg,
                          data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.head = self.build_per_stream(head, 'head', with_dim=True,
                                           extra=dict(num_classes=num_classes))
