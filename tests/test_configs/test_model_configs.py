@@ -77,6 +77,12 @@ def test_loss_terms_per_config(name):
     assert weights == {k: expected[k] for k in on}  # eq. 11: α = β = γ = 0.1
 
 
+@pytest.mark.parametrize('name', sorted(TABLE1))
+def test_stpn_and_every_table1_row_see_the_same_inputs(name):
+    # the shared input every part sees: the stored features on every compared row
+    assert load(name).model.get('input_norm') is None
+
+
 def test_every_ablation_row_has_a_config():
     assert {rel(p) for p in (ROOT / 'ablation').glob('*.py')} == {
         k for k in TABLE1 if k.startswith('ablation/')}

@@ -49,13 +49,42 @@ def test_runner_fits_the_statistics_on_the_training_split_and_resume_keeps_them(
                                state['state_dict']['input_norm.rgb.mean'])
 
 
-def test_without_the_hook_training_stops_with_a_clear_error(tmp_path, tiny_root, monkeypatch):
+def test_a_config_with_hooks_of_its_own_still_fits_them(tmp_path, tiny_root, monkeypatch):
+    # custom_hooks without InputStatisticsHook (a user's list replaces the base's)
     extra = "model = dict(input_norm=dict(type='FeatureStandardizer'))\n"
     cfg_file = write_config(tmp_path / 'cfg', tiny_root, max_iters=2, val_interval=2,
                             num_videos=0, extra=extra)
     monkeypatch.syspath_prepend(str(cfg_file.parent))
+    cfg = prepare_config(str(cfg_file), work_dir=tmp_path / 'a')
+    assert 'InputStatisticsHook' not in [h['type'] for h in cfg.custom_hooks]
+    runner = run_train(cfg)
+    assert not runner.model.needs_input_statistics
+    assert 'InputStatisticsHook' in [type(h).__name__ for h in runner.hooks]
+
+
+def test_a_plain_mmengine_runner_without_the_hook_stops_with_a_clear_error(tmp_path, tiny_root):
+    from mmengine.runner import Runner
+
+    import wsal.engine  # noqa: F401
+    from wsal.datasets import wsal_collate
+    from wsal.registry import build_model
+    classes = json.loads((tiny_root / 'gt.json').read_text())['classes']
+    model = build_model(dict(type='WeaklySupervisedLocalizer', num_classes=len(classes),
+                             streams=dict(rgb=32, flow=32),
+                             input_norm=dict(type='FeatureStandardizer')))
+    runner = Runner(
+        model=model, work_dir=str(tmp_path / 'w'), default_scope='wsal',
+        experiment_name='plain_runner_without_input_statistics',
+        train_dataloader=dict(dataset=dict(type='WSALFeatureDataset', data_root=str(tiny_root),
+                                           subset='validation'),
+                              batch_size=1, num_workers=0, collate_fn=wsal_collate,
+                              sampler=dict(type='DefaultSampler', shuffle=False)),
+        optim_wrapper=dict(optimizer=dict(type='Adam', lr=1e-4)),
+        train_cfg=dict(type='IterBasedTrainLoop', max_iters=1),
+        default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=-1, save_last=False)),
+        log_level='WARNING')
     with pytest.raises(RuntimeError, match='never fitted.*InputStatisticsHook'):
-        run_train(prepare_config(str(cfg_file), work_dir=tmp_path / 'a'))
+        runner.train()
 
 
 def test_hook_leaves_models_without_pending_statistics_alone():

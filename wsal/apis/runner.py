@@ -194,13 +194,20 @@ def build_runner(cfg):
     the API, tests) never share logged state. ``cfg`` is left as it was,
     except that a scheduler's ``'max_iters'`` becomes the run length
     (:func:`~wsal.apis.schedule.resolve_run_length`, as in
-    :func:`prepare_config`), so a config loaded without it still trains.
+    :func:`prepare_config`), so a config loaded without it still trains, and
+    ``InputStatisticsHook`` joins ``custom_hooks`` when they lack it (a
+    config with hooks of its own still fits its ``input_norm``).
     """
     import wsal.engine  # noqa: F401 - registers hooks
     from wsal.engine.console import ConsoleRunner as Runner
     from wsal.engine.console import new_experiment_name
     resolve_run_length(cfg)
     cfg.setdefault('default_scope', 'wsal')
+    # a config that lists its own custom_hooks still fits the model's input_norm
+    hooks = list(cfg.get('custom_hooks') or [])
+    if not any((h.get('type') if isinstance(h, dict) else type(h).__name__)
+               == 'InputStatisticsHook' for h in hooks):
+        cfg.custom_hooks = [dict(type='InputStatisticsHook')] + hooks
     if cfg.get('experiment_name') is not None:
         return Runner.from_cfg(cfg)
     stem = Path(cfg.filename).stem if getattr(cfg, 'filename', None) else 'wsal'
