@@ -9,7 +9,7 @@ import torch.nn as nn
 
 from wsal.registry import MODELS
 
-__all__ = ['FeatureMoments', 'FeatureStandardizer']
+__all__ = ['FeatureMoments', 'FeatureStandardizer', 'dataset_frames']
 
 
 class FeatureMoments:
@@ -76,6 +76,9 @@ class FeatureStandardizer(nn.Module):
     several-fold, and the large ones need not carry the classes (venue, camera
     motion, the frame's overall activation). Standardized, every dimension
     enters on the same footing, as in any linear probe of such features.
+    The configs leave it off: it helped on independent data but cost STPN
+    and the background-aware model on wsal's own generator (README, "Model
+    settings the configs use").
 
     Args:
         in_channels: Feature dimension ``D``.
