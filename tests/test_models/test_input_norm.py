@@ -68,6 +68,20 @@ def test_standardizer_refuses_to_run_unfitted_and_standardizes_after_fit():
         FeatureStandardizer(in_channels=0)
 
 
+def test_standardizer_without_centring_only_equalizes_the_scales():
+    frames = [torch.tensor([[1.0, 10.0], [3.0, 30.0], [5.0, 20.0]])]
+    scaled = FeatureStandardizer(in_channels=2, center=False)
+    scaled.fit(frames)
+    full = FeatureStandardizer(in_channels=2)
+    full.fit(frames)
+    x = frames[0]
+    out = scaled(x)
+    torch.testing.assert_close(out.std(0, unbiased=False), torch.ones(2))
+    torch.testing.assert_close(out, x / scaled.std)           # the mean stays in
+    torch.testing.assert_close(out - out.mean(0), full(x))
+    assert 'center=False' in repr(scaled)
+
+
 @pytest.mark.parametrize('fusion', ['late', 'early'])
 def test_localizer_standardizes_each_input_stream_before_its_parts(fusion):
     videos = _videos()

@@ -83,6 +83,9 @@ class FeatureStandardizer(nn.Module):
     Args:
         in_channels: Feature dimension ``D``.
         eps: Added to the standard deviation (constant dimensions stay finite).
+        center: Subtract ``m``. False divides by ``s`` only (``x / s``): the
+            dimensions' scales are equalized and the features' common mean,
+            which a bias-free class score or a magnitude cue reads, is kept.
 
     Example:
         >>> norm = FeatureStandardizer(in_channels=3)
@@ -91,7 +94,7 @@ class FeatureStandardizer(nn.Module):
         True
     """
 
-    def __init__(self, *, in_channels: int, eps: float = 1e-6) -> None:
+    def __init__(self, *, in_channels: int, eps: float = 1e-6, center: bool = True) -> None:
         super().__init__()
         if not isinstance(in_channels, int) or in_channels <= 0:
             raise ValueError(f'FeatureStandardizer: in_channels must be a positive int, got '
@@ -100,6 +103,7 @@ class FeatureStandardizer(nn.Module):
             raise ValueError(f'FeatureStandardizer: eps must be > 0, got {eps!r}')
         self.in_channels = in_channels
         self.eps = float(eps)
+        self.center = bool(center)
         self.register_buffer('mean', torch.zeros(in_channels))
         self.register_buffer('std', torch.ones(in_channels))
         self.register_buffer('fitted', torch.tensor(False))
@@ -145,7 +149,7 @@ class FeatureStandardizer(nn.Module):
         self.set_statistics(mean=mean, std=std, num_frames=moments.count)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Standardize ``x [..., D]``.
+        """Standardize ``x [..., D]`` (``(x - m) / s``, or ``x / s`` without ``center``).
 
         Raises:
             RuntimeError: the statistics were never fitted.
@@ -156,11 +160,11 @@ class FeatureStandardizer(nn.Module):
                 "config with InputStatisticsHook (configs/_base_/default_runtime.py), call the "
                 'model\'s fit_input_norm(dataset) first, or load a checkpoint of a model '
                 'trained with it')
-        return (x - self.mean) / self.std
+        return ((x - self.mean) if self.center else x) / self.std
 
     def extra_repr(self) -> str:
         state = f'fitted on {int(self.num_frames.item())} frames' if self.is_fitted else 'unfitted'
-        return f'in_channels={self.in_channels}, {state}'
+        return f'in_channels={self.in_channels}, center={self.center}, {state}'
 
 
 def dataset_frames(dataset, streams: Optional[Iterable[str]] = None):
