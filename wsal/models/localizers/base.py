@@ -159,8 +159,9 @@ class StreamLocalizer(BaseModel):
             self.register_buffer('input_order', encode_names(list(streams)))
             self.register_load_state_dict_pre_hook(_adopt_input_order)
         self.stream_weights = self._normalise_weights(stream_weights)
-        self.input_norm = (self._build_input_norm(input_norm) if input_norm is not None
-                           else None)
+        self.input_norm = (self.build_per_stream(input_norm, 'input_norm', with_dim=True,
+                                                 input_streams=True)
+                           if input_norm is not None else None)
 
         self.losses = nn.ModuleDict()
         for name, cfg in dict(losses).items():
@@ -246,35 +247,6 @@ class StreamLocalizer(BaseModel):
         total = float(sum(weights.values()))
         return {n: float(weights[n]) / total for n in names}
 
-    def _build_input_norm(self, spec: Any) -> nn.ModuleDict:
-        who = type(self).__name__
-        names = list(self.input_streams)
-        if isinstance(spec, Mapping) and 'type' not in spec:
-            if set(spec) != set(names):
-                raise ValueError(f'{who}: input_norm is a per-stream dict with keys '
-                                 f'{sorted(spec)}, expected exactly the input streams {names} '
-                                 '(or give one config with a "type" key)')
-            per_stream = dict(spec)
-        elif isinstance(spec, Mapping) or (isinstance(spec, nn.Module) and len(names) == 1):
-            per_stream = {n: spec for n in names}
-        else:
-            raise TypeError(f"{who}: input_norm must be a config dict with a 'type' key, a "
-                            'per-stream dict or (single-stream models) a built nn.Module, got '
-                            f'{type(spec).__name__}')
-        out = nn.ModuleDict()
-        for name in names:
-            module = build_component(per_stream[name], MODELS,
-                                     default_args=dict(in_channels=self.input_streams[name]))
-            if not isinstance(module, nn.Module):
-                raise TypeError(f"{who}: input_norm for stream '{name}' must build an "
-                                f'nn.Module, got {type(module).__name__}')
-            dim = getattr(module, 'in_channels', None)
-            if dim is not None and dim != self.input_streams[name]:
-                raise ValueError(f"{who}: input_norm for stream '{name}' has in_channels={dim} "
-                                 f'but the stream has {self.input_streams[name]} channels')
-            out[name] = module
-        return out
-
     @property
     def needs_input_statistics(self) -> bool:
         """Whether an input normalisation still waits for :meth:`fit_input_norm`."""
@@ -314,7 +286,8 @@ class StreamLocalizer(BaseModel):
         return {n: moments[n].count for n in fitted}
 
     def build_per_stream(self, spec: Any, what: str, *, with_dim: bool,
-                         extra: Optional[dict] = None) -> nn.ModuleDict:
+                         extra: Optional[dict] = None,
+                         input_streams: bool = False) -> nn.ModuleDict:
         """One module per model stream from a config, a built module or a per-stream dict.
 
         Args:
@@ -324,17 +297,21 @@ class StreamLocalizer(BaseModel):
             what: The part's name, for error messages.
             with_dim: Fill in ``in_channels`` with the stream's dimension.
             extra: Further default arguments (e.g. ``num_classes``).
+            input_streams: One module per input stream instead (parts that
+                act before early fusion, e.g. ``input_norm``).
 
         Returns:
             nn.ModuleDict: ``{stream: module}`` in model-stream order.
         """
-        names = list(self.model_streams)
+        streams = self.input_streams if input_streams else self.model_streams
+        kind = 'input' if input_streams else 'model'
+        names = list(streams)
         who = type(self).__name__
         is_cfg = isinstance(spec, Mapping) and 'type' in spec
         if isinstance(spec, Mapping) and not is_cfg:
             if set(spec) != set(names):
                 raise ValueError(f'{who}: {what} is a per-stream dict with keys {sorted(spec)}, '
-                                 f'expected exactly the model streams {names} (or give one '
+                                 f'expected exactly the {kind} streams {names} (or give one '
                                  'config with a "type" key)')
             per_stream = dict(spec)
         elif isinstance(spec, nn.Module):
@@ -352,15 +329,15 @@ class StreamLocalizer(BaseModel):
         for name, item in per_stream.items():
             defaults = dict(extra or {})
             if with_dim:
-                defaults['in_channels'] = self.model_streams[name]
+                defaults['in_channels'] = streams[name]
             module = build_component(item, MODELS, default_args=defaults or None)
             if not isinstance(module, nn.Module):
                 raise TypeError(f"{who}: {what} for stream '{name}' must build an nn.Module, "
                                 f'got {type(module).__name__}')
             dim = getattr(module, 'in_channels', None)
-            if with_dim and dim is not None and dim != self.model_streams[name]:
+            if with_dim and dim is not None and dim != streams[name]:
                 raise ValueError(f"{who}: {what} for stream '{name}' has in_channels={dim} but "
-                                 f'the stream has {self.model_streams[name]} channels')
+                                 f'the stream has {streams[name]} channels')
             out[name] = module
         return out
 
