@@ -131,6 +131,13 @@ def test_input_norm_specs_and_errors():
     empty = WeaklySupervisedLocalizer(**kw, input_norm=dict(type='FeatureStandardizer'))
     with pytest.raises(ValueError, match="no training frames to fit input_norm\\['rgb'\\]"):
         empty.fit_input_norm(_Frames([]))
+    one_stream = [{'rgb': torch.randn(3, 4), 'flow': torch.randn(3, 3)}, {'rgb': torch.randn(2, 4)}]
+    with pytest.raises(ValueError, match="training video #1 has no stream 'flow'"):
+        empty.fit_input_norm(_Frames(one_stream))
+    named = _Frames(one_stream)
+    named.video_ids = ['v_a', 'v_b']
+    with pytest.raises(ValueError, match="training video 'v_b' has no stream 'flow'"):
+        empty.fit_input_norm(named)
     head = HeadLocalizer(num_classes=2, streams=dict(rgb=4, flow=3),
                          head=dict(type='WTALCHead'), losses=dict(mil=dict(type='MILCrossEntropyLoss')),
                          input_norm=dict(type='FeatureStandardizer'))

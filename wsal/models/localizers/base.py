@@ -271,10 +271,12 @@ class StreamLocalizer(BaseModel):
             return {}
         fitted = [n for n, m in self.input_norm.items() if hasattr(m, 'fit')]
         moments = {n: FeatureMoments(self.input_streams[n]) for n in fitted}
+        ids = getattr(dataset, 'video_ids', None)
         for i, feats in enumerate(dataset_frames(dataset, fitted)):
             for n in fitted:
                 if n not in feats:
-                    raise ValueError(f"{type(self).__name__}: training video {i} has no "
+                    name = repr(ids[i]) if ids is not None and i < len(ids) else f'#{i}'
+                    raise ValueError(f"{type(self).__name__}: training video {name} has no "
                                      f"stream '{n}' to fit input_norm on")
                 moments[n].update(feats[n])
         for n in fitted:
