@@ -50,7 +50,10 @@ def register(subparsers) -> None:
     p.add_argument('--diagnose', action='store_true',
                    help='also print, per tIoU, the recall of the detection list whatever the '
                    'scores and where the missed instances went: class not predicted, no '
-                   'overlap, merged with a neighbouring instance, too long, too short, shifted')
+                   'overlap, merged with a neighbouring instance, too long, too short, shifted; and what '
+                   'the top of each class\'s ranked list is made of: true positives, double '
+                   'detections, wrong labels, localization errors, confusions, background, '
+                   'with the mAP gained by deleting each kind of false positive')
     p.add_argument('--out', metavar='metrics.json', default=None,
                    help='write {"tiou", "mAP", "average_mAP", "averages", "per_class_AP", '
                    '"protocol"} (fractions; with --diagnose also "diagnostics")')
@@ -75,7 +78,9 @@ def run(args) -> int:
     print(format_map_table(res, per_class=args.per_class))
     if res.diagnostics is not None:
         from wsal.evaluation.diagnostics import format_error_table
+        from wsal.evaluation.false_positives import format_false_positive_table
         print(format_error_table(res.diagnostics))
+        print(format_false_positive_table(res.diagnostics['false_positives']))
     if args.out:
         atomic_write_json(args.out, res.to_dict())
         print(f'wrote {args.out} (fractions, with protocol)')

@@ -50,7 +50,8 @@ import numpy as np
 from .average_precision import interpolated_ap
 from .diagnostics import localization_errors
 from .ground_truth import GroundTruth, load_ground_truth
-from .matching import greedy_match
+from .false_positives import false_positive_profile
+from .matching import greedy_match, score_order
 from .predictions import Predictions, load_predictions
 from .protocols import (as_pairs, check_thresholds, get_preset, range_name,
                         resolve_average_ranges, select_range)
@@ -82,7 +83,9 @@ class DetectionResult:
     classes: List[str]
     average_ranges: Dict[str, Tuple[float, float]] = field(default_factory=dict)
     protocol: Dict[str, Any] = field(default_factory=dict)
-    #: :func:`~wsal.evaluation.diagnostics.localization_errors` (``diagnose=True``), else None.
+    #: :func:`~wsal.evaluation.diagnostics.localization_errors` with its
+    #: ``false_positives`` (:func:`~wsal.evaluation.false_positives.false_positive_profile`)
+    #: (``diagnose=True``), else None.
     diagnostics: Optional[Dict[str, Any]] = None
 
     @property
@@ -148,10 +151,7 @@ def compute_detection_ap(*, gt_video: np.ndarray, gt_class: np.ndarray, gt_segme
     npos = np.bincount(gt_class, minlength=num_classes)
     if (npos == 0).any():
         raise ValueError(f'classes {np.flatnonzero(npos == 0).tolist()} have no ground truth')
-    # rank: class ascending, score descending, input order on ties (stable)
-    order = np.argsort(-pred_scores, kind='stable')
-    cls_dtype = np.int16 if num_classes < (1 << 15) else np.int64  # radix sort when small
-    order = order[np.argsort(pred_class[order].astype(cls_dtype), kind='stable')]
+    order = score_order(pred_class, pred_scores, num_classes)
     p_class = pred_class[order]
     p_group = np.where(pred_video[order] >= 0, pred_video[order] * num_classes + p_class, -1)
     g_group = gt_video * num_classes + gt_class
@@ -202,7 +202,9 @@ def evaluate_detection(
             evaluator), ``'ignore'`` or ``'error'`` for predictions of videos
             outside the evaluated set.
         diagnose: Also compute the score-free recall and the breakdown of
-            missed instances per threshold (:mod:`wsal.evaluation.diagnostics`).
+            missed instances per threshold (:mod:`wsal.evaluation.diagnostics`),
+            and the false-positive profile of the ranked list under
+            ``diagnostics['false_positives']`` (:mod:`wsal.evaluation.false_positives`).
 
     Returns:
         DetectionResult: ``ap`` ``[T, C]``, ``mAP`` ``[T]``, averages, protocol
@@ -309,5 +311,9 @@ def evaluate_detection(
             gt_video=gt.video_index, gt_class=gt.class_index, gt_segments=gt.segments,
             pred_video=p_video[inside], pred_class=p_class[inside],
             pred_segments=pred.segments[inside], tiou_thresholds=ths)
+        diagnostics['false_positives'] = false_positive_profile(
+            gt_video=gt.video_index, gt_class=gt.class_index, gt_segments=gt.segments,
+            pred_video=p_video[keep], pred_class=p_class[keep], pred_segments=pred.segments[keep],
+            pred_scores=pred.scores[keep], tiou_thresholds=ths, num_classes=len(gt.classes))
     return DetectionResult(tiou_thresholds=np.asarray(ths), ap=ap, classes=list(gt.classes),
                            average_ranges=ranges, protocol=protocol, diagnostics=diagnostics)

@@ -29,7 +29,7 @@ import numpy as np
 
 from .tiou import paired_tiou
 
-__all__ = ['greedy_match']
+__all__ = ['greedy_match', 'score_order']
 
 _PAIR_CHUNK = 1 << 22  # pairs per tIoU chunk: bounds memory for huge groups
 
@@ -118,6 +118,22 @@ def _overlap_components(c_group: np.ndarray, c_seg: np.ndarray, g_group: np.ndar
     comp = np.empty(grp.shape[0], dtype=np.int64)
     comp[order] = np.cumsum(new_run) - 1
     return comp[:c_group.shape[0]]
+
+
+def score_order(pred_class: np.ndarray, pred_scores: np.ndarray, num_classes: int) -> np.ndarray:
+    """The evaluator's ranking: class ascending, score descending, input order on ties.
+
+    Args:
+        pred_class: ``[N]`` int class index in ``0..C-1``.
+        pred_scores: ``[N]`` float scores.
+        num_classes: C.
+
+    Returns:
+        np.ndarray: int64 ``[N]`` permutation (stable sorts, so equal scores keep input order).
+    """
+    order = np.argsort(-np.asarray(pred_scores), kind='stable')
+    cls_dtype = np.int16 if num_classes < (1 << 15) else np.int64  # radix sort when small
+    return order[np.argsort(np.asarray(pred_class)[order].astype(cls_dtype), kind='stable')]
 
 
 def greedy_match(pred_group: np.ndarray, pred_segments: np.ndarray,
