@@ -56,6 +56,9 @@ def test_profile_by_hand():
     assert wide['num_profiled'] == 9           # every detection (fewer than 10·G)
     assert wide['shares']['background'][0] == pytest.approx(2 / 9)
     assert fp['map_gain']['localization'][0] == pytest.approx(one)
+    # only the detection in the video without ground truth lies in a video without its class
+    assert fp['class_absent']['count'] == [1, 1]
+    assert fp['class_absent']['map_gain'][0] == pytest.approx(one)
     strict = false_positive_profile(**gt, **pred, tiou_thresholds=[0.5], num_classes=2,
                                     min_overlap=0.45)
     assert strict['counts']['localization'] == [0] and strict['counts']['background'] == [4]
@@ -84,7 +87,7 @@ def _loop_counts(ref, database, results, thresholds, videos):
     classes = {lab for inst in gt.values() for lab, _ in inst}
     out = []
     for thr in thresholds:
-        counts = dict.fromkeys(FP_CATEGORIES, 0)
+        counts = dict.fromkeys(FP_CATEGORIES + ('class_absent',), 0)
         for c in sorted(classes):
             plist = sorted(((v, tuple(e['segment']), e['score']) for v, es in results.items()
                             for e in es if e['label'] == c), key=lambda p: -p[2])
@@ -105,6 +108,7 @@ def _loop_counts(ref, database, results, thresholds, videos):
                         else 'localization' if same >= 0.1 else 'confusion' if other >= 0.1
                         else 'background')
                 counts[kind] += 1
+                counts['class_absent'] += not any(lab == c for lab, _ in insts)
         out.append(counts)
     return out
 
@@ -117,7 +121,10 @@ def test_profile_matches_a_loop_reading_of_the_definition(ref, thumos_gt):
     videos = set(TEST_LIST.read_text().split())
     loop = _loop_counts(ref, db, pred['results'], list(res.tiou_thresholds), videos)
     for ti in range(len(res.tiou_thresholds)):
-        assert {c: fp['counts'][c][ti] for c in FP_CATEGORIES} == loop[ti]
+        assert {c: fp['counts'][c][ti] for c in FP_CATEGORIES} == \
+            {c: loop[ti][c] for c in FP_CATEGORIES}
+        assert fp['class_absent']['count'][ti] == loop[ti]['class_absent'] > 0
+        assert fp['class_absent']['map_gain'][ti] >= 0
         assert fp['true_positive'][ti] + sum(fp['shares'][c][ti] for c in FP_CATEGORIES) == \
             pytest.approx(1.0)
         assert all(fp['map_gain'][c][ti] >= 0 for c in FP_CATEGORIES)
@@ -127,7 +134,8 @@ def test_profile_matches_a_loop_reading_of_the_definition(ref, thumos_gt):
     assert fp['counts']['background'][0] > 0 and fp['counts']['double_detection'][0] > 0
     json.dumps(fp)
     text = format_false_positive_table(fp)
-    assert 'wrong label' in text and text.count('\n') == 2 + len(fp['tiou'])
+    assert 'wrong label' in text and 'no class' in text
+    assert text.count('\n') == 2 + len(fp['tiou'])
 
 
 def test_eval_cli_diagnose_prints_the_profile(tmp_path, ref, thumos_gt, capsys):

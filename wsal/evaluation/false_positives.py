@@ -18,6 +18,11 @@ temporal action detectors", ECCV 2018):
 * ``background``: every overlap is below ``min_overlap`` (the predictions of
   a video without ground truth are background).
 
+Across the types, ``class_absent`` counts the false positives in videos
+without any instance of their class: the part of the errors that comes
+from the video-level choice of classes rather than from where the
+detections lie (deleting them is what knowing each video's classes gains).
+
 Two readings per threshold:
 
 * ``shares``: the make-up of the top of each class's list, the first
@@ -67,10 +72,11 @@ def _array(name: str, a, ndim: int, n: int = None) -> np.ndarray:
 
 def _best_overlaps(gt_video, gt_class, gt_segments, pred_video, pred_class, pred_segments):
     """Per prediction, the highest tIoU with an instance of its class / of another class
-    in its video (0 where there is none)."""
+    in its video (0 where there is none), and whether its video has an instance of its class."""
     n = pred_video.shape[0]
     same = np.zeros(n)
     other = np.zeros(n)
+    has_class = np.zeros(n, dtype=bool)
     g_order = np.argsort(gt_video, kind='stable')
     g_sorted = gt_video[g_order]
     for v in np.unique(pred_video[pred_video >= 0]):
@@ -83,7 +89,8 @@ def _best_overlaps(gt_video, gt_class, gt_segments, pred_video, pred_class, pred
         is_same = pred_class[pi][:, None] == gt_class[gi][None, :]
         same[pi] = np.where(is_same, iou, 0.0).max(axis=1)
         other[pi] = np.where(is_same, 0.0, iou).max(axis=1)
-    return same, other
+        has_class[pi] = is_same.any(axis=1)
+    return same, other, has_class
 
 
 def false_positive_profile(*, gt_video: np.ndarray, gt_class: np.ndarray,
@@ -112,7 +119,9 @@ def false_positive_profile(*, gt_video: np.ndarray, gt_class: np.ndarray,
         in the profile), ``true_positive [T]`` and ``shares {type: [T]}``
         (fractions of the profiled detections), ``counts {type: [T]}`` (false
         positives of each type in the whole list) and ``map_gain {type: [T]}``
-        (mAP gained by deleting them, fractions).
+        (mAP gained by deleting them, fractions); ``class_absent`` ``{'share',
+        'count', 'map_gain'}``: the same readings for the false positives in
+        videos without an instance of their class.
 
     Raises:
         ValueError: shapes disagree, a class has no ground truth, ``top <= 0``
@@ -142,7 +151,7 @@ def false_positive_profile(*, gt_video: np.ndarray, gt_class: np.ndarray,
     p_video, p_class, p_seg = pred_video[order], pred_class[order], pred_segments[order]
     p_group = np.where(p_video >= 0, p_video * num_classes + p_class, -1)
     tp = greedy_match(p_group, p_seg, gt_video * num_classes + gt_class, gt_segments, ths)
-    same, other = _best_overlaps(gt_video, gt_class, gt_segments, p_video, p_class, p_seg)
+    same, other, has_class = _best_overlaps(gt_video, gt_class, gt_segments, p_video, p_class, p_seg)
 
     kind = np.full(tp.shape, -1, dtype=np.int64)     # -1: true positive
     for ti, t in enumerate(ths):
@@ -163,26 +172,30 @@ def false_positive_profile(*, gt_video: np.ndarray, gt_class: np.ndarray,
     base = np.zeros((ths.shape[0], num_classes))
     for c in range(num_classes):
         base[:, c] = interpolated_ap(tp[:, bounds[c]:bounds[c + 1]], int(npos[c]))
+    def reading(drop):  # drop: bool [T, N], false positives to delete
+        share = [float(drop[ti, profiled].sum() / max(n_prof, 1)) for ti in range(len(ths))]
+        count = [int(drop[ti].sum()) for ti in range(len(ths))]
+        gain = []
+        for ti in range(len(ths)):
+            ap = np.empty(num_classes)
+            for c in range(num_classes):
+                sl = slice(bounds[c], bounds[c + 1])
+                ap[c] = interpolated_ap(tp[ti, sl][~drop[ti, sl]], int(npos[c]))[0]
+            gain.append(float(ap.mean() - base[ti].mean()))
+        return share, count, gain
+
     shares: Dict[str, List[float]] = {}
     counts: Dict[str, List[int]] = {}
     gains: Dict[str, List[float]] = {}
     for k, cat in enumerate(FP_CATEGORIES):
-        shares[cat] = [float((kind[ti, profiled] == k).sum() / max(n_prof, 1))
-                       for ti in range(ths.shape[0])]
-        counts[cat] = [int((kind[ti] == k).sum()) for ti in range(ths.shape[0])]
-        gain = []
-        for ti in range(ths.shape[0]):
-            ap = np.empty(num_classes)
-            for c in range(num_classes):
-                sl = slice(bounds[c], bounds[c + 1])
-                ap[c] = interpolated_ap(tp[ti, sl][kind[ti, sl] != k], int(npos[c]))[0]
-            gain.append(float(ap.mean() - base[ti].mean()))
-        gains[cat] = gain
+        shares[cat], counts[cat], gains[cat] = reading(kind == k)
+    absent = reading(~tp & ~has_class[None, :])
     return {'tiou': [float(t) for t in ths], 'top': float(top),
             'min_overlap': float(min_overlap), 'num_profiled': n_prof,
             'true_positive': [float(tp[ti, profiled].sum() / max(n_prof, 1))
-                              for ti in range(ths.shape[0])],
-            'shares': shares, 'counts': counts, 'map_gain': gains}
+                              for ti in range(len(ths))],
+            'shares': shares, 'counts': counts, 'map_gain': gains,
+            'class_absent': dict(zip(('share', 'count', 'map_gain'), absent))}
 
 
 def format_false_positive_table(profile: Mapping[str, Any], *, digits: int = 1) -> str:
@@ -198,19 +211,23 @@ def format_false_positive_table(profile: Mapping[str, Any], *, digits: int = 1) 
     """
     short = {'double_detection': 'double', 'wrong_label': 'wrong label',
              'localization': 'localization', 'confusion': 'confusion', 'background': 'background'}
-    head = (['tIoU', 'true pos'] + [short[c] for c in FP_CATEGORIES]
-            + [f'+{short[c]}' for c in FP_CATEGORIES])
+    head = (['tIoU', 'true pos'] + [short[c] for c in FP_CATEGORIES] + ['no class']
+            + [f'+{short[c]}' for c in FP_CATEGORIES] + ['+no class'])
     rows = []
     for ti, t in enumerate(profile['tiou']):
         cells = [f'{t:g}', f"{100 * profile['true_positive'][ti]:.{digits}f}"]
+        absent = profile['class_absent']
         cells += [f"{100 * profile['shares'][c][ti]:.{digits}f}" for c in FP_CATEGORIES]
+        cells += [f"{100 * absent['share'][ti]:.{digits}f}"]
         cells += [f"{100 * profile['map_gain'][c][ti]:.{digits}f}" for c in FP_CATEGORIES]
+        cells += [f"{100 * absent['map_gain'][ti]:.{digits}f}"]
         rows.append(cells)
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
     top = profile['top']
     lines = [f"What the top of each class's ranked list is ({'G' if top == 1 else f'{top:g}·G'} "
              f"detections for a class of G instances, {profile['num_profiled']} in all): "
              '% true positives and % of each type of false positive;',
+             "no class: those in videos without an instance of their class (any type); "
              '+type: the mAP points gained by deleting every false positive of that type',
              '  '.join(h.rjust(w) for h, w in zip(head, widths))]
     lines += ['  '.join(c.rjust(w) for c, w in zip(r, widths)) for r in rows]
