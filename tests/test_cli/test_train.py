@@ -73,6 +73,38 @@ def test_test_and_localize_end_to_end(trained, tiny_root, tmp_path, capsys):
     assert [d['label'] for d in got[vid]] == [d['label'] for d in result['results'][vid]]
 
 
+def test_test_with_another_configs_postprocessing(trained, tmp_path, capsys):
+    cfg, work = trained
+    other = tmp_path / 'tcam_pp.py'   # the same model, STPN's post-processing
+    other.write_text(
+        f"_base_ = ['{cfg}']\n"
+        "model = dict(test_cfg=dict(_delete_=True, type='DetectionPipeline', proposal=dict(\n"
+        "    type='TCAMThresholdProposals', thresholds=[0.0, 0.1, 0.2], activation='sigmoid'),\n"
+        "    scorer=dict(type='WeightedLogitScorer'), class_threshold=0.1,\n"
+        "    nms=dict(type='TemporalNMS', iou_threshold=0.5)))\n")
+    ckpt = str(work / 'iter_4.pth')
+    outs = {k: tmp_path / f'{k}.json' for k in ('other', 'borrowed', 'own')}
+    assert main(['test', str(other), ckpt, '--out', str(outs['other']),
+                 '--work-dir', str(tmp_path / 'w1')]) == 0
+    assert main(['test', str(cfg), ckpt, '--postprocess-from', str(other),
+                 '--out', str(outs['borrowed']), '--work-dir', str(tmp_path / 'w2')]) == 0
+    assert 'post-processing of tcam_pp.py' in capsys.readouterr().out
+    assert main(['test', str(cfg), ckpt, '--out', str(outs['own']),
+                 '--work-dir', str(tmp_path / 'w3')]) == 0
+    got = {k: json.loads(v.read_text())['results'] for k, v in outs.items()}
+    assert got['borrowed'] == got['other'] and got['borrowed'] != got['own']
+    metrics = json.loads((tmp_path / 'borrowed_metrics.json').read_text())
+    assert metrics['postprocessing_from'] == str(other)
+    # another kind of model's post-processing is refused, naming both configs
+    capsys.readouterr()
+    assert main(['test', str(cfg), ckpt, '--postprocess-from', 'basnet/basnet_i3d_thumos14.py',
+                 '--work-dir', str(tmp_path / 'w4')]) == 2
+    err = _error(capsys)
+    assert 'basnet_i3d_thumos14.py' in err and 'is for a HeadLocalizer' in err
+    assert 'tiny_cfg.py' in err
+    assert not (tmp_path / 'w4').exists()
+
+
 def _error(capsys):
     err = capsys.readouterr().err.strip()
     assert 'Traceback' not in err

@@ -19,8 +19,8 @@ from wsal.engine.compat import load_checkpoint_file
 from wsal.models.localizers.base import INPUT_ORDER_KEY, decode_names
 from wsal.visualization import trace_videos
 
-__all__ = ['load_config', 'init_localizer', 'localize', 'video_items', 'trace_videos',
-           'trace_features',
+__all__ = ['load_config', 'with_test_cfg_of', 'init_localizer', 'localize', 'video_items',
+           'trace_videos', 'trace_features',
            'check_state_dict', 'dataset_cfg_of', 'feature_time_scale']
 
 PathLike = Union[str, os.PathLike]
@@ -59,6 +59,41 @@ def load_config(config: Any, cfg_options: Optional[dict] = None):
     check_config_keys(cfg, name=name)
     return cfg
 
+
+
+def with_test_cfg_of(config: Any, source: Any):
+    """``config`` with the post-processing (``model.test_cfg``) of ``source``.
+
+    Scores one model's checkpoint the way another config scores its own,
+    e.g. STPN's with the background-aware configs' proposals and scores, so
+    that two methods can be compared with the same post-processing.
+
+    Args:
+        config: The checkpoint's config (path, packaged name, ``Config`` or dict).
+        source: The config whose ``model.test_cfg`` to use.
+
+    Returns:
+        mmengine.Config: ``config`` loaded, its ``model.test_cfg`` replaced by
+        a copy of ``source``'s.
+
+    Raises:
+        FileNotFoundError / ValueError: either config cannot be read.
+        ValueError: ``source`` has no ``model.test_cfg``, or builds another
+            kind of model (its post-processing reads other outputs).
+    """
+    import copy
+    cfg = load_config(config)
+    src = load_config(source)
+    name = getattr(src, 'filename', None) or '<dict>'
+    own = getattr(cfg, 'filename', None) or '<dict>'
+    test_cfg = src.model.get('test_cfg')
+    if not test_cfg:
+        raise ValueError(f'config {name} has no model.test_cfg to score with')
+    if src.model.get('type') != cfg.model.get('type'):
+        raise ValueError(f"the post-processing of {name} is for a {src.model.get('type')}, "
+                         f"but config {own} builds a {cfg.model.get('type')}")
+    cfg.model.test_cfg = copy.deepcopy(test_cfg)
+    return cfg
 
 def check_state_dict(model: torch.nn.Module, state_dict: Mapping[str, torch.Tensor], *,
                      checkpoint: str = 'checkpoint', config: str = 'config') -> None:

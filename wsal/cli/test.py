@@ -23,6 +23,11 @@ def register(subparsers) -> None:
                    help='logs and plots, and the predictions unless --out is given (default: '
                    '<checkpoint folder>/test_<checkpoint name>/, apart from the training run\'s '
                    'plots)')
+    p.add_argument('--postprocess-from', metavar='CONFIG', default=None,
+                   help="score with another config's post-processing (its model.test_cfg), "
+                   "e.g. STPN's checkpoint with the background-aware configs' proposals and "
+                   'scores, to compare two models with the same post-processing; '
+                   '--cfg-options still apply after it')
     add_log_args(p)
     p.set_defaults(func=run)
 
@@ -48,7 +53,11 @@ def run(args) -> int:
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
     work_dir = args.work_dir or default_work_dir(args.checkpoint)
-    cfg = prepare_config(args.config, work_dir=work_dir, data_root=args.data_root,
+    config = args.config
+    if args.postprocess_from:
+        from wsal.apis.inference import with_test_cfg_of
+        config = with_test_cfg_of(args.config, args.postprocess_from)
+    cfg = prepare_config(config, work_dir=work_dir, data_root=args.data_root,
                          cfg_options=args.cfg_options, launcher=distributed_launcher(),
                          log_level=args.log_level, quiet=args.quiet)
     from wsal.apis.data_dims import check_checkpoint_dims
@@ -79,9 +88,13 @@ def _evaluate_and_write(args, cfg, work_dir: str) -> int:
     from wsal.evaluation import format_map_table
     payload = result.detection.to_dict()
     payload['checkpoint_selection'] = result.selection
+    if args.postprocess_from:
+        payload['postprocessing_from'] = args.postprocess_from
     payload['health_flags'] = health_flags(result.metrics)
     atomic_write_json(met_path, payload)
     label = f' ({result.selection})' if result.selection != 'final' else ''
+    if args.postprocess_from:
+        label += f', post-processing of {osp.basename(args.postprocess_from)}'
     table = format_map_table(result.detection,
                              title=f'Detection mAP of {osp.basename(args.checkpoint)}{label}')
     flags = payload['health_flags']
