@@ -40,6 +40,7 @@ from typing import Any, Dict, List, Mapping, Sequence
 
 import numpy as np
 
+from .metric_utils import check_detection_arrays
 from .tiou import segment_tiou
 
 __all__ = ['MISS_CATEGORIES', 'localization_errors', 'format_error_table']
@@ -47,17 +48,6 @@ __all__ = ['MISS_CATEGORIES', 'localization_errors', 'format_error_table']
 #: Categories of a missed instance, in the order they are tested.
 MISS_CATEGORIES = ('class_not_predicted', 'no_overlap', 'merged', 'too_long', 'too_short',
                    'shifted')
-
-
-def _check(name: str, a: np.ndarray, ndim: int, n: int = None) -> np.ndarray:
-    a = np.asarray(a)
-    if a.ndim != ndim or (ndim == 2 and a.shape[1] != 2):
-        want = '[N, 2]' if ndim == 2 else '[N]'
-        raise ValueError(f'localization_errors: {name} must have shape {want}, '
-                         f'got {tuple(a.shape)}')
-    if n is not None and a.shape[0] != n:
-        raise ValueError(f'localization_errors: {name} has {a.shape[0]} rows, expected {n}')
-    return a
 
 
 def localization_errors(*, gt_video: np.ndarray, gt_class: np.ndarray, gt_segments: np.ndarray,
@@ -78,14 +68,11 @@ def localization_errors(*, gt_video: np.ndarray, gt_class: np.ndarray, gt_segmen
         dict: ``tiou [T]``, ``num_ground_truth``, ``recall [T]`` and
         ``recall_any_class [T]`` (fractions), ``missed {category: [T] counts}``.
     """
-    gt_video = _check('gt_video', gt_video, 1).astype(np.int64)
+    gt_video, gt_class, gt_segments, pred_video, pred_class, pred_segments = \
+        check_detection_arrays(gt_video=gt_video, gt_class=gt_class, gt_segments=gt_segments,
+                               pred_video=pred_video, pred_class=pred_class,
+                               pred_segments=pred_segments, owner='localization_errors')
     m = gt_video.shape[0]
-    gt_class = _check('gt_class', gt_class, 1, m).astype(np.int64)
-    gt_segments = _check('gt_segments', gt_segments, 2, m).astype(np.float64)
-    pred_video = _check('pred_video', pred_video, 1).astype(np.int64)
-    n = pred_video.shape[0]
-    pred_class = _check('pred_class', pred_class, 1, n).astype(np.int64)
-    pred_segments = _check('pred_segments', pred_segments, 2, n).astype(np.float64)
     ths = np.asarray(list(tiou_thresholds), dtype=np.float64)
     k = ths.shape[0]
 

@@ -51,23 +51,13 @@ import numpy as np
 
 from .average_precision import interpolated_ap
 from .matching import greedy_match, score_order
+from .metric_utils import check_detection_arrays, check_rows
 from .tiou import segment_tiou
 
 __all__ = ['FP_CATEGORIES', 'false_positive_profile', 'format_false_positive_table']
 
 #: Types of a false positive, in the order they are tested.
 FP_CATEGORIES = ('double_detection', 'wrong_label', 'localization', 'confusion', 'background')
-
-
-def _array(name: str, a, ndim: int, n: int = None) -> np.ndarray:
-    a = np.asarray(a)
-    if a.ndim != ndim or (ndim == 2 and a.shape[1] != 2):
-        want = '[N, 2]' if ndim == 2 else '[N]'
-        raise ValueError(f'false_positive_profile: {name} must have shape {want}, '
-                         f'got {tuple(a.shape)}')
-    if n is not None and a.shape[0] != n:
-        raise ValueError(f'false_positive_profile: {name} has {a.shape[0]} rows, expected {n}')
-    return a
 
 
 def _best_overlaps(gt_video, gt_class, gt_segments, pred_video, pred_class, pred_segments):
@@ -127,15 +117,13 @@ def false_positive_profile(*, gt_video: np.ndarray, gt_class: np.ndarray,
         ValueError: shapes disagree, a class has no ground truth, ``top <= 0``
             or ``min_overlap`` outside ``[0, 1]``.
     """
-    gt_video = _array('gt_video', gt_video, 1).astype(np.int64)
-    m = gt_video.shape[0]
-    gt_class = _array('gt_class', gt_class, 1, m).astype(np.int64)
-    gt_segments = _array('gt_segments', gt_segments, 2, m).astype(np.float64)
-    pred_video = _array('pred_video', pred_video, 1).astype(np.int64)
+    owner = 'false_positive_profile'
+    gt_video, gt_class, gt_segments, pred_video, pred_class, pred_segments = \
+        check_detection_arrays(gt_video=gt_video, gt_class=gt_class, gt_segments=gt_segments,
+                               pred_video=pred_video, pred_class=pred_class,
+                               pred_segments=pred_segments, owner=owner)
     n = pred_video.shape[0]
-    pred_class = _array('pred_class', pred_class, 1, n).astype(np.int64)
-    pred_segments = _array('pred_segments', pred_segments, 2, n).astype(np.float64)
-    pred_scores = _array('pred_scores', pred_scores, 1, n).astype(np.float64)
+    pred_scores = check_rows('pred_scores', pred_scores, 1, n, owner=owner).astype(np.float64)
     if not top > 0:
         raise ValueError(f'false_positive_profile: top must be > 0, got {top!r}')
     if not 0.0 <= min_overlap <= 1.0:
