@@ -139,7 +139,8 @@ def false_positive_profile(*, gt_video: np.ndarray, gt_class: np.ndarray,
     p_video, p_class, p_seg = pred_video[order], pred_class[order], pred_segments[order]
     p_group = np.where(p_video >= 0, p_video * num_classes + p_class, -1)
     tp = greedy_match(p_group, p_seg, gt_video * num_classes + gt_class, gt_segments, ths)
-    same, other, has_class = _best_overlaps(gt_video, gt_class, gt_segments, p_video, p_class, p_seg)
+    same, other, has_class = _best_overlaps(gt_video, gt_class, gt_segments,
+                                            p_video, p_class, p_seg)
 
     kind = np.full(tp.shape, -1, dtype=np.int64)     # -1: true positive
     for ti, t in enumerate(ths):
