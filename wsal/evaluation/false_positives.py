@@ -161,6 +161,7 @@ def false_positive_profile(*, gt_video: np.ndarray, gt_class: np.ndarray,
     base = np.zeros((ths.shape[0], num_classes))
     for c in range(num_classes):
         base[:, c] = interpolated_ap(tp[:, bounds[c]:bounds[c + 1]], int(npos[c]))
+
     def reading(drop):  # drop: bool [T, N], false positives to delete
         share = [float(drop[ti, profiled].sum() / max(n_prof, 1)) for ti in range(len(ths))]
         count = [int(drop[ti].sum()) for ti in range(len(ths))]
