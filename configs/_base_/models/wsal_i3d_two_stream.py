@@ -10,12 +10,14 @@
 #   option standardizes each stream per dimension before every part
 #   (input_norm=dict(type='FeatureStandardizer'): (x - m) / s over the
 #   training split's frames, fitted before the first iteration by
-#   InputStatisticsHook and kept in the checkpoint). It passed its rule on an
-#   unseen generator (the full model 18.9 against 12.9 mAP@0.5) but costs
-#   both rows on wsal's own generator (STPN 24.0 -> 2.2, the full model 48.2
-#   -> 44.1 on the demo's data), so it is not the default (README, "Model
-#   settings the configs use"; docs/ablation.md, "Each stream's features
-#   standardized").
+#   InputStatisticsHook and kept in the checkpoint). It passed its rule on two
+#   unseen generators (the full model 18.9 against 12.9 and 52.6 against 46.4
+#   mAP@0.5) but costs the full model on wsal's own generator (48.2 -> 44.1 on
+#   the demo's data; STPN's printed thresholds fail with it, 24.0 -> 2.2), so
+#   it is not the default. The scaling alone (center=False) costs the full
+#   model 3-5 points on scene_heavy (README, "Model settings the configs
+#   use"; docs/ablation.md, "Each stream's features standardized", "The
+#   scaling alone, where the ranked list goes wrong").
 # * Loss schedule: every term at its weight from the first iteration, as the
 #   paper trains (`loss_warmup=dict()`). A ramp that let L_fg alone learn the
 #   video labels first (sec. 4.2's account of the weights) was the default
