@@ -32,7 +32,8 @@ def add_config_args(p: argparse.ArgumentParser, *, data_root: bool = True) -> No
 
 def add_cell_args(p: argparse.ArgumentParser) -> None:
     """Options of the commands that run experiment cells (``ablate``, ``compare``):
-    ``--threads``, ``--force``, ``--retest``, plus the console options."""
+    ``--threads``, ``--force``, ``--retest``, ``--postprocess-from``, plus the console
+    options."""
     add_log_args(p)
     p.add_argument('--threads', type=int, default=1,
                    help='torch CPU threads (default 1: these small models train fastest on one)')
@@ -40,6 +41,10 @@ def add_cell_args(p: argparse.ArgumentParser) -> None:
     p.add_argument('--retest', action='store_true',
                    help='test the final checkpoint of finished cells again (post-processing and '
                    'evaluators as the configs have them now; no training) and rewrite the tables')
+    p.add_argument('--postprocess-from', metavar='ENTRY|CONFIG', default=None,
+                   help="also score every cell's final checkpoint with the post-processing "
+                   '(model.test_cfg) of this entry, Table 1 row (e.g. r8) or config, and add '
+                   'that table: the model\'s and the post-processing\'s part of a gap apart')
 
 
 def add_log_args(p: argparse.ArgumentParser) -> None:

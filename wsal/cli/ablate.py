@@ -70,7 +70,8 @@ def run(args) -> int:
     common = dict(work_dir=work_dir, preset=args.preset, seeds=args.seeds, rows=args.configs,
                   iters=args.iters, lr=args.lr, val_interval=args.val_interval, force=args.force,
                   retest=args.retest, log_level=args.log_level, quiet=args.quiet,
-                  threads=args.threads, cfg_options=parse_cfg_options(args.cfg_options))
+                  threads=args.threads, cfg_options=parse_cfg_options(args.cfg_options),
+                  postprocess_from=args.postprocess_from)
     if args.settings or args.settings_file:
         from wsal.experiments.sweep import load_settings, parse_setting, run_sweep
         if args.data_root or args.generator_options:

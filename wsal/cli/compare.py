@@ -60,5 +60,6 @@ def run(args) -> int:
                 iters=parse_iters(args.iters), cfg_options=parse_cfg_options(args.cfg_options),
                 lr=args.lr, val_interval=args.val_interval, data_root=args.data_root,
                 figure=not args.no_figure, force=args.force, retest=args.retest,
-                log_level=args.log_level, quiet=args.quiet, threads=args.threads)
+                log_level=args.log_level, quiet=args.quiet, threads=args.threads,
+                postprocess_from=args.postprocess_from)
     return 0

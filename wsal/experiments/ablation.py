@@ -49,6 +49,7 @@ def run_ablation(*, work_dir: PathLike, preset: str = 'small', seeds: Sequence[i
                  retest: bool = False, log_level: Optional[str] = 'WARNING', threads: Optional[int] = 1,
                  title: Optional[str] = None, quiet: bool = False,
                  configs: Optional[Mapping[str, Any]] = None,
+                 postprocess_from: Optional[str] = None,
                  log: Callable[[str], None] = print) -> Dict[str, Any]:
     """Run (or resume) the ablation; write ``ablation.json`` / ``ablation.md``; return the summary.
 
@@ -89,6 +90,10 @@ def run_ablation(*, work_dir: PathLike, preset: str = 'small', seeds: Sequence[i
             (:func:`~.config.load_method_config`); the rows not given are read
             now. Every cell trains its row's config as it was when the
             ablation started, whatever is edited on disk while cells wait.
+        postprocess_from: Also score every cell's final checkpoint with the
+            ``model.test_cfg`` of this row (e.g. ``'r8'``, with its
+            overrides) or config, and add that table
+            (:mod:`.shared_postprocessing`); checked before any work.
         log: Progress printer.
     """
     seeds = check_campaign_args(preset=preset, seeds=seeds, data_root=data_root,
@@ -103,6 +108,7 @@ def run_ablation(*, work_dir: PathLike, preset: str = 'small', seeds: Sequence[i
                          generator_options=generator_options, val_interval=val_interval,
                          force=force, log_level=log_level, title=title, quiet=quiet,
                          retest=retest, configs=configs, log=log)
+    ablation.share_postprocessing(postprocess_from, ablation.options)
     return run_campaign(ablation, threads=threads, figure=figure)
 
 
@@ -133,10 +139,11 @@ class _Ablation(CellCampaign):
                         config=self.configs[entry.key], **self.cell_kwargs())
 
     def entry_config(self, entry: AblationRow, *, seed: int, info: Mapping[str, Any],
-                     work_dir: str):
+                     work_dir: str, quiet: bool = False):
         return experiment_config(self.configs[entry.key], data_root=self.roots[seed],
                                  work_dir=work_dir, seed=seed, iters=self.iters, lr=self.lr,
-                                 data_info=info, cfg_options=self.options[entry.key])
+                                 data_info=info, cfg_options=self.options[entry.key],
+                                 quiet=quiet)
 
     def entry_label(self, entry: AblationRow) -> str:
         return f'{entry.key} {entry.name}'

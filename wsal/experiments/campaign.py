@@ -21,6 +21,9 @@ from .data import check_seed_data_roots, data_description, seed_data_root
 from .data_reading import data_reading
 from .figure import save_cells_figure
 from .report import META_NOTES, summarize
+from .shared_postprocessing import FOLDER as SHARED_FOLDER
+from .shared_postprocessing import (SharedPostprocessing, resolve_shared_postprocessing,
+                                    score_cell, shared_summary)
 
 __all__ = ['PRESET_DEFAULTS', 'CellCampaign', 'check_campaign_args', 'options_per_entry',
            'parse_cfg_options', 'run_campaign', 'torch_threads']
@@ -138,6 +141,9 @@ class CellCampaign:
         title: Heading of the Markdown tables (None: :attr:`titles`).
         log: Progress printer.
         quiet: No progress lines.
+        shared: Also score every cell's final checkpoint with this
+            post-processing (:mod:`.shared_postprocessing`); None: only
+            with its own.
     """
 
     #: File stem of the tables and the progress label.
@@ -152,7 +158,8 @@ class CellCampaign:
                  generator_options: Optional[Mapping[str, Any]], force: bool,
                  log_level: Optional[str], title: Optional[str],
                  log: Callable[[str], None], quiet: bool = False, retest: bool = False,
-                 configs: Optional[Mapping[str, Any]] = None) -> None:
+                 configs: Optional[Mapping[str, Any]] = None,
+                 shared: Optional[SharedPostprocessing] = None) -> None:
         from .config import load_method_config
         self.work_dir, self.preset, self.seeds, self.entries = work_dir, preset, seeds, list(entries)
         # every entry's config read now: a config edited while cells wait does not change them
@@ -162,7 +169,7 @@ class CellCampaign:
             for e in self.entries}
         self.lr, self.data_root = lr, data_root
         self.force, self.log_level, self.log = force, log_level, log
-        self.quiet, self.retest = quiet, retest
+        self.quiet, self.retest, self.shared = quiet, retest, shared
         self.opts = dict(PRESET_DEFAULTS[preset]['generator_options'])
         self.opts.update(generator_options or {})
         self.title = title or self.titles[0 if data_root is None else 1]
@@ -181,8 +188,10 @@ class CellCampaign:
         """Run (or reuse) the cell of ``entry`` and ``seed``; return its result."""
         raise NotImplementedError
 
-    def entry_config(self, entry: Any, *, seed: int, info: Mapping[str, Any], work_dir: str):
-        """The resolved config of ``entry`` (drawn again for the figure)."""
+    def entry_config(self, entry: Any, *, seed: int, info: Mapping[str, Any], work_dir: str,
+                     quiet: bool = False):
+        """The resolved config of ``entry`` (drawn again for the figure, tested again
+        with a shared post-processing); ``quiet``: no progress line."""
         raise NotImplementedError
 
     def entry_label(self, entry: Any) -> str:
@@ -228,14 +237,36 @@ class CellCampaign:
                                                log=None if self.quiet else self.log)
             for entry in self.entries:
                 progress.begin(f'{entry.key} seed {seed}')
-                self.cells[entry.key][seed] = self.run_entry(
-                    entry, seed=seed, info=info,
-                    cell_dir=osp.join(self.work_dir, f'seed{seed}', entry.key))
+                cell_dir = osp.join(self.work_dir, f'seed{seed}', entry.key)
+                cell = self.run_entry(entry, seed=seed, info=info, cell_dir=cell_dir)
+                if self.shared is not None:
+                    cell = self._score_shared(entry, cell, seed=seed, info=info,
+                                              cell_dir=cell_dir)
+                self.cells[entry.key][seed] = cell
                 progress.advance(self.entry_iters(entry))
                 self.log(f'  ({time.time() - self._start:.0f}s elapsed)')
                 self.write(final=False)
             if figure and seed == self.seeds[0]:
                 self._figure(seed, info)
+
+    def share_postprocessing(self, spec: Optional[str],
+                             options: Mapping[str, Mapping[str, Any]]) -> None:
+        """Score every cell with the post-processing ``spec`` names as well (None: no).
+
+        Checked now, before any data or training
+        (:func:`~.shared_postprocessing.resolve_shared_postprocessing`).
+        """
+        self.shared = None if spec is None else resolve_shared_postprocessing(
+            spec, configs=self.configs, options=options)
+
+    def _score_shared(self, entry: Any, cell: Dict[str, Any], *, seed: int,
+                      info: Mapping[str, Any], cell_dir: str) -> Dict[str, Any]:
+        from .cell import RESULT_FILE
+        config = self.entry_config(entry, seed=seed, info=info, quiet=True,
+                                   work_dir=osp.join(cell_dir, SHARED_FOLDER))
+        return score_cell(cell, shared=self.shared, config=config, cell_dir=cell_dir,
+                          result_file=osp.join(cell_dir, RESULT_FILE),
+                          name=f'{entry.key} seed {seed}', log=(lambda _: None) if self.quiet else self.log)
 
     def cell_kwargs(self) -> Dict[str, Any]:
         """The :func:`~.cell.run_cell` arguments every cell of this campaign shares."""
@@ -276,6 +307,10 @@ class CellCampaign:
             **META_NOTES,
             **self.extra_meta(),
         }
+        if self.shared is not None:
+            summary['shared_postprocessing'] = shared_summary(done, label=self.shared.label)
+            summary['meta']['shared_postprocessing'] = {
+                'from': self.shared.label, 'test_cfg': self.shared.test_cfg}
         md = self.format(summary)
         summary['markdown'] = md
         summary = nonfinite_to_none(summary)

@@ -156,8 +156,10 @@ def chance_levels(model: Any) -> Dict[str, Tuple[str, float]]:
     over the model's streams, so the logged value of a term at its chance
     level (:meth:`wsal.losses.LossTerm.chance_level`) is ``weight * factor *
     num_streams * level``, with the factor the model holds at the end of
-    training (1 once a ramp is over). Terms without a chance level, or with
-    weight 0, are left out.
+    training (1 once a ramp is over). Terms without a chance level, with
+    weight 0, or whose chance level is their floor in this model
+    (:meth:`wsal.losses.LossTerm.chance_is_floor`, e.g. L_bg beside centred
+    class logits) are left out.
     """
     losses = getattr(model, 'losses', None)
     streams = getattr(model, 'model_streams', None)
@@ -172,7 +174,8 @@ def chance_levels(model: Any) -> Dict[str, Tuple[str, float]]:
         level_of = getattr(term, 'chance_level', None)
         level = level_of(num_classes=int(num_classes)) if callable(level_of) else None
         weight = float(getattr(term, 'weight', 0.0)) * float(factors.get(name, 1.0))
-        if level is None or not weight > 0:
+        floor_of = getattr(term, 'chance_is_floor', None)
+        if level is None or not weight > 0 or (callable(floor_of) and floor_of(model)):
             continue
         out[name] = (term.loss_name, weight * len(streams) * float(level))
     return out

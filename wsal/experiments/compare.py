@@ -165,6 +165,7 @@ def run_compare(configs: Sequence[str], *, work_dir: PathLike, preset: str = 'sm
                 figure: bool = True, force: bool = False, retest: bool = False,
                 log_level: Optional[str] = 'WARNING', threads: Optional[int] = 1,
                 title: Optional[str] = None, quiet: bool = False,
+                postprocess_from: Optional[str] = None,
                 log: Callable[[str], None] = print) -> Dict[str, Any]:
     """Run (or resume) the comparison; write ``compare.json`` / ``compare.md``; return the summary.
 
@@ -196,6 +197,11 @@ def run_compare(configs: Sequence[str], *, work_dir: PathLike, preset: str = 'sm
         threads: ``torch.set_num_threads`` during the run (None: unchanged).
         title: Heading of the Markdown tables.
         quiet: No progress lines (per cell and overall, with ETA).
+        postprocess_from: Also score every cell's final checkpoint with the
+            ``model.test_cfg`` of this method (e.g. ``'bm'``, with its
+            overrides), Table 1 row or config, and add that table
+            (:mod:`.shared_postprocessing`). Every method must build the same
+            kind of model; checked before any work.
         log: Progress printer.
 
     Returns:
@@ -214,6 +220,7 @@ def run_compare(configs: Sequence[str], *, work_dir: PathLike, preset: str = 'sm
                              data_root=data_root, generator_options=generator_options,
                              force=force, log_level=log_level, title=title, quiet=quiet,
                              retest=retest, log=log)
+    comparison.share_postprocessing(postprocess_from, comparison.options)
     return run_campaign(comparison, threads=threads, figure=figure)
 
 
@@ -233,11 +240,12 @@ class _Comparison(CellCampaign):
     def entry_iters(self, entry: Method) -> int:
         return self.iters[entry.key]
 
-    def entry_config(self, entry: Method, *, seed: int, info: Mapping[str, Any], work_dir: str):
+    def entry_config(self, entry: Method, *, seed: int, info: Mapping[str, Any], work_dir: str,
+                     quiet: bool = False):
         return experiment_config(self.configs[entry.key], data_root=self.roots[seed],
                                  work_dir=work_dir, seed=seed, iters=self.iters[entry.key],
                                  lr=self.lr, data_info=info, log_level=self.log_level,
-                                 cfg_options=self.options[entry.key])
+                                 cfg_options=self.options[entry.key], quiet=quiet)
 
     def run_entry(self, entry: Method, *, seed: int, info: Mapping[str, Any],
                   cell_dir: str) -> Dict[str, Any]:

@@ -7,6 +7,7 @@ from typing import Any, List, Mapping, Optional
 from .data_reading import format_data_readings
 from .paired import cell_values, paired_table
 from .report import _pm, curve_table, flags_table, health_cells, recall_table
+from .shared_postprocessing import shared_table
 
 __all__ = ['format_compare_markdown']
 
@@ -107,6 +108,8 @@ def format_compare_markdown(summary: Mapping[str, Any], *,
         caption='Learning curves: mAP@0.5 on the test split at each validation '
                 '(`--val-interval`; mean over seeds; monitoring only, no checkpoint is '
                 'chosen with it):')
+    lines += shared_table(summary.get('shared_postprocessing'),
+                          labels={k: r['name'] for k, r in summary['rows'].items()})
     lines += recall_table(summary, column='method', label=lambda key, row: row['name'])
     lines += flags_table(summary, seeds=seeds, column='method', label=lambda key, row: row['name'])
     return '\n'.join(lines) + '\n'

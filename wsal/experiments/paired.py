@@ -74,7 +74,7 @@ def _signed(value: float) -> str:
 
 def paired_table(values: Mapping[str, Mapping[Hashable, float]], *,
                  labels: Optional[Mapping[str, str]] = None, unit: str = 'seed',
-                 scale: float = 100.0) -> List[str]:
+                 scale: float = 100.0, metric: str = 'mAP@0.5') -> List[str]:
     """Markdown lines of the paired comparison (empty with fewer than two rows or cells).
 
     Each entry is "mean [smallest] k/n": the row's score minus the column's,
@@ -86,6 +86,7 @@ def paired_table(values: Mapping[str, Mapping[Hashable, float]], *,
         labels: Row labels (default: the keys).
         unit: What a cell is, for the caption ("seed", "setting and seed").
         scale: Multiplier of the scores (100: fractions to percent).
+        metric: What the scores are, for the caption.
     """
     rows: Sequence[str] = [k for k, v in values.items() if v]
     diffs = paired_differences({k: values[k] for k in rows})
@@ -93,7 +94,7 @@ def paired_table(values: Mapping[str, Mapping[Hashable, float]], *,
                             default=0) < 2:
         return []
     labels = labels or {}
-    lines = ['', f'Paired differences of mAP@0.5 (a cell is one {unit}: the same data and '
+    lines = ['', f'Paired differences of {metric} (a cell is one {unit}: the same data and '
              'training seed for every row, so the spread between cells cancels): row minus '
              'column, mean over the cells both ran [smallest difference], and in how many of '
              'them the row is at least as good:', '',

@@ -10,6 +10,7 @@ from wsal.utils import nonfinite_to_none
 
 from .data_reading import format_data_readings
 from .paired import cell_values, paired_differences, paired_table
+from .shared_postprocessing import shared_table
 from .table1 import LOSS_COLUMNS
 
 __all__ = ['HEALTH_KEYS', 'ATTENTION_KEYS', 'META_NOTES', 'RECALL_PARTS', 'summarize', 'best_row',
@@ -339,6 +340,8 @@ def format_markdown(summary: Mapping[str, Any], *, title: str = 'Table 1 ablatio
         caption='Learning curves: mAP@0.5 on the test split at each validation '
                 '(`--val-interval`; mean over seeds; monitoring only, no checkpoint is '
                 'chosen with it):')
+    lines += shared_table(summary.get('shared_postprocessing'),
+                          labels={k: f'{k} {r["name"]}' for k, r in summary['rows'].items()})
     lines += recall_table(summary, column='row', label=lambda key, row: f'{key} {row["name"]}')
     lines += flags_table(summary, seeds=seeds or [], column='row',
                          label=lambda key, row: f'{key} {row["name"]}')

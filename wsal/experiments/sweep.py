@@ -115,14 +115,15 @@ def run_sweep(*, work_dir: PathLike, settings: Sequence[Setting], preset: str = 
               cfg_options: Optional[Mapping[str, Mapping[str, Any]]] = None,
               force: bool = False, retest: bool = False,
               log_level: Optional[str] = 'WARNING', threads: Optional[int] = 1,
-              quiet: bool = False, log: Callable[[str], None] = print) -> Dict[str, Any]:
+              quiet: bool = False, postprocess_from: Optional[str] = None,
+              log: Callable[[str], None] = print) -> Dict[str, Any]:
     """Run (or resume) the ablation for every setting; write ``sweep.json`` / ``sweep.md``.
 
     Args:
         work_dir: ``<work_dir>/<setting>/`` holds each setting's ablation.
         settings: The generator settings (distinct names).
         preset, seeds, rows, iters, lr, val_interval, cfg_options, force, retest, log_level,
-        threads, quiet:
+        threads, quiet, postprocess_from:
             As for :func:`~.ablation.run_ablation` (the same for every setting).
         log: Progress printer.
 
@@ -163,7 +164,7 @@ def run_sweep(*, work_dir: PathLike, settings: Sequence[Setting], preset: str = 
                 work_dir=osp.join(work_dir, s.name), preset=preset, seeds=seeds, rows=rows,
                 iters=iters, lr=lr, generator_options=s.options, val_interval=val_interval,
                 cfg_options=cfg_options, figure=False, force=force, retest=retest,
-                configs=configs,
+                configs=configs, postprocess_from=postprocess_from,
                 log_level=log_level, threads=threads, quiet=quiet,
                 title=f'Setting {s.name}: {json.dumps(s.options, sort_keys=True)}', log=log)
             out['settings'][s.name] = {'options': dict(s.options), 'summary': summary}
