@@ -118,3 +118,23 @@ def test_chance_levels_match_the_logged_terms_of_a_uniform_classifier():
         for name, (key, at_chance) in levels.items():
             assert logged[key].item() == pytest.approx(at_chance, rel=1e-5), name
         assert levels['bg'][1] == pytest.approx(factor * 0.1 * 2 * math.log(4))
+
+
+@pytest.mark.parametrize('classifier, judged', [
+    (dict(type='LinearClassifier', background='centred'), False),
+    (dict(type='LinearClassifier', background='centred', background_logit='learned'), True),
+    (dict(type='LinearClassifier', background='tied'), True),
+    (dict(type='LinearClassifier', background='row'), True)])
+def test_a_term_at_its_floor_is_not_judged_idle(classifier, judged):
+    """Beside centred class logits p_0 <= 1/(C+1): L_bg's chance level is the least it can
+    reach, so ending there is not idleness; a learned background logit or a background row
+    can go below it."""
+    from wsal.experiments.cell import chance_levels
+    torch.manual_seed(0)
+    model = WeaklySupervisedLocalizer(num_classes=3, streams=dict(rgb=6, flow=6), losses=LOSSES,
+                                      classifier=classifier)
+    assert ('bg' in chance_levels(model)) is judged
+    assert 'fg' in chance_levels(model)
+    if not judged:  # no input takes L_bg below ln(C + 1)
+        logged = model.loss(*_batch())
+        assert logged['loss_bg'].item() >= 0.1 * 2 * math.log(4) - 1e-6

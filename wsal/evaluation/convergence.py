@@ -175,8 +175,10 @@ def terms_at_chance(curve: Sequence[Mapping[str, float]], chance: Mapping[str, T
     """The loss terms that stayed at their chance level at the end of a run (idle terms).
 
     A classification term at its chance level (uniform logits, e.g.
-    ``ln(C + 1)`` for L_bg) has taught its classifier nothing; the model
-    trained with it is the model without it. A term is *idle* when the mean
+    ``ln(C + 1)`` for L_bg) has taught its classifier nothing beyond a
+    uniform guess. (Where that level is also the term's floor, as for L_bg
+    beside centred class logits, the caller leaves the term out: held at its
+    floor it still shapes the model.) A term is *idle* when the mean
     of its logged value over the rows of the last ``window`` share of the
     iterations is at least ``(1 - tolerance)`` times its logged value at
     chance::

@@ -43,13 +43,27 @@ class LossTerm(nn.Module):
         """The unweighted value of the term when its classifier guesses uniformly.
 
         A term that stays at this level all through training has taught its
-        classifier nothing (``wsal ablate`` flags it ``idle``). Terms without
-        such a level (regularisers, distances) return None.
+        classifier nothing beyond a uniform guess (``wsal ablate`` flags it
+        ``idle``), unless the level is also the least the term can reach in
+        the model (:meth:`chance_is_floor`). Terms without such a level
+        (regularisers, distances) return None.
 
         Args:
             num_classes: Number of action classes ``C`` of the model.
         """
         return None
+
+    def chance_is_floor(self, model: nn.Module) -> bool:
+        """Whether the term cannot go below its chance level in ``model``.
+
+        There the chance level is the term's optimum, not a sign that it
+        taught nothing: a term held at its floor still pulls the model toward
+        it. Such a term is not judged idle. Default: False.
+
+        Args:
+            model: The localizer the term belongs to.
+        """
+        return False
 
     def forward(self, stream_out: Mapping[str, torch.Tensor], labels: torch.Tensor,
                 mask: torch.Tensor) -> Dict[str, torch.Tensor]:

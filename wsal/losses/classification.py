@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 import torch.nn.functional as F
+from torch import nn
 
 from wsal.models.temporal_ops import minmax_normalize
 from wsal.registry import LOSSES
@@ -108,6 +109,21 @@ class BackgroundLoss(LossTerm):
         so an attention kept near 1 on every frame leaves the term here.
         """
         return math.log(num_classes + 1)
+
+    def chance_is_floor(self, model: nn.Module) -> bool:
+        """True when every stream's classifier centres its class logits beside a zero
+        background logit (``LinearClassifier(background='centred')``).
+
+        Centred class logits sum to zero, so ``p_bg[0] <= 1 / (C + 1)`` and
+        ``ln(C + 1)`` is the least the term reaches: there it holds the
+        background pool's class logits level rather than being idle.
+        """
+        classifier = getattr(model, 'classifier', None)
+        if classifier is None:
+            return False
+        heads = list(classifier.values()) if isinstance(classifier, nn.ModuleDict) else [classifier]
+        return all(getattr(h, 'background', None) == 'centred'
+                   and getattr(h, 'background_logit', 'zero') == 'zero' for h in heads)
 
     def extra_repr(self) -> str:
         detach = ', detach_attention=True' if self.detach_attention else ''
