@@ -114,3 +114,26 @@ def test_bad_sources_fail_before_any_work(tmp_path):
     configs = {'x': Config(dict(model=dict(type='WeaklySupervisedLocalizer')))}
     with pytest.raises(ValueError, match='no model.test_cfg'):
         resolve_shared_postprocessing('x', configs=configs)
+
+
+def test_sweep_reports_the_shared_post_processing_over_every_cell(tmp_path):
+    work = tmp_path / 'sweep'
+    assert main(['ablate', '--preset', 'tiny', '--seeds', '0', '--configs', 'r2', 'r8',
+                 '--iters', '4', '--work-dir', str(work), '--postprocess-from', 'r8',
+                 '--settings', 'base', 'noisy:frame_noise=2.0']) == 0
+    sweep = json.loads((work / 'sweep.json').read_text())
+    assert sweep['shared_postprocessing']['from'] == 'r8'
+    cells = {(n, k): json.loads((work / n / 'seed0' / k / 'result.json').read_text())
+             for n in ('base', 'noisy') for k in ('r2', 'r8')}
+    diffs = [cells[(n, 'r8')][SHARED_KEY]['detection']['mAP'][4]
+             - cells[(n, 'r2')][SHARED_KEY]['detection']['mAP'][4] for n in ('base', 'noisy')]
+    pair = sweep['shared_postprocessing']['paired']['r8']['r2']
+    assert pair['cells'] == 2 and pair['mean'] == pytest.approx(sum(diffs) / 2)
+    md = (work / 'sweep.md').read_text()
+    head = md.split('## Sweep over generator settings')[1].split('Settings:')[0]
+    assert 'scored with the post-processing of r8' in head
+    assert 'Paired differences of mAP@0.5 with the post-processing of r8' in head
+    line = next(x for x in head.split('scored with the post-processing of r8')[1].splitlines()
+                if x.startswith('| r2 '))
+    shared = [100 * cells[(n, 'r2')][SHARED_KEY]['detection']['mAP'][4] for n in ('base', 'noisy')]
+    assert [c.strip(' |') for c in line.split(' | ')][1:3] == [f'{v:.1f}' for v in shared]

@@ -131,7 +131,9 @@ def run_sweep(*, work_dir: PathLike, settings: Sequence[Setting], preset: str = 
         dict: ``{'settings': {name: {'options', 'summary'}}, 'overview': {row:
         {setting: {'mAP@0.5', 'flagged_cells'}}}, 'paired': {row: {other: {'mean',
         'min', 'max', 'at_least', 'cells'}}}, 'meta', 'markdown'}`` (``paired``:
-        :func:`~.paired.paired_differences` over the (setting, seed) cells).
+        :func:`~.paired.paired_differences` over the (setting, seed) cells); with
+        ``postprocess_from`` also ``'shared_postprocessing': {'from', 'paired'}``, the
+        same differences with the shared post-processing.
     """
     from wsal.utils import atomic_write_json, atomic_write_text
     settings = list(settings)
@@ -170,6 +172,10 @@ def run_sweep(*, work_dir: PathLike, settings: Sequence[Setting], preset: str = 
             out['settings'][s.name] = {'options': dict(s.options), 'summary': summary}
     out['overview'] = _overview(out['settings'])
     out['paired'] = paired_differences(sweep_cell_values(out))
+    label, shared = shared_cell_values(out)
+    if shared:
+        out['shared_postprocessing'] = {'from': label,
+                                        'paired': paired_differences(shared)}
     out['meta'] = {'preset': preset, 'seeds': [int(x) for x in seeds], 'rows': list(rows or []),
                    'iters': iters, 'lr': lr,
                    'cfg_options': {k: dict(v) for k, v in (cfg_options or {}).items()},
@@ -206,6 +212,37 @@ def sweep_cell_values(sweep: Mapping[str, Any], *, tiou: float = 0.5
         for key, cells in per.items():
             out.setdefault(key, {}).update(cells)
     return out
+
+
+def shared_cell_values(sweep: Mapping[str, Any], *, tiou: float = 0.5
+                       ) -> Tuple[Optional[str], Dict[str, Dict[Tuple[str, int], float]]]:
+    """The source and ``{row: {(setting, seed): mAP}}`` with the shared post-processing
+    (``--postprocess-from``; :mod:`.shared_postprocessing`); ``(None, {})`` without it."""
+    label, out = None, {}
+    for name, res in sweep['settings'].items():
+        shared = res['summary'].get('shared_postprocessing')
+        if not shared:
+            continue
+        label = shared['from']
+        per = cell_values(shared, tiou=tiou, cell=lambda seed, n=name: (n, seed))
+        for key, cells in per.items():
+            out.setdefault(key, {}).update(cells)
+    return label, out
+
+
+def _mean_table(values: Mapping[str, Mapping[Tuple[str, int], float]], *,
+                names: Sequence[str], labels: Mapping[str, str]) -> List[str]:
+    """Table lines: per row the mean over each setting's seeds, and over all cells."""
+    lines = ['| row | ' + ' | '.join(names) + ' | all cells |',
+             '|---|' + '--:|' * (len(names) + 1)]
+    for key, cells in values.items():
+        out = []
+        for n in list(names) + [None]:
+            v = [x for (setting, _), x in cells.items() if n is None or setting == n]
+            out.append(f'{100 * sum(v) / len(v):.1f}' + (f' ({len(v)})' if n is None else '')
+                       if v else 'n/a')
+        lines.append(f'| {labels.get(key, key)} | ' + ' | '.join(out) + ' |')
+    return lines
 
 
 def sweep_curves(sweep: Mapping[str, Any]) -> Dict[str, Optional[Dict[str, Any]]]:
@@ -255,6 +292,14 @@ def format_sweep_markdown(sweep: Mapping[str, Any]) -> str:
     lines += paired_table(values, labels={k: f'{k} {r["name"]}'
                                           for k, r in sweep['overview'].items()},
                           unit='setting and seed')
+    label, shared = shared_cell_values(sweep)
+    if shared:
+        labels = {k: f'{k} {r["name"]}' for k, r in sweep['overview'].items()}
+        lines += ['', f'The same final checkpoints scored with the post-processing of {label} '
+                  '(`--postprocess-from`), mAP@0.5 in percent, mean over seeds:', '']
+        lines += _mean_table(shared, names=names, labels=labels)
+        lines += paired_table(shared, labels=labels, unit='setting and seed',
+                              metric=f'mAP@0.5 with the post-processing of {label}')
     lines += curve_table(sweep_curves(sweep),
                          labels={k: f'{k} {r["name"]}' for k, r in sweep['overview'].items()},
                          caption='Learning curves: mAP@0.5 on the test split at each validation '
