@@ -95,6 +95,7 @@ def with_test_cfg_of(config: Any, source: Any):
     cfg.model.test_cfg = copy.deepcopy(test_cfg)
     return cfg
 
+
 def check_state_dict(model: torch.nn.Module, state_dict: Mapping[str, torch.Tensor], *,
                      checkpoint: str = 'checkpoint', config: str = 'config') -> None:
     """Raise a one-line ``ValueError`` if ``state_dict`` does not fit ``model``.

@@ -264,9 +264,10 @@ class CellCampaign:
         from .cell import RESULT_FILE
         config = self.entry_config(entry, seed=seed, info=info, quiet=True,
                                    work_dir=osp.join(cell_dir, SHARED_FOLDER))
-        return score_cell(cell, shared=self.shared, config=config, cell_dir=cell_dir,
+        return score_cell(cell, shared=self.shared, config=config,
                           result_file=osp.join(cell_dir, RESULT_FILE),
-                          name=f'{entry.key} seed {seed}', log=(lambda _: None) if self.quiet else self.log)
+                          name=f'{entry.key} seed {seed}',
+                          log=(lambda _: None) if self.quiet else self.log)
 
     def cell_kwargs(self) -> Dict[str, Any]:
         """The :func:`~.cell.run_cell` arguments every cell of this campaign shares."""

@@ -112,7 +112,7 @@ def resolve_shared_postprocessing(spec: str, *, configs: Mapping[str, Any],
 
 
 def score_cell(cell: Mapping[str, Any], *, shared: SharedPostprocessing, config: Any,
-               cell_dir: str, result_file: str, name: str = '',
+               result_file: str, name: str = '',
                log: Callable[[str], None] = print) -> Dict[str, Any]:
     """Test a finished cell's final checkpoint with ``shared``'s post-processing.
 
@@ -124,9 +124,8 @@ def score_cell(cell: Mapping[str, Any], *, shared: SharedPostprocessing, config:
         cell: The cell result (:func:`~.cell.run_cell`).
         shared: What to score with.
         config: The entry's resolved config for this cell
-            (:func:`~.config.experiment_config`, work dir under ``cell_dir``);
-            its ``model.test_cfg`` is replaced here.
-        cell_dir: The cell's folder.
+            (:func:`~.config.experiment_config`, its work dir a folder of the
+            cell's own); its ``model.test_cfg`` is replaced in a copy.
         result_file: The cell's ``result.json``.
         name: The cell in the progress line (``'r2 seed 0'``).
         log: Progress printer.
@@ -159,8 +158,9 @@ def score_cell(cell: Mapping[str, Any], *, shared: SharedPostprocessing, config:
         'detection': res.detection.to_dict(), 'test_seconds': time.perf_counter() - start})
     atomic_write_json(result_file, out)
     d = out[SHARED_KEY]['detection']
-    log(f'[{name or result_file}] scored with {shared.label}\'s post-processing: mAP@0.5 {100 * d["mAP"][4]:.1f}, '
-        f'avg {100 * d["average_mAP"]:.1f} (own {100 * cell["detection"]["mAP"][4]:.1f})')
+    log(f'[{name or result_file}] scored with {shared.label}\'s post-processing: mAP@0.5 '
+        f'{100 * d["mAP"][4]:.1f}, avg {100 * d["average_mAP"]:.1f} '
+        f'(own {100 * cell["detection"]["mAP"][4]:.1f})')
     return out
 
 
