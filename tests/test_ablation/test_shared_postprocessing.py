@@ -111,6 +111,10 @@ def test_bad_sources_fail_before_any_work(tmp_path):
                         iters=2, figure=False, postprocess_from='stpn', log=print)
     assert not (tmp_path / 'b').exists()
     from mmengine.config import Config
+    r2 = {'r2': load_method_config(abl.select_rows(['r2'])[0].config)}
+    bm = resolve_shared_postprocessing('bm', configs=r2)   # a method's short name
+    assert bm.label == 'bm' and bm.test_cfg == json.loads(json.dumps(
+        load_method_config('bm/bm_i3d_thumos14.py').model.test_cfg.to_dict()))
     configs = {'x': Config(dict(model=dict(type='WeaklySupervisedLocalizer')))}
     with pytest.raises(ValueError, match='no model.test_cfg'):
         resolve_shared_postprocessing('x', configs=configs)

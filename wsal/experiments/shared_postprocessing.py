@@ -68,8 +68,9 @@ def resolve_shared_postprocessing(spec: str, *, configs: Mapping[str, Any],
 
     Args:
         spec: An entry of the campaign (its config as the campaign trains
-            it, overrides included), a Table 1 row key (``r1`` .. ``r8``), or
-            a config path or packaged name.
+            it, overrides included), a Table 1 row key (``r1`` .. ``r8``), a
+            method's short name (``bm``, ``stpn``, ...), or a config path or
+            packaged name.
         configs: ``{entry key: Config}`` of the campaign's entries.
         options: ``{entry key: {key: value}}`` overrides of the entries
             (:func:`~.campaign.options_per_entry`); those of ``spec``'s entry
@@ -87,15 +88,16 @@ def resolve_shared_postprocessing(spec: str, *, configs: Mapping[str, Any],
     from wsal.apis.config_check import apply_overrides
 
     from .config import load_method_config
+    from .published import METHOD_CONFIGS
     from .table1 import ROWS
     spec = str(spec)
     if spec in configs:
         label, cfg = spec, copy.deepcopy(configs[spec])
         apply_overrides(cfg, dict((options or {}).get(spec) or {}))
     else:
-        rows = {r.key: r for r in ROWS}
-        label = spec if spec in rows else osp.basename(spec)
-        cfg = load_method_config(rows[spec].config if spec in rows else spec)
+        named = {**METHOD_CONFIGS, **{r.key: r.config for r in ROWS}}
+        label = spec if spec in named else osp.basename(spec)
+        cfg = load_method_config(named.get(spec, spec))
     test_cfg = cfg.model.get('test_cfg')
     if not test_cfg:
         raise ValueError(f'--postprocess-from {spec}: its config has no model.test_cfg')
