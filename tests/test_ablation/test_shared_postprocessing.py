@@ -141,3 +141,20 @@ def test_sweep_reports_the_shared_post_processing_over_every_cell(tmp_path):
                 if x.startswith('| r2 '))
     shared = [100 * cells[(n, 'r2')][SHARED_KEY]['detection']['mAP'][4] for n in ('base', 'noisy')]
     assert [c.strip(' |') for c in line.split(' | ')][1:3] == [f'{v:.1f}' for v in shared]
+
+
+def test_compare_reports_the_shared_post_processing(tmp_path):
+    work = tmp_path / 'compare'
+    assert main(['compare', 'stpn', 'bm', '--preset', 'tiny', '--seeds', '0', '--iters', '4',
+                 '--work-dir', str(work), '--no-figure', '--postprocess-from', 'bm']) == 0
+    summary = json.loads((work / 'compare.json').read_text())
+    assert summary['shared_postprocessing']['from'] == 'bm'
+    stpn = json.loads((work / 'seed0' / 'stpn' / 'result.json').read_text())
+    bm = json.loads((work / 'seed0' / 'bm' / 'result.json').read_text())
+    assert bm[SHARED_KEY]['detection']['mAP'] == bm['detection']['mAP']
+    assert summary['shared_postprocessing']['rows']['stpn']['mAP']['mean'] == pytest.approx(
+        stpn[SHARED_KEY]['detection']['mAP'])
+    md = (work / 'compare.md').read_text()
+    part = md.split("scored with the post-processing of bm")[1]
+    name = summary['rows']['stpn']['name']
+    assert any(line.startswith(f'| {name} | ') for line in part.splitlines())
