@@ -24,7 +24,7 @@ from .config import experiment_config, load_method_config
 from .table1 import AblationRow, loss_marks
 
 __all__ = ['CellRun', 'train_and_test', 'run_cell', 'cell_flags', 'chance_levels',
-           'idle_terms', 'config_digest', 'RESULT_FILE', 'FLAGS']
+           'idle_terms', 'config_digest', 'json_digest', 'RESULT_FILE', 'FLAGS']
 
 RESULT_FILE = 'result.json'
 #: Settings that only add monitoring (validation curves): a finished cell is
@@ -197,6 +197,16 @@ def _num(d: Mapping[str, Any], key: str) -> Optional[float]:
     return float(v) if isinstance(v, (int, float)) and math.isfinite(v) else None
 
 
+def json_digest(data: Any) -> str:
+    """SHA-256 of ``data`` as sorted-key JSON (values JSON cannot hold as their ``str``).
+
+    What decides whether a stored result is reused: equal data give equal
+    digests whatever the order of their keys.
+    """
+    text = json.dumps(data, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode('utf-8')).hexdigest()
+
+
 def config_digest(config: Union[str, Any]) -> str:
     """SHA-256 of a config's resolved ``model`` (``_base_`` chain included).
 
@@ -208,8 +218,7 @@ def config_digest(config: Union[str, Any]) -> str:
     """
     from mmengine.config import Config
     cfg = config if isinstance(config, Config) else load_method_config(config)
-    text = json.dumps(cfg.to_dict().get('model'), sort_keys=True, default=str)
-    return hashlib.sha256(text.encode('utf-8')).hexdigest()
+    return json_digest(cfg.to_dict().get('model'))
 
 
 def _settings(*, row: AblationRow, config: Any, preset: Optional[str], seed: int, iters: int,

@@ -30,8 +30,6 @@ Example:
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import os.path as osp
 from dataclasses import dataclass
@@ -40,7 +38,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 from .campaign import (PRESET_DEFAULTS, CellCampaign, check_campaign_args, options_per_entry,
                        parse_cfg_options, run_campaign)
-from .cell import run_cell
+from .cell import json_digest, run_cell
 from .compare_report import format_compare_markdown
 from .config import experiment_config
 from .published import METHOD_CONFIGS, PUBLISHED_LABEL, published_for
@@ -152,8 +150,7 @@ def resolved_config_digest(cfg) -> str:
         for ev in evaluators if isinstance(evaluators, list) else [evaluators]:
             if isinstance(ev, dict):
                 ev.pop('diagnose', None)
-    text = json.dumps(data, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode('utf-8')).hexdigest()
+    return json_digest(data)
 
 
 def run_compare(configs: Sequence[str], *, work_dir: PathLike, preset: str = 'small',

@@ -19,7 +19,6 @@ The shared result is stored in the cell's ``result.json`` under
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import os.path as osp
 import time
@@ -27,6 +26,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from wsal.utils import nonfinite_to_none
+
+from .cell import json_digest
 
 __all__ = ['SHARED_KEY', 'SharedPostprocessing', 'resolve_shared_postprocessing',
            'score_cell', 'shared_summary', 'shared_table']
@@ -45,20 +46,13 @@ class SharedPostprocessing:
         label: How the tables name it: an entry key (``'r8'``) or the
             config's file name.
         test_cfg: The ``model.test_cfg`` (a plain dict).
-        model_type: The ``model.type`` it was written for.
         digest: SHA-256 of ``test_cfg`` (a stored result is reused while it
             matches).
     """
 
     label: str
     test_cfg: Dict[str, Any]
-    model_type: str
     digest: str
-
-
-def _digest(test_cfg: Mapping[str, Any]) -> str:
-    text = json.dumps(test_cfg, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode('utf-8')).hexdigest()
 
 
 def resolve_shared_postprocessing(spec: str, *, configs: Mapping[str, Any],
@@ -109,8 +103,7 @@ def resolve_shared_postprocessing(spec: str, *, configs: Mapping[str, Any],
                          f'but these entries build another model: {", ".join(other)}')
     plain = json.loads(json.dumps(test_cfg.to_dict() if hasattr(test_cfg, 'to_dict')
                                   else dict(test_cfg), default=str))
-    return SharedPostprocessing(label=label, test_cfg=plain, model_type=model_type,
-                                digest=_digest(plain))
+    return SharedPostprocessing(label=label, test_cfg=plain, digest=json_digest(plain))
 
 
 def score_cell(cell: Mapping[str, Any], *, shared: SharedPostprocessing, config: Any,
