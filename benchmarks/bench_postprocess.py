@@ -225,7 +225,7 @@ _FULL = True
 @pytest.fixture(autouse=True)
 def _full_size_when_timing(request):
     """Timing runs use all THUMOS14 test videos. The suite's single correctness
-    pass (``--benchmark-disable``) uses every eighth of them by length, the
+    pass (``--benchmark-disable``) uses every sixteenth of them by length, the
     longest included: the Python reference loop takes minutes on all of them.
     """
     global _FULL
@@ -240,7 +240,7 @@ def _case(size: str):
         else:
             lengths = thumos14_test_lengths()
             if not _FULL:
-                lengths = sorted(lengths, reverse=True)[::8]
+                lengths = sorted(lengths, reverse=True)[::16]
         outputs, samples = make_batch(lengths, seed=0 if size == '750seg' else 1)
         _CACHE[key] = {'outputs': outputs, 'samples': samples}
     return _CACHE[key]
@@ -248,7 +248,7 @@ def _case(size: str):
 
 #: ``WSAL_BENCH_REFERENCE=cpu``: the expected detections of every timed row are the
 #: library's own CPU output (which the suite checks against the loop reference on
-#: every eighth THUMOS14 test video), and the loop-reference rows are skipped. The
+#: every sixteenth THUMOS14 test video), and the loop-reference rows are skipped. The
 #: whole-set loop reference takes minutes; this is for a short run on a GPU machine,
 #: where the CUDA rows' ratio is read against the CPU row of the same run.
 REFERENCE = os.environ.get('WSAL_BENCH_REFERENCE', 'loop')

@@ -1,4 +1,4 @@
-"""Config text formatted once per content: equal to mmengine's, never stale, read by the Runner."""
+"""Config text without yapf: mmengine's plain rendering, never stale, loadable, read by the Runner."""
 import pickle
 
 import mmengine.config.config as mm_config
@@ -9,7 +9,7 @@ from wsal_e2e_support import write_config
 
 from wsal.apis import prepare_config, run_train
 from wsal.engine.config_paths import resolve_config
-from wsal.engine.config_text import FormattedTextConfig, with_formatted_text_cache
+from wsal.engine.config_text import PlainTextConfig, with_plain_text
 
 
 @pytest.fixture
@@ -26,38 +26,41 @@ def yapf_calls(monkeypatch):
     return calls
 
 
-def test_text_equals_mmengine_and_is_formatted_once(yapf_calls):
+def _plain(cfg):
+    out = Config(cfg.to_dict(), format_python_code=False)
+    return out.pretty_text
+
+
+def test_text_is_the_plain_rendering_and_loads_back(yapf_calls, tmp_path):
     cfg = Config.fromfile(resolve_config('configs/bm/bm_i3d_thumos14.py'))
-    cfg.model.losses.fg.weight = 0.123456          # content no earlier test formatted
-    cached = with_formatted_text_cache(cfg)
-    assert isinstance(cached, FormattedTextConfig) and type(cfg) is Config
-    expected = cfg.pretty_text
-    assert len(yapf_calls) == 1
-    assert cached.pretty_text == expected
-    assert cached.pretty_text == expected
-    assert cached.dump() == expected
-    assert len(yapf_calls) == 2                    # mmengine's read above, then one for all three
+    plain = with_plain_text(cfg)
+    assert isinstance(plain, PlainTextConfig) and type(cfg) is Config
+    text = plain.pretty_text
+    assert yapf_calls == []
+    assert text == _plain(cfg) and plain.dump() == text
+    assert cfg.pretty_text != text and len(yapf_calls) == 1   # cfg itself is left as it was
+    assert max(len(line) for line in text.splitlines()) <= 100
+    (tmp_path / 'copy.py').write_text(text)
+    assert Config.fromfile(str(tmp_path / 'copy.py')).to_dict() == cfg.to_dict()
 
 
-def test_a_change_is_formatted_again(yapf_calls):
-    cached = with_formatted_text_cache(
-        Config.fromfile(resolve_config('configs/stpn/stpn_i3d_thumos14.py')))
-    cached.model.losses.fg.weight = 0.654321
-    before = cached.pretty_text
-    cached.model.losses.fg.weight = 0.765432
-    after = cached.pretty_text
-    assert 'weight=0.654321' in before.replace(' ', '')
-    assert 'weight=0.765432' in after.replace(' ', '') and 'weight=0.654321' not in after
-    assert after == Config(cached.to_dict()).pretty_text
-    assert len(yapf_calls) == 3
+def test_a_change_is_in_the_next_text():
+    plain = with_plain_text(Config.fromfile(resolve_config('configs/stpn/stpn_i3d_thumos14.py')))
+    plain.model.losses.fg.weight = 0.654321
+    before = plain.pretty_text
+    plain.model.losses.fg.weight = 0.765432
+    after = plain.pretty_text
+    assert 'weight=0.654321' in before
+    assert 'weight=0.765432' in after and 'weight=0.654321' not in after
+    assert after == _plain(plain)
 
 
 def test_copies_and_pickles_keep_the_class():
-    cached = with_formatted_text_cache(Config(dict(a=1, b=dict(c=[1, 2]))))
-    again = pickle.loads(pickle.dumps(cached))
-    assert type(again) is FormattedTextConfig and again.to_dict() == cached.to_dict()
-    assert with_formatted_text_cache(cached) is cached
-    assert with_formatted_text_cache({'a': 1}) == {'a': 1}
+    plain = with_plain_text(Config(dict(a=1, b=dict(c=[1, 2]))))
+    again = pickle.loads(pickle.dumps(plain))
+    assert type(again) is PlainTextConfig and again.to_dict() == plain.to_dict()
+    assert with_plain_text(plain) is plain
+    assert with_plain_text({'a': 1}) == {'a': 1}
 
 
 def test_runner_dumps_and_checkpoints_the_exact_text(tmp_path, tiny_root, monkeypatch, yapf_calls):
@@ -65,16 +68,14 @@ def test_runner_dumps_and_checkpoints_the_exact_text(tmp_path, tiny_root, monkey
     monkeypatch.syspath_prepend(str(cfg_file.parent))
     cfg = prepare_config(str(cfg_file), work_dir=tmp_path / 'w')
     runner = run_train(cfg)
-    assert isinstance(runner.cfg, FormattedTextConfig)
+    assert isinstance(runner.cfg, PlainTextConfig)
     content = runner.cfg.to_dict()
-    expected = Config(content).pretty_text
     ckpt = torch.load(tmp_path / 'w' / 'iter_2.pth', map_location='cpu', weights_only=False)
-    assert ckpt['meta']['cfg'] == expected
+    assert ckpt['meta']['cfg'] == _plain(runner.cfg)
     # the copy in the work dir leaves out the experiment name wsal made up
-    copied = Config({k: v for k, v in content.items() if k != 'experiment_name'}).pretty_text
+    copied = _plain(Config({k: v for k, v in content.items() if k != 'experiment_name'}))
     assert (tmp_path / 'w' / cfg_file.name).read_text() == copied
-    # the log and the checkpoint's meta: formatted once; the copy once (plus two references)
-    assert len(yapf_calls) == 4
+    assert yapf_calls == []                        # the log, the copy, the checkpoints
 
 
 def test_config_copy_leaves_out_the_made_up_experiment_name(tmp_path, tiny_root, monkeypatch):

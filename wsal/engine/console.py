@@ -16,7 +16,7 @@ from typing import Optional, Set, Union
 
 from mmengine.runner import Runner
 
-from .config_text import with_formatted_text_cache
+from .config_text import with_plain_text
 
 __all__ = ['ConsoleRunner', 'CONSOLE_LEVEL_KEY', 'DEFAULT_CONSOLE_LEVEL', 'LOG_LEVELS',
            'level_number', 'new_experiment_name']
@@ -67,13 +67,13 @@ class _DropDeprecations(logging.Filter):
 class ConsoleRunner(Runner):
     """mmengine ``Runner`` with a console log level apart from the log file's.
 
-    Its config formats its text once per content
-    (:class:`~wsal.engine.config_text.FormattedTextConfig`): the Runner reads
-    it to log it, to dump it and for every checkpoint's meta.
+    Its config's text is mmengine's rendering without yapf
+    (:class:`~wsal.engine.config_text.PlainTextConfig`): the Runner reads it to
+    log it, to dump it and for every checkpoint's meta.
     """
 
     def __init__(self, *args, cfg=None, **kwargs):
-        super().__init__(*args, cfg=with_formatted_text_cache(cfg), **kwargs)
+        super().__init__(*args, cfg=with_plain_text(cfg), **kwargs)
 
     def dump_config(self) -> None:
         """The config copy in the work dir, without an experiment name wsal made up."""
