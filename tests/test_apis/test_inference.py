@@ -122,3 +122,19 @@ def test_early_fusion_checkpoint_tests_alike_with_the_work_dir_config_copy(tmp_p
     assert any(ref.predictions['results'].values())
     model = init_localizer(str(copy), ckpt, 'cpu')
     assert list(model.input_streams) == ['rgb', 'flow']
+
+
+@pytest.mark.parametrize('method', ['stpn', 'wtalc', 'basnet', 'um', 'cola'])
+def test_background_aware_postprocessing_reads_every_method(method):
+    """BM's post-processing reads what every method's model reports; the class-score
+    post-processors read ``class_scores``, which only the HeadLocalizer methods report."""
+    from wsal.apis import check_postprocessing_reads, load_config
+    from wsal.experiments.published import METHOD_CONFIGS
+    bm, other = load_config(METHOD_CONFIGS['bm']), load_config(METHOD_CONFIGS[method])
+    check_postprocessing_reads(other, bm)
+    check_postprocessing_reads(other, other)
+    if method != 'stpn':
+        with pytest.raises(ValueError, match=r'class_scores') as err:
+            check_postprocessing_reads(bm, other)
+        assert METHOD_CONFIGS[method].split('/')[-1] in str(err.value)
+        assert 'bm_i3d_thumos14.py' in str(err.value)

@@ -103,12 +103,12 @@ def test_test_prints_one_table_that_wsal_eval_reproduces(trained, tiny_root):
     assert ours['mAP'] == theirs['mAP'] and ours['averages'] == theirs['averages']
 
 
-def test_log_level_info_and_quiet(trained, tiny_root):
+def test_log_level_info_and_quiet(trained, tiny_root, capsys):
     tmp, work, _ = trained
-    loud = _wsal('test', 'bm/bm_i3d_thumos14.py', work / 'iter_80.pth', '--data-root', tiny_root,
-                 '--work-dir', tmp / 'loud', '--log-level', 'info', '--cfg-options', *SHORT,
-                 cwd=tmp)
-    assert loud.returncode == 0 and 'Config:' in loud.stdout
+    assert main(['test', 'bm/bm_i3d_thumos14.py', str(work / 'iter_80.pth'), '--data-root',
+                 str(tiny_root), '--work-dir', str(tmp / 'loud'), '--log-level', 'info',
+                 '--cfg-options', *SHORT]) == 0
+    assert 'Config:' in capsys.readouterr().out
     quiet = _wsal('test', 'bm/bm_i3d_thumos14.py', work / 'iter_80.pth', '--data-root', tiny_root,
                   '--work-dir', tmp / 'quiet', '-q', '--cfg-options', *SHORT, cwd=tmp)
     assert quiet.returncode == 0 and quiet.stderr == ''

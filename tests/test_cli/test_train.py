@@ -95,13 +95,14 @@ def test_test_with_another_configs_postprocessing(trained, tmp_path, capsys):
     assert got['borrowed'] == got['other'] and got['borrowed'] != got['own']
     metrics = json.loads((tmp_path / 'borrowed_metrics.json').read_text())
     assert metrics['postprocessing_from'] == str(other)
-    # another kind of model's post-processing is refused, naming both configs
+    # a post-processing that reads an output this model does not produce is refused, naming
+    # both configs and the output, before any work
     capsys.readouterr()
     assert main(['test', str(cfg), ckpt, '--postprocess-from', 'basnet/basnet_i3d_thumos14.py',
                  '--work-dir', str(tmp_path / 'w4')]) == 2
     err = _error(capsys)
-    assert 'basnet_i3d_thumos14.py' in err and 'is for a HeadLocalizer' in err
-    assert 'tiny_cfg.py' in err
+    assert 'basnet_i3d_thumos14.py' in err and 'for a HeadLocalizer' in err
+    assert 'tiny_cfg.py' in err and 'class_scores' in err
     assert not (tmp_path / 'w4').exists()
 
 

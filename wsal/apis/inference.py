@@ -19,7 +19,7 @@ from wsal.engine.compat import load_checkpoint_file
 from wsal.models.localizers.base import INPUT_ORDER_KEY, decode_names
 from wsal.visualization import trace_videos
 
-__all__ = ['load_config', 'with_test_cfg_of', 'init_localizer', 'localize', 'video_items',
+__all__ = ['load_config', 'with_test_cfg_of', 'check_postprocessing_reads', 'init_localizer', 'localize', 'video_items',
            'trace_videos', 'trace_features',
            'check_state_dict', 'dataset_cfg_of', 'feature_time_scale']
 
@@ -61,12 +61,67 @@ def load_config(config: Any, cfg_options: Optional[dict] = None):
 
 
 
+def check_postprocessing_reads(config: Any, source: Any) -> None:
+    """Refuse, before any work, a post-processing that cannot read a model's outputs.
+
+    Every post-processor reads the localizer outputs (per stream a
+    class-agnostic ``attention`` and the class logits ``cas``, the stream
+    weights, the fused ``attention``, ``video_scores``, ``mask``), which the
+    background-aware localizer and every ``HeadLocalizer`` method produce; the
+    class-score post-processors of W-TALC, BaS-Net, UM and CoLA also read
+    their head's ``class_scores``, which the background-aware localizer does
+    not report. So the check runs the post-processing: ``config``'s model is
+    built at random (its input normalisation left out) and ``source``'s
+    ``model.test_cfg`` is applied to its outputs on one random 8-segment
+    video (milliseconds).
+
+    Args:
+        config: The model's config (``Config``), already loaded.
+        source: The config whose ``model.test_cfg`` is to score it (``Config``).
+
+    Raises:
+        ValueError: the post-processing needs an output the model lacks, or
+            cannot be built; the message names both configs.
+    """
+    import copy
+    from wsal.registry import build_model
+    name = getattr(source, 'filename', None) or '<dict>'
+    own = getattr(config, 'filename', None) or '<dict>'
+    model_cfg = copy.deepcopy(config.model)
+    model_cfg = model_cfg.to_dict() if hasattr(model_cfg, 'to_dict') else dict(model_cfg)
+    test_cfg = source.model.get('test_cfg')
+    model_cfg['test_cfg'] = copy.deepcopy(test_cfg.to_dict() if hasattr(test_cfg, 'to_dict')
+                                          else test_cfg)
+    model_cfg['input_norm'] = None
+    model_cfg.pop('data_preprocessor', None)
+    where = (f"the post-processing of {name} (for a {source.model.get('type')}) on the model of "
+             f"{own} (a {config.model.get('type')})")
+    try:
+        model = build_model(model_cfg)
+    except Exception as exc:  # noqa: BLE001 - name both configs
+        raise ValueError(f'{where}: cannot be built: {type(exc).__name__}: {exc}') from None
+    dims = dict(model_cfg.get('streams') or {'rgb': 1024, 'flow': 1024})
+    gen = torch.Generator().manual_seed(0)
+    inputs = {k: torch.rand(1, 8, int(d), generator=gen) for k, d in dims.items()}
+    sample = {'video_id': 'probe', 'num_segments': 8, 'seconds_per_segment': 0.64,
+              'duration': 5.12}
+    model.eval()
+    try:
+        with torch.no_grad():
+            model.predict(inputs, [sample])
+    except (KeyError, AttributeError) as exc:
+        detail = exc.args[0] if exc.args else exc
+        raise ValueError(f'{where}: it reads an output that model does not produce ({detail})'
+                         ) from None
+
+
 def with_test_cfg_of(config: Any, source: Any):
     """``config`` with the post-processing (``model.test_cfg``) of ``source``.
 
     Scores one model's checkpoint the way another config scores its own,
-    e.g. STPN's with the background-aware configs' proposals and scores, so
-    that two methods can be compared with the same post-processing.
+    e.g. STPN's with the background-aware configs' proposals and scores, or
+    W-TALC's with them, so that methods can be compared with the same
+    post-processing.
 
     Args:
         config: The checkpoint's config (path, packaged name, ``Config`` or dict).
@@ -78,20 +133,18 @@ def with_test_cfg_of(config: Any, source: Any):
 
     Raises:
         FileNotFoundError / ValueError: either config cannot be read.
-        ValueError: ``source`` has no ``model.test_cfg``, or builds another
-            kind of model (its post-processing reads other outputs).
+        ValueError: ``source`` has no ``model.test_cfg``, or its
+            post-processing reads an output ``config``'s model does not produce
+            (:func:`check_postprocessing_reads`).
     """
     import copy
     cfg = load_config(config)
     src = load_config(source)
     name = getattr(src, 'filename', None) or '<dict>'
-    own = getattr(cfg, 'filename', None) or '<dict>'
     test_cfg = src.model.get('test_cfg')
     if not test_cfg:
         raise ValueError(f'config {name} has no model.test_cfg to score with')
-    if src.model.get('type') != cfg.model.get('type'):
-        raise ValueError(f"the post-processing of {name} is for a {src.model.get('type')}, "
-                         f"but config {own} builds a {cfg.model.get('type')}")
+    check_postprocessing_reads(cfg, src)
     cfg.model.test_cfg = copy.deepcopy(test_cfg)
     return cfg
 

@@ -75,11 +75,13 @@ def resolve_shared_postprocessing(spec: str, *, configs: Mapping[str, Any],
 
     Raises:
         FileNotFoundError: ``spec`` is neither an entry, a row nor a config.
-        ValueError: the source has no ``model.test_cfg``, or an entry builds
-            another kind of model than the source (its outputs differ), naming
+        ValueError: the source has no ``model.test_cfg``, or its
+            post-processing reads an output an entry's model does not produce
+            (:func:`~wsal.apis.inference.check_postprocessing_reads`), naming
             each such entry.
     """
     from wsal.apis.config_check import apply_overrides
+    from wsal.apis.inference import check_postprocessing_reads
 
     from .config import load_method_config
     from .published import METHOD_CONFIGS
@@ -95,12 +97,15 @@ def resolve_shared_postprocessing(spec: str, *, configs: Mapping[str, Any],
     test_cfg = cfg.model.get('test_cfg')
     if not test_cfg:
         raise ValueError(f'--postprocess-from {spec}: its config has no model.test_cfg')
-    model_type = str(cfg.model.get('type'))
-    other = sorted(f'{key} ({c.model.get("type")})' for key, c in configs.items()
-                   if str(c.model.get('type')) != model_type)
-    if other:
-        raise ValueError(f'--postprocess-from {spec}: its post-processing is for a {model_type}, '
-                         f'but these entries build another model: {", ".join(other)}')
+    unread = []
+    for key, entry in configs.items():
+        try:
+            check_postprocessing_reads(entry, cfg)
+        except ValueError as exc:
+            unread.append(f'{key}: {exc}')
+    if unread:
+        raise ValueError(f'--postprocess-from {spec}: its post-processing cannot score every '
+                         f'entry; ' + '; '.join(unread))
     plain = json.loads(json.dumps(test_cfg.to_dict() if hasattr(test_cfg, 'to_dict')
                                   else dict(test_cfg), default=str))
     return SharedPostprocessing(label=label, test_cfg=plain, digest=json_digest(plain))
