@@ -19,8 +19,8 @@ from wsal.engine.compat import load_checkpoint_file
 from wsal.models.localizers.base import INPUT_ORDER_KEY, decode_names
 from wsal.visualization import trace_videos
 
-__all__ = ['load_config', 'with_test_cfg_of', 'check_postprocessing_reads', 'init_localizer', 'localize', 'video_items',
-           'trace_videos', 'trace_features',
+__all__ = ['load_config', 'with_test_cfg_of', 'check_postprocessing_reads', 'init_localizer',
+           'localize', 'video_items', 'trace_videos', 'trace_features',
            'check_state_dict', 'dataset_cfg_of', 'feature_time_scale']
 
 PathLike = Union[str, os.PathLike]
