@@ -1,4 +1,5 @@
 """Config text without yapf: mmengine's plain rendering, never stale, loadable, read by the Runner."""
+import copy
 import pickle
 
 import mmengine.config.config as mm_config
@@ -9,7 +10,7 @@ from wsal_e2e_support import write_config
 
 from wsal.apis import prepare_config, run_train
 from wsal.engine.config_paths import resolve_config
-from wsal.engine.config_text import PlainTextConfig, with_plain_text
+from wsal.engine.config_text import with_plain_text
 
 
 @pytest.fixture
@@ -34,7 +35,7 @@ def _plain(cfg):
 def test_text_is_the_plain_rendering_and_loads_back(yapf_calls, tmp_path):
     cfg = Config.fromfile(resolve_config('configs/bm/bm_i3d_thumos14.py'))
     plain = with_plain_text(cfg)
-    assert isinstance(plain, PlainTextConfig) and type(cfg) is Config
+    assert plain is not cfg and type(plain) is Config
     text = plain.pretty_text
     assert yapf_calls == []
     assert text == _plain(cfg) and plain.dump() == text
@@ -55,10 +56,11 @@ def test_a_change_is_in_the_next_text():
     assert after == _plain(plain)
 
 
-def test_copies_and_pickles_keep_the_class():
+def test_copies_and_pickles_keep_the_plain_text(yapf_calls):
     plain = with_plain_text(Config(dict(a=1, b=dict(c=[1, 2]))))
-    again = pickle.loads(pickle.dumps(plain))
-    assert type(again) is PlainTextConfig and again.to_dict() == plain.to_dict()
+    for again in (pickle.loads(pickle.dumps(plain)), copy.deepcopy(plain), copy.copy(plain)):
+        assert again.to_dict() == plain.to_dict() and again.pretty_text == _plain(plain)
+    assert yapf_calls == []
     assert with_plain_text(plain) is plain
     assert with_plain_text({'a': 1}) == {'a': 1}
 
@@ -68,7 +70,7 @@ def test_runner_dumps_and_checkpoints_the_exact_text(tmp_path, tiny_root, monkey
     monkeypatch.syspath_prepend(str(cfg_file.parent))
     cfg = prepare_config(str(cfg_file), work_dir=tmp_path / 'w')
     runner = run_train(cfg)
-    assert isinstance(runner.cfg, PlainTextConfig)
+    assert runner.cfg.pretty_text == _plain(runner.cfg)
     content = runner.cfg.to_dict()
     ckpt = torch.load(tmp_path / 'w' / 'iter_2.pth', map_location='cpu', weights_only=False)
     assert ckpt['meta']['cfg'] == _plain(runner.cfg)

@@ -100,9 +100,8 @@ def check_postprocessing_reads(config: Any, source: Any) -> None:
         model = build_model(model_cfg)
     except Exception as exc:  # noqa: BLE001 - name both configs
         raise ValueError(f'{where}: cannot be built: {type(exc).__name__}: {exc}') from None
-    dims = dict(model_cfg.get('streams') or {'rgb': 1024, 'flow': 1024})
     gen = torch.Generator().manual_seed(0)
-    inputs = {k: torch.rand(1, 8, int(d), generator=gen) for k, d in dims.items()}
+    inputs = {k: torch.rand(1, 8, int(d), generator=gen) for k, d in model.input_streams.items()}
     sample = {'video_id': 'probe', 'num_segments': 8, 'seconds_per_segment': 0.64,
               'duration': 5.12}
     model.eval()

@@ -68,7 +68,7 @@ class ConsoleRunner(Runner):
     """mmengine ``Runner`` with a console log level apart from the log file's.
 
     Its config's text is mmengine's rendering without yapf
-    (:class:`~wsal.engine.config_text.PlainTextConfig`): the Runner reads it to
+    (:func:`~wsal.engine.config_text.with_plain_text`): the Runner reads it to
     log it, to dump it and for every checkpoint's meta.
     """
 
