@@ -30,7 +30,7 @@ import numpy as np
 import pytest
 import torch
 
-from wsal.postprocess import attention_proposals, temporal_nms
+from wsal.postprocess import attention_proposals, soft_nms, temporal_nms
 from wsal.postprocess.scoring import WeightedLogitScorer
 
 _HERE = Path(__file__).resolve().parent
@@ -191,3 +191,80 @@ def bench_nms_dense_busy(benchmark, busy_cores, impl):
     finally:
         torch.set_num_threads(before)
     assert np.asarray(got).tolist() == expected
+
+
+# ------------------------------------------------------------------ soft-NMS
+SOFT_DISTS = ['attention', 'dense', 'nested', 'hugeclass', 'tinyclasses']
+SOFT_SIZE = 2000
+SOFT_SIGMA = 0.5
+
+
+def whole_label_soft_nms(segments, scores, labels):
+    """Soft-NMS with every label as one group, all labels advancing together
+    (no split into overlap runs): the batched algorithm before the split."""
+    from wsal.postprocess.nms import _soft_runs_batched
+    keep, new = _soft_runs_batched(segments, scores, labels, 'gaussian', SOFT_SIGMA, 0.5, None)
+    order = torch.sort(keep, stable=True).indices
+    keep, new = keep[order], new[order]
+    order = torch.sort(new, descending=True, stable=True).indices
+    return keep[order], new[order]
+
+
+_SOFT_CACHE: dict = {}
+
+
+def _soft_case(name):
+    """``(segments, scores, labels)`` tensors (labels always given) and the reference."""
+    if name not in _SOFT_CACHE:
+        if name == 'attention':
+            seg, sc, _ = _case(SOFT_SIZE)
+            lab = torch.zeros(seg.shape[0], dtype=torch.long)
+            sc = sc.double()
+        else:
+            s, c, lab = distribution(name, n=SOFT_SIZE)
+            seg, sc = torch.from_numpy(s), torch.from_numpy(c)
+            lab = torch.zeros(seg.shape[0], dtype=torch.long) if lab is None else \
+                torch.from_numpy(lab)
+        _SOFT_CACHE[name] = (seg, sc, lab, whole_label_soft_nms(seg, sc, lab))
+    return _SOFT_CACHE[name]
+
+
+def _same_soft(got, expected):
+    assert got[0].cpu().tolist() == expected[0].tolist()
+    torch.testing.assert_close(got[1].cpu().double(), expected[1].double(), rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize('dist', SOFT_DISTS)
+def bench_soft_nms_runs_numpy(benchmark, dist):
+    seg, sc, lab, expected = _soft_case(dist)
+    benchmark.group = f'soft-nms-{dist}-{SOFT_SIZE}-cpu'
+    got = benchmark(soft_nms, seg, sc, sigma=SOFT_SIGMA, labels=lab, backend='numpy')
+    _same_soft(got, expected)
+
+
+@pytest.mark.parametrize('dist', SOFT_DISTS)
+def bench_soft_nms_runs_batched(timed, benchmark, device, dist):
+    seg, sc, lab, expected = _soft_case(dist)
+    benchmark.group = f'soft-nms-{dist}-{SOFT_SIZE}-{device.type}'
+    got = timed(soft_nms, seg.to(device), sc.to(device), sigma=SOFT_SIGMA, labels=lab.to(device),
+                backend='batched')
+    _same_soft(got, expected)
+
+
+@pytest.mark.parametrize('dist', SOFT_DISTS)
+def bench_soft_nms_whole_labels(timed, benchmark, device, dist):
+    seg, sc, lab, expected = _soft_case(dist)
+    benchmark.group = f'soft-nms-{dist}-{SOFT_SIZE}-{device.type}'
+    got = timed(whole_label_soft_nms, seg.to(device), sc.to(device), lab.to(device))
+    _same_soft(got, expected)
+
+
+def bench_soft_nms_python_loop(benchmark):
+    """The tests' loop reference on 500 of the attention proposals (one round)."""
+    _data.skip_without_loop_reference()
+    seg, sc, _ = _case(500)
+    benchmark.group = 'soft-nms-attention-500-cpu'
+    idx, _ = benchmark.pedantic(pp_reference.soft_nms, args=(seg.tolist(), sc.double().tolist()),
+                                kwargs=dict(sigma=SOFT_SIGMA), rounds=1, iterations=1)
+    keep, _ = soft_nms(seg, sc.double(), sigma=SOFT_SIGMA)
+    assert keep.tolist() == idx

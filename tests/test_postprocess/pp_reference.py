@@ -77,7 +77,7 @@ def soft_nms(segments, scores, method='gaussian', sigma=0.5, threshold=0.5,
                     w = math.exp(-(o * o) / sigma)
                 else:
                     w = 1.0 - o if iou_exceeds(segments[best], segments[j], threshold) else 1.0
-                cur[j] = cur[j] * w
+                cur[j] = cur[j] * w if cur[j] >= 0 else cur[j] * (2.0 - w)
                 if score_threshold is None or not cur[j] < score_threshold:
                     survivors.append(j)
             remaining = survivors
@@ -161,11 +161,12 @@ def oic_score(series, s, e, length, inflation):
 
 def detect(*, attention, score_map, video_scores, mask, thresholds, class_threshold=0.1,
            iou_threshold=0.5, sps=None, durations=None, nms='greedy', soft_kwargs=None,
-           scorer='mean', inflation=0.25, class_signal=None, max_per_video=None):
+           scorer='mean', inflation=0.25, class_signal=None, max_per_video=None, unique=False):
     """Per video: select classes, cut proposals, score per class, NMS per class, seconds.
 
     ``class_signal[b][t][c]`` switches to per-class proposals (STPN); otherwise
     proposals come from ``attention`` and are shared by the selected classes.
+    ``unique`` keeps the first of proposals with the same frames.
     Returns per video a list of ``(start_s, end_s, score, label)``.
     """
     results = []
@@ -180,6 +181,9 @@ def detect(*, attention, score_map, video_scores, mask, thresholds, class_thresh
                 props = shared
             else:
                 props = runs([class_signal[b][t][c] for t in range(len(valid))], valid, thresholds)
+            if unique:
+                seen = set()
+                props = [p for p in props if (p[1], p[2]) not in seen and not seen.add((p[1], p[2]))]
             series = [score_map[b][t][c] for t in range(len(valid))]
             segs = [(s, e + 1) for _, s, e in props]
             if scorer == 'mean':

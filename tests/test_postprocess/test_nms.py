@@ -123,12 +123,13 @@ def test_linear_soft_nms_matches_reference_exactly(data, thr, score_thr):
     segs, scores, labels = data
     seg, _, lab = _tensors(segs, scores, labels)
     sc = torch.tensor(scores, dtype=torch.float64)
-    keep, new = soft_nms(seg, sc, method='linear', iou_threshold=thr,
-                         score_threshold=score_thr, labels=lab)
     e_idx, e_sc = ref.soft_nms(segs, scores, method='linear', threshold=thr,
                                score_threshold=score_thr, labels=labels)
-    assert keep.tolist() == e_idx
-    assert new.tolist() == e_sc
+    for backend in ('numpy', 'batched'):
+        keep, new = soft_nms(seg, sc, method='linear', iou_threshold=thr,
+                             score_threshold=score_thr, labels=lab, backend=backend)
+        assert keep.tolist() == e_idx, backend
+        assert new.tolist() == e_sc, backend
 
 
 @FAST
@@ -139,11 +140,80 @@ def test_gaussian_soft_nms_matches_reference(n, seed, sigma):
     seg = torch.stack([start, start + torch.randint(1, 10, (n,), generator=g)], 1)
     sc = torch.rand(n, generator=g, dtype=torch.float64)  # distinct: no near-ties
     lab = torch.randint(0, 2, (n,), generator=g)
-    keep, new = soft_nms(seg, sc, method='gaussian', sigma=sigma, labels=lab)
     e_idx, e_sc = ref.soft_nms(seg.tolist(), sc.tolist(), method='gaussian', sigma=sigma,
                                labels=lab.tolist())
-    assert keep.tolist() == e_idx
-    assert all(math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-300) for a, b in zip(new.tolist(), e_sc))
+    for backend in ('numpy', 'batched'):
+        keep, new = soft_nms(seg, sc, method='gaussian', sigma=sigma, labels=lab,
+                             backend=backend)
+        assert keep.tolist() == e_idx, backend
+        assert all(math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-300)
+                   for a, b in zip(new.tolist(), e_sc))
+
+
+@FAST
+@given(st.integers(0, 10_000), st.sampled_from(['gaussian', 'linear']),
+       st.sampled_from([None, -0.5, 0.3]))
+def test_soft_nms_over_runs_matches_reference_on_clustered_boxes(seed, method, score_thr):
+    """Many boxes in a few overlapping clusters per label, scores of both signs."""
+    g = torch.Generator().manual_seed(seed)
+    n = int(torch.randint(1, 60, (1,), generator=g))
+    centre = torch.randint(0, 4, (n,), generator=g) * 25
+    start = centre + torch.randint(0, 8, (n,), generator=g)
+    seg = torch.stack([start, start + torch.randint(0, 12, (n,), generator=g)], 1)
+    sc = torch.randint(-8, 9, (n,), generator=g).double() / 4  # ties and negatives
+    lab = torch.randint(0, 3, (n,), generator=g)
+    e_idx, e_sc = ref.soft_nms(seg.tolist(), sc.tolist(), method=method, sigma=0.5,
+                               threshold=0.3, score_threshold=score_thr, labels=lab.tolist())
+    for backend in ('numpy', 'batched'):
+        keep, new = soft_nms(seg, sc, method=method, sigma=0.5, iou_threshold=0.3,
+                             score_threshold=score_thr, labels=lab, backend=backend)
+        assert keep.tolist() == e_idx, backend
+        assert all(math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-300)
+                   for a, b in zip(new.tolist(), e_sc))
+
+
+@FAST
+@given(integer_segments(max_n=40, span=25))
+def test_overlap_runs_never_split_an_overlapping_pair(data):
+    from wsal.postprocess.nms import overlap_runs
+    segs, _, labels = data
+    seg = torch.tensor(segs, dtype=torch.long).reshape(-1, 2)
+    lab = torch.tensor(labels if labels is not None else [0] * len(segs), dtype=torch.long)
+    run = overlap_runs(seg, lab)
+    for i, (a, b) in enumerate(segs):
+        for j, (c, d) in enumerate(segs):
+            if lab[i] != lab[j]:
+                assert run[i] != run[j]
+            elif min(b, d) - max(a, c) > 0:
+                assert run[i] == run[j]
+
+
+def test_overlap_runs_split_where_nothing_overlaps():
+    from wsal.postprocess.nms import overlap_runs
+    seg = torch.tensor([[0.0, 5.0], [5.0, 9.0], [2.0, 4.0], [20.0, 30.0], [0.0, 5.0]])
+    run = overlap_runs(seg, torch.tensor([0, 0, 0, 0, 1]))
+    assert run[0] == run[2] != run[1]           # [5, 9] only touches [0, 5]
+    assert len({int(r) for r in run}) == 4       # label 1 is a run of its own
+
+
+def test_soft_nms_lowers_negative_scores():
+    seg = torch.tensor([[0.0, 10.0], [0.0, 10.0], [20.0, 30.0]])
+    keep, new = soft_nms(seg, torch.tensor([-1.0, -2.0, -3.0], dtype=torch.float64), sigma=0.5)
+    w = math.exp(-1 / 0.5)
+    assert keep.tolist() == [0, 2, 1]            # the covered box falls below the lone one
+    assert new.tolist() == pytest.approx([-1.0, -3.0, -2.0 * (2 - w)])
+
+
+def test_soft_nms_backend_is_checked():
+    seg, sc = torch.tensor([[0, 2]]), torch.tensor([1.0])
+    with pytest.raises(ValueError, match='backend'):
+        soft_nms(seg, sc, backend='gpu')
+
+
+def test_soft_nms_unique_option():
+    assert SoftNMS(unique=True).duplicate_invariant and not SoftNMS().duplicate_invariant
+    with pytest.raises(TypeError, match='unique'):
+        SoftNMS(unique='yes')
 
 
 def test_gaussian_soft_nms_hand_example():

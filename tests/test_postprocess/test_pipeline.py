@@ -114,6 +114,16 @@ def test_linear_soft_nms_pipeline_matches_reference(batch, cap):
     assert got == _as_float32(expected)
 
 
+@settings(max_examples=30, deadline=None)
+@given(batches())
+def test_soft_nms_pipeline_without_duplicates_matches_reference(batch):
+    out = _outputs(batch, torch.float64)
+    pipe = DetectionPipeline(nms=dict(type='SoftNMS', sigma=0.5, unique=True))
+    got = _flatten(pipe(out, _samples(batch)))
+    expected = _reference(batch, out, nms='soft', unique=True, soft_kwargs=dict(sigma=0.5))
+    assert got == _as_float32(expected)
+
+
 def test_class_selection_falls_back_to_top_class():
     vs = torch.tensor([[0.05, 0.08, 0.02], [0.5, 0.1, 0.0], [0.3, 0.3, 0.0]])
     assert select_classes(vs, 0.1).tolist() == [[False, True, False], [True, True, False],

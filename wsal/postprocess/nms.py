@@ -44,6 +44,10 @@ __all__ = ['temporal_nms', 'soft_nms', 'shared_proposal_nms', 'classwise_nms', '
 #: Inputs up to this size use the dense ``N x N`` overlap matrix.
 DENSE_LIMIT = 256
 
+#: Soft-NMS on the CPU: overlap runs with more boxes go through the numpy loop,
+#: smaller ones are batched (a Python loop per small run costs more than it saves).
+SMALL_RUN = 16
+
 
 def _check_inputs(segments: Tensor, scores: Tensor, labels: Optional[Tensor]) -> None:
     if segments.dim() != 2 or segments.shape[-1] != 2:
@@ -279,22 +283,86 @@ def temporal_nms(segments: Tensor, scores: Tensor, iou_threshold: float = 0.5,
     return order[keep[order]]
 
 
+def overlap_runs(segments: Tensor, labels: Tensor) -> Tensor:
+    """Split each label's boxes into runs that no box of another run overlaps.
+
+    Within a label, boxes sorted by start form one run until a box starts at
+    or after the largest end so far; two boxes of different runs (or labels)
+    have no overlap of positive length. Exact: starts and ends are compared
+    through their ranks among all the values, never shifted or rounded.
+
+    Args:
+        segments: ``[N, 2]`` segments (``start <= end``).
+        labels: ``[N]`` integer labels.
+
+    Returns:
+        LongTensor: ``[N]`` run ids, equal only within a label; runs of a
+        label are numbered by start.
+    """
+    n = segments.shape[0]
+    if n == 0:
+        return labels.to(torch.int64)
+    values, ranks = torch.unique(segments.reshape(-1), return_inverse=True)
+    ranks = ranks.reshape(n, 2).to(torch.int64)
+    label_ids = torch.unique(labels.to(torch.int64), return_inverse=True)[1]
+    width = values.shape[0] + 1
+    start = label_ids * width + ranks[:, 0]
+    end = label_ids * width + ranks[:, 1]
+    order = torch.sort(start, stable=True).indices
+    reach = torch.cummax(end[order], dim=0).values  # ends of a label stay below the next's starts
+    new_run = torch.ones(n, dtype=torch.bool, device=segments.device)
+    new_run[1:] = start[order][1:] >= reach[:-1]
+    run = torch.empty(n, dtype=torch.long, device=segments.device)
+    run[order] = torch.cumsum(new_run.to(torch.int64), 0) - 1
+    return run
+
+
+def _first_picks(scores: Tensor, labels: Tensor) -> Tensor:
+    """``[N]`` mask of each label's first pick: its highest score, lowest index on ties."""
+    n = scores.shape[0]
+    label_ids = torch.unique(labels, return_inverse=True)[1]
+    values = scores.double()
+    best = torch.full((int(label_ids.max()) + 1,), float('-inf'), dtype=torch.float64,
+                      device=scores.device).scatter_reduce(0, label_ids, values, 'amax')
+    index = torch.arange(n, device=scores.device)
+    candidate = torch.where(values == best[label_ids], index, torch.full_like(index, n))
+    first = torch.full_like(best, n, dtype=torch.long).scatter_reduce(0, label_ids, candidate,
+                                                                      'amin')
+    return index == first[label_ids]
+
+
 def soft_nms(segments: Tensor, scores: Tensor, *, method: str = 'gaussian', sigma: float = 0.5,
              iou_threshold: float = 0.5, score_threshold: Optional[float] = None,
-             labels: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
+             labels: Optional[Tensor] = None, backend: str = 'auto') -> Tuple[Tensor, Tensor]:
     """Soft-NMS (Bodla et al., ICCV 2017) for temporal segments, batched over labels.
 
     Per label: repeatedly pick the box with the highest current score (equal
     scores: lower index first), then decay every box not yet picked by the
-    picked box's overlap ``o`` (continuous IoU of :mod:`wsal.postprocess.iou`)::
+    picked box's overlap ``o`` (continuous IoU of :mod:`wsal.postprocess.iou`)
+    with the weight ``w``::
 
-        gaussian: s <- s * exp(-o * o / sigma)
-        linear:   s <- s * (1 - o)   if o > iou_threshold (exact test) else s
+        gaussian: w = exp(-o * o / sigma)
+        linear:   w = 1 - o   if o > iou_threshold (exact test) else 1
+        s <- s * w   if s >= 0,   s * (2 - w)   if s < 0
+
+    The decay lowers a score by the fraction ``1 - w`` of its magnitude, so a
+    negative score (e.g. an outer-inner contrast below its surroundings) is
+    pushed down as well; a plain product would raise it towards 0. For
+    non-negative scores this is Bodla et al.'s multiplicative decay.
 
     Boxes whose decayed score falls below ``score_threshold`` are dropped.
-    The decay is multiplicative, so it is meant for non-negative scores. All
-    labels advance together: the loop runs over pick ranks (as many rounds as
-    the largest label group has boxes), never over labels; computed in float64.
+    A box only decays boxes it overlaps (``w = 1`` at ``o = 0``), so each
+    label's boxes split into runs that overlap in a chain (sorted by start, a
+    run ends where the next box starts at or after every earlier end); runs
+    are independent, and the result is the same as over whole labels. On the
+    CPU (``backend='numpy'``, the default there) each run of more than
+    :data:`SMALL_RUN` boxes is processed in numpy over its boxes still alive,
+    unaffected by other processes on the cores. The other runs (all of them
+    with ``'batched'``, the default elsewhere) advance together, one round
+    per pick rank, in batches of runs of similar size (sizes up to the same
+    power of two), so that a few large runs do not pad every small one. Computed in
+    float64; the two backends agree exactly except where ``exp`` rounds
+    differently in the last bit (Gaussian decay).
 
     Args:
         segments: ``[N, 2]`` segments (any device).
@@ -304,6 +372,8 @@ def soft_nms(segments: Tensor, scores: Tensor, *, method: str = 'gaussian', sigm
         iou_threshold: Overlap above which the linear decay applies.
         score_threshold: Drop boxes whose score falls below it (None: keep all).
         labels: Optional ``[N]`` integer labels for class-wise soft-NMS.
+        backend: ``'auto'`` (numpy on the CPU, batched elsewhere), ``'numpy'``
+            or ``'batched'``.
 
     Returns:
         tuple[LongTensor, Tensor]: ``[K]`` kept indices and their decayed
@@ -316,11 +386,60 @@ def soft_nms(segments: Tensor, scores: Tensor, *, method: str = 'gaussian', sigm
     if method == 'gaussian' and not sigma > 0:
         raise ValueError(f'soft-NMS sigma must be positive, got {sigma!r}')
     threshold_fraction(iou_threshold)
+    if backend not in ('auto', 'numpy', 'batched'):
+        raise ValueError(f"soft-NMS backend must be 'auto', 'numpy' or 'batched', got {backend!r}")
     device, n = segments.device, segments.shape[0]
+    if backend == 'numpy' and device.type != 'cpu':
+        raise ValueError(f"soft-NMS backend='numpy' runs on the CPU, got segments on {device}")
     if n == 0:
         return (torch.zeros(0, dtype=torch.long, device=device), scores.new_zeros(0))
     group = labels.to(torch.int64) if labels is not None else torch.zeros(
         n, dtype=torch.long, device=device)
+    chosen = None
+    if score_threshold is not None:
+        # A box starting below the threshold is dropped at its label's first pick
+        # unless it is that pick (the label's best, lowest index on ties).
+        chosen = torch.nonzero((scores.double() >= score_threshold)
+                               | _first_picks(scores, group), as_tuple=True)[0]
+        segments, scores, group = segments[chosen], scores[chosen], group[chosen]
+        n = chosen.shape[0]
+    group = overlap_runs(segments, group)
+    if backend == 'auto':
+        backend = 'numpy' if device.type == 'cpu' else 'batched'
+    args = (method, sigma, iou_threshold, score_threshold)
+    size = torch.bincount(group)[group]
+    parts = []
+    if backend == 'numpy':
+        large = torch.nonzero(size > SMALL_RUN, as_tuple=True)[0]
+        if large.numel():
+            keep, new = _soft_runs_numpy(segments[large], scores[large], group[large], *args)
+            parts.append((large[keep], new))
+        size = torch.where(size > SMALL_RUN, torch.zeros_like(size), size)
+    # the rest side by side, runs of similar size together (each batch pads to its largest)
+    bucket = torch.where(size > 0, torch.ceil(torch.log2(size.double())).long(),
+                         torch.full_like(size, -1))
+    for b in torch.unique(bucket).tolist():
+        if b < 0:
+            continue
+        members = torch.nonzero(bucket == b, as_tuple=True)[0]
+        keep, new = _soft_runs_batched(segments[members], scores[members], group[members],
+                                       *args)
+        parts.append((members[keep], new))
+    keep = torch.cat([k for k, _ in parts])
+    new_scores = torch.cat([v.to(torch.float64).to(device) for _, v in parts])
+    if chosen is not None:
+        keep = chosen[keep]
+    order = torch.sort(keep, stable=True).indices  # lower index first on ties
+    keep, new_scores = keep[order], new_scores[order]
+    order = torch.sort(new_scores, descending=True, stable=True).indices
+    return keep[order], new_scores[order].to(scores.dtype)
+
+
+def _soft_runs_batched(segments: Tensor, scores: Tensor, group: Tensor, method: str,
+                       sigma: float, iou_threshold: float, score_threshold: Optional[float]
+                       ) -> Tuple[Tensor, Tensor]:
+    """Soft-NMS of every group side by side: one round per pick rank, any device."""
+    device, n = segments.device, segments.shape[0]
     by_group = torch.sort(group, stable=True).indices
     _, counts = torch.unique_consecutive(group[by_group], return_counts=True)
     n_groups = counts.shape[0]
@@ -357,17 +476,68 @@ def soft_nms(segments: Tensor, scores: Tensor, *, method: str = 'gaussian', sigm
             weight = torch.where(iou_exceeds(inter, union, iou_threshold), 1.0 - overlap,
                                  torch.ones((), dtype=torch.float64, device=device))
         decay = alive & has[:, None]
-        cur = torch.where(decay, cur * weight, cur)
+        decayed = torch.where(cur >= 0, cur * weight, cur * (2.0 - weight))
+        cur = torch.where(decay, decayed, cur)
         if score_threshold is not None:
             alive &= ~(decay & (cur < score_threshold))
         if step % 32 == 31 and not bool(alive.any()):
             break
     keep = slot[picked]
-    new_scores = picked_score[picked]
-    order = torch.sort(keep, stable=True).indices  # lower index first on ties
-    keep, new_scores = keep[order], new_scores[order]
-    order = torch.sort(new_scores, descending=True, stable=True).indices
-    return keep[order], new_scores[order].to(scores.dtype)
+    return keep, picked_score[picked]
+
+
+def _soft_runs_numpy(segments: Tensor, scores: Tensor, group: Tensor, method: str,
+                     sigma: float, iou_threshold: float, score_threshold: Optional[float]
+                     ) -> Tuple[Tensor, Tensor]:
+    """Soft-NMS group by group in numpy on the CPU (unaffected by a busy machine).
+
+    Each pick works on the group's boxes still alive, kept packed in index
+    order, so a group of ``m`` boxes costs about ``m * m / 2`` element
+    operations.
+    """
+    seg = segments.detach()
+    seg = seg.to(torch.float64 if seg.is_floating_point() else torch.int64).numpy()
+    values = scores.detach().to(torch.float64).numpy()
+    runs = group.detach().numpy()
+    num, den = threshold_fraction(iou_threshold)
+    by_run = np.argsort(runs, kind='stable')
+    bounds = np.flatnonzero(np.diff(runs[by_run])) + 1
+    keep_parts, score_parts = [], []
+    for members in np.split(by_run, bounds):
+        if members.size == 1:
+            keep_parts.append(members)
+            score_parts.append(values[members])
+            continue
+        idx, lo, hi = members, seg[members, 0], seg[members, 1]
+        cur = values[members].copy()
+        picks = np.empty(members.size, dtype=np.int64)
+        picked = np.empty(members.size, dtype=np.float64)
+        count = 0
+        while idx.size:
+            best = int(np.argmax(cur))  # first maximum: lower index on ties
+            picks[count], picked[count] = idx[best], cur[best]
+            count += 1
+            rest = np.ones(idx.size, dtype=bool)
+            rest[best] = False
+            b_lo, b_hi = lo[best], hi[best]
+            idx, lo, hi, cur = idx[rest], lo[rest], hi[rest], cur[rest]
+            inter = np.maximum(np.minimum(b_hi, hi) - np.maximum(b_lo, lo), 0)
+            union = (b_hi - b_lo) + (hi - lo) - inter
+            overlap = np.divide(inter, union, out=np.zeros(inter.shape, dtype=np.float64),
+                                where=union > 0, dtype=np.float64)
+            if method == 'gaussian':
+                weight = np.exp(-(overlap * overlap) / sigma)
+            else:
+                weight = np.where(inter * den > union * num, 1.0 - overlap, 1.0)
+            cur = np.where(cur >= 0, cur * weight, cur * (2.0 - weight))
+            if score_threshold is not None:
+                live = cur >= score_threshold
+                if not live.all():
+                    idx, lo, hi, cur = idx[live], lo[live], hi[live], cur[live]
+        keep_parts.append(picks[:count])
+        score_parts.append(picked[:count])
+    keep = torch.from_numpy(np.concatenate(keep_parts)).to(segments.device)
+    return keep, torch.from_numpy(np.concatenate(score_parts))
 
 
 def shared_proposal_nms(proposals: Proposals, class_mask: Tensor, scores: Tensor,
@@ -509,22 +679,33 @@ class TemporalNMS(_ClasswiseSelection, nn.Module):
 class SoftNMS(_ClasswiseSelection, nn.Module):
     """Class-wise soft-NMS (Gaussian or linear decay), see :func:`soft_nms`.
 
+    Exact duplicates of a proposal (the same segment of the same video, e.g.
+    from two thresholds that cut λ at the same frames) are one hypothesis, but
+    soft-NMS keeps every copy: the second as a double detection at a decayed
+    score, and each copy decays its neighbours once more. ``unique=True``
+    lets the pipeline drop them before scoring, as it does for greedy NMS
+    (where that changes nothing).
+
     Args:
         method: ``'gaussian'`` or ``'linear'``.
         sigma: Gaussian width.
         iou_threshold: Overlap above which the linear decay applies.
         score_threshold: Drop boxes whose decayed score falls below it.
+        unique: Drop exact duplicate proposals first (in the pipeline).
 
     Call: ``nms(segments [N, 2], scores [N], labels [N] | None)`` ->
     ``(keep LongTensor[K], decayed scores [K])``, by decreasing decayed score.
     """
 
-    duplicate_invariant = False
-
     def __init__(self, *, method: str = 'gaussian', sigma: float = 0.5,
-                 iou_threshold: float = 0.5, score_threshold: Optional[float] = None) -> None:
+                 iou_threshold: float = 0.5, score_threshold: Optional[float] = None,
+                 unique: bool = False) -> None:
         super().__init__()
         owner = type(self).__name__
+        if not isinstance(unique, bool):
+            raise TypeError(f'{owner}: unique must be True or False, got {unique!r}')
+        #: The pipeline drops exact duplicate proposals first when True.
+        self.duplicate_invariant = unique
         if method not in ('gaussian', 'linear'):
             raise ValueError(f"{owner}: method must be 'gaussian' or 'linear', got {method!r}")
         self.method = method
@@ -542,4 +723,5 @@ class SoftNMS(_ClasswiseSelection, nn.Module):
 
     def extra_repr(self) -> str:
         return (f'method={self.method!r}, sigma={self.sigma}, '
-                f'iou_threshold={self.iou_threshold}, score_threshold={self.score_threshold}')
+                f'iou_threshold={self.iou_threshold}, score_threshold={self.score_threshold}, '
+                f'unique={self.duplicate_invariant}')
