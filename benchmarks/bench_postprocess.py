@@ -104,6 +104,31 @@ def numpy_greedy_nms(segments: np.ndarray, scores: np.ndarray, iou_threshold: fl
     return np.asarray(keep, dtype=np.int64)
 
 
+def numpy_soft_nms(segments: np.ndarray, scores: np.ndarray, sigma: float):
+    """Textbook Gaussian soft-NMS in numpy: ``(kept indices, decayed scores)`` in pick order.
+
+    Repeatedly picks the highest current score (lower index on ties) and
+    lowers every remaining one by the fraction ``1 - exp(-IoU^2 / sigma)`` of
+    its magnitude (a negative score moves down as well).
+    """
+    s, e = segments[:, 0].astype(np.float64), segments[:, 1].astype(np.float64)
+    rest = np.arange(scores.shape[0])
+    cur = scores.astype(np.float64).copy()
+    keep, kept = [], []
+    while rest.size:
+        j = int(np.argmax(cur))
+        i = rest[j]
+        keep.append(i)
+        kept.append(cur[j])
+        rest, cur = np.delete(rest, j), np.delete(cur, j)
+        inter = np.maximum(0.0, np.minimum(e[i], e[rest]) - np.maximum(s[i], s[rest]))
+        union = (e[i] - s[i]) + (e[rest] - s[rest]) - inter
+        iou = np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
+        w = np.exp(-(iou * iou) / sigma)
+        cur = np.where(cur >= 0, cur * w, cur * (2.0 - w))
+    return np.asarray(keep, dtype=np.int64), np.asarray(kept, dtype=np.float64)
+
+
 def reference_inputs(outputs):
     """The model outputs as numpy: streams, θ, the mean λ (float64), video scores, lengths."""
     streams = {n: {k: v.cpu().numpy() for k, v in s.items()} for n, s in outputs['streams'].items()}
@@ -122,6 +147,12 @@ def class_detections(segs: np.ndarray, scores: np.ndarray, label: int, iou_thres
     """``(start, end, score, label)`` of the proposals one class keeps after numpy greedy NMS."""
     return [(segs[i, 0], segs[i, 1], scores[i], label)
             for i in numpy_greedy_nms(segs, scores, iou_threshold)]
+
+
+def class_soft_detections(segs: np.ndarray, scores: np.ndarray, label: int, sigma: float):
+    """``(start, end, score, label)`` of one class's proposals after numpy Gaussian soft-NMS."""
+    keep, kept = numpy_soft_nms(segs, scores, sigma)
+    return [(segs[i, 0], segs[i, 1], score, label) for i, score in zip(keep, kept)]
 
 
 def in_seconds(dets, sample):
@@ -165,8 +196,15 @@ def loop_reference_configs(outputs, samples, *, class_threshold=0.0, iou_thresho
     score: mean inside minus mean over ``ceil(inflation · length)`` frames on
     each side (clipped to the video) of ``Σ_s θ_s λ̃_s w_c·x_s``, with λ̃ each
     stream's λ rescaled to the video's range; ``s·p`` (``s/p`` below 0) with
-    ``p`` the class's video probability; numpy greedy NMS per class.
+    ``p`` the class's video probability; per class the configs' NMS: numpy
+    greedy NMS, or Gaussian soft-NMS after dropping repeated proposals (the
+    first of each kept) where the configs use ``SoftNMS(unique=True)``.
     """
+    nms = CONFIGS_PIPELINE.nms
+    soft = type(nms).__name__ == 'SoftNMS'
+    if soft and (nms.method != 'gaussian' or nms.score_threshold is not None
+                 or not nms.duplicate_invariant):
+        raise NotImplementedError(f'loop reference for {nms!r}')
     streams, weights, attention, video_scores, lengths = reference_inputs(outputs)
     results = []
     for b, sample in enumerate(samples):
@@ -179,6 +217,8 @@ def loop_reference_configs(outputs, samples, *, class_threshold=0.0, iou_thresho
             above = (quantile > thr).astype(np.int8)
             d = np.diff(np.concatenate([[0], above, [0]]))
             proposals += list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1) - 1))
+        if soft:
+            proposals = list(dict.fromkeys(proposals))  # the first of repeated proposals
         segs = np.array([(s, e + 1) for s, e in proposals], dtype=np.int64).reshape(-1, 2)
         rescaled = {}
         for name, st in streams.items():
@@ -198,7 +238,10 @@ def loop_reference_configs(outputs, samples, *, class_threshold=0.0, iou_thresho
                 score = m[s:e + 1].mean() - (outer.mean() if outer.size else 0.0)
                 scores.append(score * p if score >= 0 else score / p)
             scores = np.array(scores, dtype=np.float64)
-            dets += class_detections(segs, scores, c, iou_threshold)
+            if soft:
+                dets += class_soft_detections(segs, scores, c, nms.sigma)
+            else:
+                dets += class_detections(segs, scores, c, iou_threshold)
         results.append(in_seconds(dets, sample))
     return results
 
