@@ -106,7 +106,7 @@ def test_stpn_and_bm_differ_only_in_losses_and_proposals(bm, stpn):
     fa, fb = _flatten(a.to_dict()), _flatten(b.to_dict())
     diff = {k for k in set(fa) | set(fb) if fa.get(k, object()) != fb.get(k, object())}
     allowed = ('model.losses.', 'model.test_cfg.proposal.', 'model.test_cfg.scorer.',
-               'model.classifier.background')
+               'model.test_cfg.nms.', 'model.classifier.background')
     # STPN keeps eq. 2's background row; the background-aware model centres the class logits
     assert (a.model.classifier.background, b.model.classifier.background) == ('centred', 'row')
     assert {k for k in diff if not k.startswith(allowed)} == set()
@@ -123,6 +123,10 @@ def test_stpn_and_bm_differ_only_in_losses_and_proposals(bm, stpn):
     assert b.model.test_cfg.scorer.get('video_score') is None
     assert a.model.test_cfg.proposal.type == 'AttentionThresholdProposals'
     assert b.model.test_cfg.proposal.type == 'TCAMThresholdProposals'
+    # Gaussian soft-NMS over the distinct proposals; STPN keeps greedy NMS at 0.5
+    assert (a.model.test_cfg.nms.type, a.model.test_cfg.nms.sigma) == ('SoftNMS', 0.5)
+    assert a.model.test_cfg.nms.unique is True
+    assert b.model.test_cfg.nms.to_dict() == {'type': 'TemporalNMS', 'iou_threshold': 0.5}
 
 
 def test_activitynet_has_200_classes_and_paper_thresholds():
@@ -136,7 +140,7 @@ def test_activitynet_has_200_classes_and_paper_thresholds():
     stpn = load('stpn/stpn_i3d_thumos14.py').model.test_cfg.proposal
     assert stpn.thresholds == pytest.approx([0.025 * i for i in range(21)])  # the paper's list
     assert cfg.model.test_cfg.class_threshold == 0.1
-    assert cfg.model.test_cfg.nms.iou_threshold == 0.5
+    assert load('stpn/stpn_i3d_thumos14.py').model.test_cfg.nms.iou_threshold == 0.5
 
 
 def test_magnitude_actionness_config_is_bm_plus_its_parts():

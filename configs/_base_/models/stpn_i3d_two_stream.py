@@ -37,4 +37,6 @@ model = dict(
             thresholds={{_base_.proposal_thresholds}},
             activation='sigmoid'),
         # STPN scores a proposal by the mean of its weighted class activations
-        scorer=dict(_delete_=True, type='WeightedLogitScorer')))
+        scorer=dict(_delete_=True, type='WeightedLogitScorer'),
+        # and keeps greedy class-wise NMS at 0.5 (the base uses soft-NMS)
+        nms=dict(_delete_=True, type='TemporalNMS', iou_threshold=0.5)))
