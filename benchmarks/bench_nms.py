@@ -196,6 +196,16 @@ def bench_nms_dense_busy(benchmark, busy_cores, impl):
 # ------------------------------------------------------------------ soft-NMS
 SOFT_DISTS = ['attention', 'dense', 'nested', 'hugeclass', 'tinyclasses']
 SOFT_SIZE = 2000
+#: The suite's single correctness pass (``--benchmark-disable``) uses fewer boxes:
+#: the whole-label reference's rounds grow with the square of a label's size.
+SOFT_SIZE_CHECK = 600
+
+
+@pytest.fixture
+def soft_size(request):
+    """Boxes per soft-NMS case: SOFT_SIZE when timing, SOFT_SIZE_CHECK in the suite."""
+    disabled = request.config.getoption('benchmark_disable', default=False)
+    return SOFT_SIZE_CHECK if disabled else SOFT_SIZE
 SOFT_SIGMA = 0.5
 
 
@@ -213,20 +223,20 @@ def whole_label_soft_nms(segments, scores, labels):
 _SOFT_CACHE: dict = {}
 
 
-def _soft_case(name):
+def _soft_case(name, n):
     """``(segments, scores, labels)`` tensors (labels always given) and the reference."""
-    if name not in _SOFT_CACHE:
+    if (name, n) not in _SOFT_CACHE:
         if name == 'attention':
-            seg, sc, _ = _case(SOFT_SIZE)
+            seg, sc, _ = _case(n)
             lab = torch.zeros(seg.shape[0], dtype=torch.long)
             sc = sc.double()
         else:
-            s, c, lab = distribution(name, n=SOFT_SIZE)
+            s, c, lab = distribution(name, n=n)
             seg, sc = torch.from_numpy(s), torch.from_numpy(c)
             lab = torch.zeros(seg.shape[0], dtype=torch.long) if lab is None else \
                 torch.from_numpy(lab)
-        _SOFT_CACHE[name] = (seg, sc, lab, whole_label_soft_nms(seg, sc, lab))
-    return _SOFT_CACHE[name]
+        _SOFT_CACHE[name, n] = (seg, sc, lab, whole_label_soft_nms(seg, sc, lab))
+    return _SOFT_CACHE[name, n]
 
 
 def _same_soft(got, expected):
@@ -235,26 +245,26 @@ def _same_soft(got, expected):
 
 
 @pytest.mark.parametrize('dist', SOFT_DISTS)
-def bench_soft_nms_runs_numpy(benchmark, dist):
-    seg, sc, lab, expected = _soft_case(dist)
-    benchmark.group = f'soft-nms-{dist}-{SOFT_SIZE}-cpu'
+def bench_soft_nms_runs_numpy(benchmark, dist, soft_size):
+    seg, sc, lab, expected = _soft_case(dist, soft_size)
+    benchmark.group = f'soft-nms-{dist}-{soft_size}-cpu'
     got = benchmark(soft_nms, seg, sc, sigma=SOFT_SIGMA, labels=lab, backend='numpy')
     _same_soft(got, expected)
 
 
 @pytest.mark.parametrize('dist', SOFT_DISTS)
-def bench_soft_nms_runs_batched(timed, benchmark, device, dist):
-    seg, sc, lab, expected = _soft_case(dist)
-    benchmark.group = f'soft-nms-{dist}-{SOFT_SIZE}-{device.type}'
+def bench_soft_nms_runs_batched(timed, benchmark, device, dist, soft_size):
+    seg, sc, lab, expected = _soft_case(dist, soft_size)
+    benchmark.group = f'soft-nms-{dist}-{soft_size}-{device.type}'
     got = timed(soft_nms, seg.to(device), sc.to(device), sigma=SOFT_SIGMA, labels=lab.to(device),
                 backend='batched')
     _same_soft(got, expected)
 
 
 @pytest.mark.parametrize('dist', SOFT_DISTS)
-def bench_soft_nms_whole_labels(timed, benchmark, device, dist):
-    seg, sc, lab, expected = _soft_case(dist)
-    benchmark.group = f'soft-nms-{dist}-{SOFT_SIZE}-{device.type}'
+def bench_soft_nms_whole_labels(timed, benchmark, device, dist, soft_size):
+    seg, sc, lab, expected = _soft_case(dist, soft_size)
+    benchmark.group = f'soft-nms-{dist}-{soft_size}-{device.type}'
     got = timed(whole_label_soft_nms, seg.to(device), sc.to(device), lab.to(device))
     _same_soft(got, expected)
 

@@ -183,7 +183,8 @@ def detect(*, attention, score_map, video_scores, mask, thresholds, class_thresh
                 props = runs([class_signal[b][t][c] for t in range(len(valid))], valid, thresholds)
             if unique:
                 seen = set()
-                props = [p for p in props if (p[1], p[2]) not in seen and not seen.add((p[1], p[2]))]
+                props = [p for p in props
+                         if (p[1], p[2]) not in seen and not seen.add((p[1], p[2]))]
             series = [score_map[b][t][c] for t in range(len(valid))]
             segs = [(s, e + 1) for _, s, e in props]
             if scorer == 'mean':
