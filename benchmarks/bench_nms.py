@@ -195,6 +195,7 @@ def bench_nms_dense_busy(benchmark, busy_cores, impl):
 
 # ------------------------------------------------------------------ soft-NMS
 SOFT_DISTS = ['attention', 'dense', 'nested', 'hugeclass', 'tinyclasses']
+SOFT_SIGMA = 0.5
 SOFT_SIZE = 2000
 #: The suite's single correctness pass (``--benchmark-disable``) uses fewer boxes:
 #: the whole-label reference's rounds grow with the square of a label's size.
@@ -206,7 +207,6 @@ def soft_size(request):
     """Boxes per soft-NMS case: SOFT_SIZE when timing, SOFT_SIZE_CHECK in the suite."""
     disabled = request.config.getoption('benchmark_disable', default=False)
     return SOFT_SIZE_CHECK if disabled else SOFT_SIZE
-SOFT_SIGMA = 0.5
 
 
 def whole_label_soft_nms(segments, scores, labels):
