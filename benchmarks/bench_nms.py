@@ -212,12 +212,9 @@ def soft_size(request):
 def whole_label_soft_nms(segments, scores, labels):
     """Soft-NMS with every label as one group, all labels advancing together
     (no split into overlap runs): the batched algorithm before the split."""
-    from wsal.postprocess.nms import _soft_runs_batched
-    keep, new = _soft_runs_batched(segments, scores, labels, 'gaussian', SOFT_SIGMA, 0.5, None)
-    order = torch.sort(keep, stable=True).indices
-    keep, new = keep[order], new[order]
-    order = torch.sort(new, descending=True, stable=True).indices
-    return keep[order], new[order]
+    from wsal.postprocess.nms import _soft_runs_batched, by_decreasing_score
+    return by_decreasing_score(*_soft_runs_batched(segments, scores, labels, 'gaussian',
+                                                    SOFT_SIGMA, 0.5, None))
 
 
 _SOFT_CACHE: dict = {}

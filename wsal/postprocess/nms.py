@@ -407,32 +407,45 @@ def soft_nms(segments: Tensor, scores: Tensor, *, method: str = 'gaussian', sigm
     if backend == 'auto':
         backend = 'numpy' if device.type == 'cpu' else 'batched'
     args = (method, sigma, iou_threshold, score_threshold)
-    size = torch.bincount(group)[group]
+    size = torch.bincount(group)[group]  # boxes in each box's run
+    batched = torch.ones(n, dtype=torch.bool, device=device)
     parts = []
     if backend == 'numpy':
-        large = torch.nonzero(size > SMALL_RUN, as_tuple=True)[0]
-        if large.numel():
-            keep, new = _soft_runs_numpy(segments[large], scores[large], group[large], *args)
-            parts.append((large[keep], new))
-        size = torch.where(size > SMALL_RUN, torch.zeros_like(size), size)
+        large = size > SMALL_RUN
+        members = torch.nonzero(large, as_tuple=True)[0]
+        if members.numel():
+            keep, new = _soft_runs_numpy(segments[members], scores[members], group[members],
+                                         *args)
+            parts.append((members[keep], new))
+        batched = ~large
     # the rest side by side, runs of similar size together (each batch pads to its largest)
-    bucket = torch.where(size > 0, torch.ceil(torch.log2(size.double())).long(),
-                         torch.full_like(size, -1))
-    for b in torch.unique(bucket).tolist():
-        if b < 0:
-            continue
-        members = torch.nonzero(bucket == b, as_tuple=True)[0]
+    bucket = torch.ceil(torch.log2(size.double())).long()
+    for b in torch.unique(bucket[batched]).tolist():
+        members = torch.nonzero(batched & (bucket == b), as_tuple=True)[0]
         keep, new = _soft_runs_batched(segments[members], scores[members], group[members],
                                        *args)
         parts.append((members[keep], new))
     keep = torch.cat([k for k, _ in parts])
-    new_scores = torch.cat([v.to(torch.float64).to(device) for _, v in parts])
     if chosen is not None:
         keep = chosen[keep]
-    order = torch.sort(keep, stable=True).indices  # lower index first on ties
-    keep, new_scores = keep[order], new_scores[order]
-    order = torch.sort(new_scores, descending=True, stable=True).indices
-    return keep[order], new_scores[order].to(scores.dtype)
+    keep, new_scores = by_decreasing_score(keep, torch.cat([v.to(device) for _, v in parts]))
+    return keep, new_scores.to(scores.dtype)
+
+
+def by_decreasing_score(keep: Tensor, scores: Tensor) -> Tuple[Tensor, Tensor]:
+    """Kept indices and their scores by decreasing score, equal scores by lower index.
+
+    Args:
+        keep: ``[K]`` kept indices, in any order.
+        scores: ``[K]`` their scores.
+
+    Returns:
+        tuple[LongTensor, Tensor]: both reordered.
+    """
+    order = torch.sort(keep, stable=True).indices
+    keep, scores = keep[order], scores[order]
+    order = torch.sort(scores, descending=True, stable=True).indices
+    return keep[order], scores[order]
 
 
 def _soft_runs_batched(segments: Tensor, scores: Tensor, group: Tensor, method: str,
@@ -493,7 +506,7 @@ def _soft_runs_numpy(segments: Tensor, scores: Tensor, group: Tensor, method: st
 
     Each pick works on the group's boxes still alive, kept packed in index
     order, so a group of ``m`` boxes costs about ``m * m / 2`` element
-    operations.
+    operations. Meant for groups of more than :data:`SMALL_RUN` boxes.
     """
     seg = segments.detach()
     seg = seg.to(torch.float64 if seg.is_floating_point() else torch.int64).numpy()
@@ -504,10 +517,6 @@ def _soft_runs_numpy(segments: Tensor, scores: Tensor, group: Tensor, method: st
     bounds = np.flatnonzero(np.diff(runs[by_run])) + 1
     keep_parts, score_parts = [], []
     for members in np.split(by_run, bounds):
-        if members.size == 1:
-            keep_parts.append(members)
-            score_parts.append(values[members])
-            continue
         idx, lo, hi = members, seg[members, 0], seg[members, 1]
         cur = values[members].copy()
         picks = np.empty(members.size, dtype=np.int64)

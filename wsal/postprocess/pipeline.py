@@ -197,9 +197,10 @@ def localize(proposals: Proposals, class_mask: Tensor, score_fn: Callable[[Propo
         score_fn: Labelled :class:`Proposals` -> ``[P]`` scores.
         nms: An NMS module (:class:`TemporalNMS`, :class:`SoftNMS`, or any
             ``nms(segments, scores, labels) -> (keep, scores)``); its
-            ``select_classwise`` method is used when present, and its
-            ``duplicate_invariant`` attribute allows dropping duplicate
-            proposals first.
+            ``select_classwise`` method is used when present, and a true
+            ``duplicate_invariant`` attribute has exact duplicate proposals
+            dropped first (greedy NMS: the result is the same;
+            ``SoftNMS(unique=True)``: asked for, see there).
         num_segments: ``T``.
         seconds_per_segment: ``[B]`` seconds per segment (None: segment units).
         durations: ``[B]`` durations in seconds to clip ends to (None: no clip).
