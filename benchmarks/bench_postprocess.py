@@ -193,7 +193,9 @@ def loop_reference_configs(outputs, samples, *, class_threshold=0.0, iou_thresho
 
     Proposals: each frame's quantile of the mean λ in its video (the fraction
     of the video's frames with a lower λ, by a sort), thresholded at 0..0.95;
-    score: mean inside minus mean over ``ceil(inflation · length)`` frames on
+    where the configs use ``FusedRankProposals``, per class the quantile of the
+    sum of λ's rank and the class map's rank (frames with a lower value, by a
+    sort each), thresholded alike; score: mean inside minus mean over ``ceil(inflation · length)`` frames on
     each side (clipped to the video) of ``Σ_s θ_s λ̃_s w_c·x_s``, with λ̃ each
     stream's λ rescaled to the video's range; ``s·p`` (``s/p`` below 0) with
     ``p`` the class's video probability; per class the configs' NMS: numpy
@@ -205,13 +207,15 @@ def loop_reference_configs(outputs, samples, *, class_threshold=0.0, iou_thresho
     if soft and (nms.method != 'gaussian' or nms.score_threshold is not None
                  or not nms.duplicate_invariant):
         raise NotImplementedError(f'loop reference for {nms!r}')
+    fused = type(CONFIGS_PIPELINE.proposal).__name__ == 'FusedRankProposals'
+    if fused and CONFIGS_PIPELINE.proposal.normalize != 'minmax':
+        raise NotImplementedError(f'loop reference for {CONFIGS_PIPELINE.proposal!r}')
     streams, weights, attention, video_scores, lengths = reference_inputs(outputs)
-    results = []
-    for b, sample in enumerate(samples):
-        n = int(lengths[b])
-        classes = selected_classes(video_scores[b], class_threshold)
-        lam = attention[b, :n]
-        quantile = np.searchsorted(np.sort(lam), lam, side='left') / n
+
+    def below(x):  # how many frames have a lower value
+        return np.searchsorted(np.sort(x), x, side='left')
+
+    def runs_of(quantile):
         proposals = []
         for thr in QUANTILE_THRESHOLDS:
             above = (quantile > thr).astype(np.int8)
@@ -219,7 +223,15 @@ def loop_reference_configs(outputs, samples, *, class_threshold=0.0, iou_thresho
             proposals += list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1) - 1))
         if soft:
             proposals = list(dict.fromkeys(proposals))  # the first of repeated proposals
-        segs = np.array([(s, e + 1) for s, e in proposals], dtype=np.int64).reshape(-1, 2)
+        return proposals
+
+    results = []
+    for b, sample in enumerate(samples):
+        n = int(lengths[b])
+        classes = selected_classes(video_scores[b], class_threshold)
+        lam = attention[b, :n]
+        lam_rank = below(lam)
+        shared = None if fused else runs_of(lam_rank / n)
         rescaled = {}
         for name, st in streams.items():
             a = st['attention'][b, :n]                     # float32, like the pipeline
@@ -230,6 +242,8 @@ def loop_reference_configs(outputs, samples, *, class_threshold=0.0, iou_thresho
         for c in classes:
             m = sum(w * rescaled[name] * streams[name]['cas'][b, :n, c + 1].astype(np.float64)
                     for name, w in weights.items())
+            proposals = runs_of(below(lam_rank + below(m)) / n) if fused else shared
+            segs = np.array([(s, e + 1) for s, e in proposals], dtype=np.int64).reshape(-1, 2)
             p = max(float(video_scores[b, c]), 1e-12)
             scores = []
             for s, e in proposals:

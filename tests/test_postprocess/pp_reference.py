@@ -104,6 +104,31 @@ def runs(values, valid, thresholds):
     return out
 
 
+def minmax(row, valid):
+    """One video's row rescaled over its valid entries (0 on padding; a flat row is 0)."""
+    vals = [a for a, v in zip(row, valid) if v]
+    lo, hi = min(vals), max(vals)
+    return [((a - lo) / (hi - lo) if hi > lo else 0.0) if v else 0.0
+            for a, v in zip(row, valid)]
+
+
+def counts_below(row, valid):
+    """For each valid entry, how many valid entries are strictly lower (0 on padding)."""
+    vals = [a for a, v in zip(row, valid) if v]
+    return [sum(1 for b in vals if b < a) if v else 0 for a, v in zip(row, valid)]
+
+
+def quantiles(row, valid):
+    n = max(1, sum(1 for v in valid if v))
+    return [c / n if v else 0.0 for c, v in zip(counts_below(row, valid), valid)]
+
+
+def fused_quantiles(attention, class_map, valid):
+    """The quantile of each frame's two ranks' sum (attention's and the class map's)."""
+    total = [a + b for a, b in zip(counts_below(attention, valid), counts_below(class_map, valid))]
+    return quantiles(total, valid)
+
+
 def select_classes(video_scores, threshold):
     chosen = [c for c, p in enumerate(video_scores) if p >= threshold]
     if not chosen and video_scores:

@@ -100,3 +100,17 @@ def test_detections_match_the_cpu_on_thumos14_lengths(bench_pp, procedure, devic
         assert torch.equal(b['segments'].cpu(), a['segments']), video
         assert torch.equal(b['labels'].cpu(), a['labels']), video
         torch.testing.assert_close(b['scores'].cpu(), a['scores'], rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize('device', DEVICES)
+def test_fused_rank_proposals_match_the_cpu(bench_pp, device):
+    from wsal.postprocess import FusedRankProposals, select_classes
+    lengths = sorted(bench_pp.thumos14_test_lengths(), reverse=True)[::6]
+    outputs, _ = bench_pp.make_batch(lengths, seed=2)
+    gen = FusedRankProposals(thresholds=[round(0.05 * i, 3) for i in range(20)])
+    class_mask = select_classes(outputs['video_scores'], 0.1)
+    cpu = gen(outputs, class_mask)
+    got = gen(bench_pp.to_device(outputs, device), class_mask.to(device))
+    assert cpu.start.numel() > 1000
+    for a, b in zip(cpu, got):
+        assert torch.equal(b.cpu(), a)

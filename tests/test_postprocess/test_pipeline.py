@@ -124,6 +124,33 @@ def test_soft_nms_pipeline_without_duplicates_matches_reference(batch):
     assert got == _as_float32(expected)
 
 
+@settings(max_examples=30, deadline=None)
+@given(batches())
+def test_fused_rank_pipeline_matches_reference(batch):
+    """The background-aware configs' procedure with proposals from fused ranks."""
+    out = _outputs(batch, torch.float64)
+    thresholds = [round(0.05 * i, 3) for i in range(20)]
+    pipe = DetectionPipeline(
+        proposal=dict(type='FusedRankProposals', thresholds=thresholds),
+        scorer=dict(type='OuterInnerContrastScorer', inflation=0.25, normalize='minmax'),
+        nms=dict(type='SoftNMS', sigma=0.5, unique=True))
+    got = _flatten(pipe(out, _samples(batch)))
+    rescaled = {n: {'attention': [ref.minmax(row, batch['mask'][b])
+                                  for b, row in enumerate(s['attention'])], 'cas': s['cas']}
+                for n, s in batch['streams'].items()}
+    score_map = ref.weighted_cas(rescaled, out['stream_weights'])
+    lam = out['attention'].tolist()
+    signal = [list(zip(*[ref.fused_quantiles(lam[b], [score_map[b][t][c] for t in range(len(m))],
+                                             m) for c in range(len(score_map[b][0]))]))
+              for b, m in enumerate(batch['mask'])]
+    expected = ref.detect(attention=lam, score_map=score_map,
+                          video_scores=out['video_scores'].tolist(), mask=batch['mask'],
+                          thresholds=thresholds, sps=batch['sps'], durations=batch['durations'],
+                          class_signal=signal, scorer='oic', nms='soft', unique=True,
+                          soft_kwargs=dict(sigma=0.5))
+    assert got == _as_float32(expected)
+
+
 def test_class_selection_falls_back_to_top_class():
     vs = torch.tensor([[0.05, 0.08, 0.02], [0.5, 0.1, 0.0], [0.3, 0.3, 0.0]])
     assert select_classes(vs, 0.1).tolist() == [[False, True, False], [True, True, False],

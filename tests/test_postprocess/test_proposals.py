@@ -6,9 +6,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pp_strategies import batches, dyadic
 
-from wsal.postprocess import (AttentionThresholdProposals, TCAMThresholdProposals,
-                              attention_proposals, default_thresholds, threshold_runs,
-                              weighted_tcam)
+from wsal.postprocess import (AttentionThresholdProposals, FusedRankProposals,
+                              TCAMThresholdProposals, attention_proposals, default_thresholds,
+                              fused_ranks, select_classes, threshold_runs, weighted_tcam)
+from wsal.postprocess.proposals import quantile_per_video
 from wsal.registry import build_postprocessor
 
 FAST = settings(max_examples=60, deadline=None)
@@ -203,3 +204,85 @@ def test_quantile_proposals_split_neighbours_a_saturated_attention_joins():
     assert "normalize='quantile'" in repr(AttentionThresholdProposals(normalize='quantile'))
     with pytest.raises(ValueError, match="AttentionThresholdProposals: normalize must be one of"):
         AttentionThresholdProposals(normalize='rank')
+
+
+def _fused_reference(batch, out, class_mask, thresholds):
+    """(video, class, start, end) of the fused-rank proposals, one (video, class) at a time."""
+    rescaled = {name: {'attention': [ref.minmax(row, batch['mask'][b])
+                                     for b, row in enumerate(s['attention'])],
+                       'cas': s['cas']}
+                for name, s in batch['streams'].items()}
+    class_map = ref.weighted_cas(rescaled, out['stream_weights'])
+    lam = out['attention'].tolist()
+    expected = []
+    for b, valid in enumerate(batch['mask']):
+        for c in range(class_mask.shape[1]):
+            if class_mask[b, c]:
+                column = [class_map[b][t][c] for t in range(len(valid))]
+                signal = ref.fused_quantiles(lam[b], column, valid)
+                expected += [(b, c, s, e) for _, s, e in ref.runs(signal, valid, thresholds)]
+    return expected
+
+
+@settings(max_examples=40, deadline=None)
+@given(batches(), st.sampled_from([THRESHOLDS, tuple(0.05 * i for i in range(20))]))
+def test_fused_rank_proposals_match_reference(batch, thresholds):
+    out = _outputs(batch)
+    gen = build_postprocessor(dict(type='FusedRankProposals', thresholds=thresholds))
+    assert isinstance(gen, FusedRankProposals)
+    class_mask = select_classes(out['video_scores'], 0.1)
+    p = gen(out, class_mask)
+    got = list(zip(p.video.tolist(), p.label.tolist(), p.start.tolist(), p.end.tolist()))
+    assert got == _fused_reference(batch, out, class_mask, thresholds)
+
+
+def test_fused_ranks_follow_the_orderings_only():
+    g = torch.Generator().manual_seed(3)
+    lam = torch.rand(4, 30, generator=g, dtype=torch.float64)
+    cmap = torch.randn(4, 30, generator=g, dtype=torch.float64)
+    mask = torch.arange(30)[None] < torch.tensor([[30], [12], [1], [25]])
+    base = fused_ranks(lam, cmap, mask)
+    # any increasing transform of either signal leaves the fused quantiles as they are
+    assert torch.equal(fused_ranks(torch.sigmoid(8 * lam), 3 * cmap - 7, mask), base)
+    # two signals that order the frames alike give that order's own quantiles
+    assert torch.equal(fused_ranks(lam, lam ** 3, mask), quantile_per_video(lam, mask))
+    assert torch.equal(base[~mask], torch.zeros(int((~mask).sum()), dtype=torch.float64))
+
+
+def test_fused_ranks_tie_where_the_rank_sums_tie():
+    # ranks (0, 1, 2) and (2, 1, 0): every frame sums to 2, so all tie at the bottom and no
+    # threshold keeps a frame; with fractions 1/3 + 2/3 need not equal 0 + 1 in floating point
+    lam = torch.tensor([[0.1, 0.2, 0.3]], dtype=torch.float64)
+    cmap = torch.tensor([[5.0, 4.0, 3.0]], dtype=torch.float64)
+    mask = torch.ones(1, 3, dtype=torch.bool)
+    assert fused_ranks(lam, cmap, mask).tolist() == [[0.0, 0.0, 0.0]]
+    # one frame both rank first stands out; the other two tie below it
+    assert fused_ranks(lam, torch.tensor([[1.0, 0.0, 9.0]]), mask).tolist() == [[0.0, 0.0,
+                                                                                 2 / 3]]
+
+
+def test_fused_rank_proposals_by_hand_and_errors():
+    # λ ranks frames 1-2 highest, the class map frames 2-3; the class map with λ itself
+    # (normalize=None; rescaled, the flat stream λ would zero it)
+    att = torch.tensor([[0.1, 0.9, 0.8, 0.2, 0.0]], dtype=torch.float64)
+    cas = torch.tensor([[0.0, 0.0, 1.0, 2.0, -1.0]], dtype=torch.float64)
+    out = {'streams': {'rgb': {'attention': torch.ones(1, 5, dtype=torch.float64),
+                               'cas': torch.stack([torch.zeros_like(cas), cas], dim=-1)}},
+           'stream_weights': {'rgb': 1.0}, 'attention': att}
+    gen = FusedRankProposals(thresholds=[0.3, 0.5], normalize=None)
+    p = gen(out, torch.tensor([[True]]))
+    # rank sums (1+1, 4+1, 3+3, 2+4, 0+0) -> quantiles (0.2, 0.4, 0.6, 0.6, 0.0)
+    assert list(zip(p.start.tolist(), p.end.tolist(), p.label.tolist())) == [(1, 3, 0),
+                                                                             (2, 3, 0)]
+    # rescaled per video, a flat stream λ leaves no class map: λ's ranks alone
+    p = FusedRankProposals(thresholds=[0.5])(out, torch.tensor([[True]]))
+    assert (p.start.tolist(), p.end.tolist()) == ([1], [2])
+    assert gen(out, torch.tensor([[False]])).start.numel() == 0
+    with pytest.raises(KeyError, match='attention'):
+        gen({'streams': out['streams']}, torch.tensor([[True]]))
+    with pytest.raises(ValueError, match='thresholds'):
+        FusedRankProposals(thresholds=[1.5])
+    with pytest.raises(ValueError, match='normalize'):
+        FusedRankProposals(normalize='quantile')
+    with pytest.raises(ValueError, match='one shape'):
+        fused_ranks(att, cas[:, :4], torch.ones(1, 5, dtype=torch.bool))

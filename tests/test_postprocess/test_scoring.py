@@ -21,16 +21,8 @@ def _outputs(batch):
             'mask': torch.tensor(batch['mask'])}
 
 
-def _minmax_loop(row, valid):
-    """One video's λ rescaled over its valid entries (0 on padding; a flat row is 0)."""
-    vals = [a for a, v in zip(row, valid) if v]
-    lo, hi = min(vals), max(vals)
-    return [((a - lo) / (hi - lo) if hi > lo else 0.0) if v else 0.0
-            for a, v in zip(row, valid)]
-
-
 def _rescaled_streams(batch):
-    return {name: {'attention': [_minmax_loop(row, batch['mask'][b])
+    return {name: {'attention': [ref.minmax(row, batch['mask'][b])
                                  for b, row in enumerate(s['attention'])],
                    'cas': s['cas']}
             for name, s in batch['streams'].items()}

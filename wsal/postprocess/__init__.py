@@ -4,8 +4,8 @@ Public API (see docs/design.md, "Post-processing" and "IoU convention"):
 
 * :func:`temporal_nms`, :func:`soft_nms`: exact, vectorized greedy NMS / soft-NMS;
 * proposal generators :class:`AttentionThresholdProposals`,
-  :class:`TCAMThresholdProposals`; scorers :class:`WeightedLogitScorer`
-  (formerly ``WeightedTCAMScorer``, still accepted),
+  :class:`TCAMThresholdProposals`, :class:`FusedRankProposals`; scorers
+  :class:`WeightedLogitScorer` (formerly ``WeightedTCAMScorer``, still accepted),
   :class:`OuterInnerContrastScorer`; NMS modules :class:`TemporalNMS`,
   :class:`SoftNMS`; the :class:`DetectionPipeline` (all in ``POSTPROCESSORS``);
 * :func:`localize_batch`: the whole procedure for a batch on plain tensors;
@@ -13,6 +13,7 @@ Public API (see docs/design.md, "Post-processing" and "IoU convention"):
 """
 from .class_scores import ClassScoreContrastScorer, ClassScoreThresholdProposals, class_score_map
 from .formats import save_activitynet, to_activitynet
+from .fused_ranks import FusedRankProposals, fused_ranks
 from .iou import (intersection_union, iou_exceeds, pairwise_segment_iou, segment_iou,
                   threshold_fraction)
 from .nms import (SoftNMS, TemporalNMS, classwise_nms, shared_proposal_nms, soft_nms,
@@ -31,7 +32,7 @@ __all__ = [
     'temporal_nms', 'soft_nms', 'shared_proposal_nms', 'classwise_nms', 'TemporalNMS', 'SoftNMS',
     'Proposals', 'default_thresholds', 'threshold_runs', 'attention_proposals',
     'stream_weighted_sum', 'attention_weighted_probabilities', 'weighted_tcam',
-    'AttentionThresholdProposals', 'TCAMThresholdProposals',
+    'AttentionThresholdProposals', 'TCAMThresholdProposals', 'FusedRankProposals', 'fused_ranks',
     'attention_weighted_logits', 'weighted_cas', 'prefix_sums', 'interval_sums',
     'interval_means', 'rescaled_attention', 'scale_by_video_score', 'WeightedLogitScorer',
     'WeightedTCAMScorer', 'OuterInnerContrastScorer',

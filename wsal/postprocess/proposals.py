@@ -28,7 +28,8 @@ __all__ = ['Proposals', 'default_thresholds', 'threshold_runs', 'attention_propo
            'AttentionThresholdProposals', 'TCAMThresholdProposals', 'stream_weighted_sum',
            'model_streams', 'stream_weights_of', 'valid_mask', 'check_stream_weights',
            'attention_weighted_probabilities', 'weighted_tcam', 'check_thresholds',
-           'minmax_per_video', 'quantile_per_video', 'ATTENTION_FORMS', 'PROPOSAL_FORMS',
+           'minmax_per_video', 'quantile_per_video', 'counts_below', 'ATTENTION_FORMS',
+           'PROPOSAL_FORMS',
            'check_attention_form']
 
 #: Bound on the ``[rows, K, T]`` comparison tensor of one chunk (elements).
@@ -292,12 +293,30 @@ def quantile_per_video(signal: Tensor, mask: Tensor) -> Tensor:
     Returns:
         Tensor: ``[B, T]`` float64, values ``k / n`` with ``n`` the row's valid length.
     """
+    counts = counts_below(signal, mask)
+    n = mask.sum(dim=1, keepdim=True).clamp(min=1)
+    return torch.where(mask, counts.to(torch.float64) / n.to(torch.float64),
+                       torch.zeros(counts.shape, dtype=torch.float64, device=counts.device))
+
+
+def counts_below(signal: Tensor, mask: Tensor) -> Tensor:
+    """For each valid entry, how many valid entries of its row are strictly lower.
+
+    The integer numerator of :func:`quantile_per_video`: sums of such counts
+    are exact, where sums of the fractions can differ in their last bit for
+    equal totals.
+
+    Args:
+        signal: ``[B, T]`` (floating or integer).
+        mask: ``BoolTensor[B, T]``.
+
+    Returns:
+        LongTensor: ``[B, T]``, 0 on padding.
+    """
     x = signal.detach().to(torch.float64)
     ordered = torch.sort(x.masked_fill(~mask, float('inf')), dim=1).values
     counts = torch.searchsorted(ordered, x.contiguous(), right=False)
-    n = mask.sum(dim=1, keepdim=True).clamp(min=1)
-    return torch.where(mask, counts.to(torch.float64) / n.to(torch.float64),
-                       torch.zeros_like(x))
+    return torch.where(mask, counts, torch.zeros_like(counts))
 
 
 #: Forms of the averaged λ the attention proposals threshold: λ itself, λ
