@@ -1,10 +1,11 @@
 """Full detection procedure: vectorized batched pipeline vs the per-video loop reference.
 
-Two procedures: the paper's printed one (λ thresholds 0-0.5, mean of the
-weighted logits) and the one the background-aware configs run (thresholds on
+Three procedures: the paper's printed one (λ thresholds 0-0.5, mean of the
+weighted logits), the one the background-aware configs run (thresholds on
 each frame's quantile of λ in its video, outer-inner contrast of the logits
 weighted with λ rescaled per video and stream, scaled by the class's video
-probability; ``configs/_base_/models/wsal_i3d_two_stream.py``).
+probability; ``configs/_base_/models/wsal_i3d_two_stream.py``), and the same
+with proposals per class from fused ranks (``FusedRankProposals``, an option).
 
 Sizes: one 750-segment video, and the THUMOS14 test-set shape (the real
 durations of the ``test`` subset of ``wsal/data/thumos14_gt.json`` at 0.64 s
@@ -188,7 +189,7 @@ def loop_reference(outputs, samples, *, class_threshold=0.1, iou_threshold=0.5):
 
 
 def loop_reference_configs(outputs, samples, *, class_threshold=0.0, iou_threshold=0.5,
-                           inflation=0.25):
+                           inflation=0.25, pipeline=None):
     """The configs' procedure per video, per class and per threshold in Python with numpy inside.
 
     Proposals: each frame's quantile of the mean λ in its video (the fraction
@@ -201,15 +202,18 @@ def loop_reference_configs(outputs, samples, *, class_threshold=0.0, iou_thresho
     ``p`` the class's video probability; per class the configs' NMS: numpy
     greedy NMS, or Gaussian soft-NMS after dropping repeated proposals (the
     first of each kept) where the configs use ``SoftNMS(unique=True)``.
+    ``pipeline`` (default the configs') is the procedure to follow.
     """
-    nms = CONFIGS_PIPELINE.nms
+    pipeline = CONFIGS_PIPELINE if pipeline is None else pipeline
+    nms = pipeline.nms
     soft = type(nms).__name__ == 'SoftNMS'
     if soft and (nms.method != 'gaussian' or nms.score_threshold is not None
                  or not nms.duplicate_invariant):
         raise NotImplementedError(f'loop reference for {nms!r}')
-    fused = type(CONFIGS_PIPELINE.proposal).__name__ == 'FusedRankProposals'
-    if fused and CONFIGS_PIPELINE.proposal.normalize != 'minmax':
-        raise NotImplementedError(f'loop reference for {CONFIGS_PIPELINE.proposal!r}')
+    fused = type(pipeline.proposal).__name__ == 'FusedRankProposals'
+    if fused and pipeline.proposal.normalize != 'minmax':
+        raise NotImplementedError(f'loop reference for {pipeline.proposal!r}')
+    thresholds = list(pipeline.proposal.thresholds)
     streams, weights, attention, video_scores, lengths = reference_inputs(outputs)
 
     def below(x):  # how many frames have a lower value
@@ -217,7 +221,7 @@ def loop_reference_configs(outputs, samples, *, class_threshold=0.0, iou_thresho
 
     def runs_of(quantile):
         proposals = []
-        for thr in QUANTILE_THRESHOLDS:
+        for thr in thresholds:
             above = (quantile > thr).astype(np.int8)
             d = np.diff(np.concatenate([[0], above, [0]]))
             proposals += list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1) - 1))
@@ -353,10 +357,27 @@ CONFIGS_PIPELINE = configs_pipeline()
 QUANTILE_THRESHOLDS = list(CONFIGS_PIPELINE.proposal.thresholds)
 
 
+def fused_pipeline() -> DetectionPipeline:
+    """The configs' procedure with proposals from fused ranks (``FusedRankProposals``)."""
+    from wsal.postprocess import FusedRankProposals
+    pipeline = configs_pipeline()
+    pipeline.proposal = FusedRankProposals(thresholds=QUANTILE_THRESHOLDS)
+    return pipeline
+
+
+FUSED_PIPELINE = fused_pipeline()
+
+
+def loop_reference_fused(outputs, samples, **kwargs):
+    """:func:`loop_reference_configs` following :data:`FUSED_PIPELINE`."""
+    return loop_reference_configs(outputs, samples, pipeline=FUSED_PIPELINE, **kwargs)
+
+
 # ------------------------------------------------------------------ benchmarks
 #: ``{procedure: (pipeline, loop reference, benchmark group prefix)}``.
 PROCEDURES = {'printed': (PIPELINE, loop_reference, 'postprocess'),
-              'configs': (CONFIGS_PIPELINE, loop_reference_configs, 'postprocess-configs')}
+              'configs': (CONFIGS_PIPELINE, loop_reference_configs, 'postprocess-configs'),
+              'fused': (FUSED_PIPELINE, loop_reference_fused, 'postprocess-fused')}
 
 
 @pytest.mark.parametrize('procedure', list(PROCEDURES))
