@@ -196,12 +196,13 @@ def loop_reference_configs(outputs, samples, *, class_threshold=0.0, iou_thresho
     of the video's frames with a lower λ, by a sort), thresholded at 0..0.95;
     where the configs use ``FusedRankProposals``, per class the quantile of the
     sum of λ's rank and the class map's rank (frames with a lower value, by a
-    sort each), thresholded alike; score: mean inside minus mean over ``ceil(inflation · length)`` frames on
-    each side (clipped to the video) of ``Σ_s θ_s λ̃_s w_c·x_s``, with λ̃ each
-    stream's λ rescaled to the video's range; ``s·p`` (``s/p`` below 0) with
-    ``p`` the class's video probability; per class the configs' NMS: numpy
-    greedy NMS, or Gaussian soft-NMS after dropping repeated proposals (the
-    first of each kept) where the configs use ``SoftNMS(unique=True)``.
+    sort each), thresholded alike; score: mean inside minus mean over
+    ``ceil(inflation · length)`` frames on each side (clipped to the video) of
+    ``Σ_s θ_s λ̃_s w_c·x_s``, with λ̃ each stream's λ rescaled to the video's
+    range; ``s·p`` (``s/p`` below 0) with ``p`` the class's video probability;
+    per class the configs' NMS: numpy greedy NMS, or Gaussian soft-NMS after
+    dropping repeated proposals (the first of each kept) where the configs use
+    ``SoftNMS(unique=True)``.
     ``pipeline`` (default the configs') is the procedure to follow.
     """
     pipeline = CONFIGS_PIPELINE if pipeline is None else pipeline
