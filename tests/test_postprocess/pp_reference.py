@@ -112,6 +112,13 @@ def minmax(row, valid):
             for a, v in zip(row, valid)]
 
 
+def rescaled_streams(streams, mask):
+    """``{name: {'attention', 'cas'}}`` with each video's λ rescaled to its range (minmax)."""
+    return {name: {'attention': [minmax(row, mask[b]) for b, row in enumerate(s['attention'])],
+                   'cas': s['cas']}
+            for name, s in streams.items()}
+
+
 def counts_below(row, valid):
     """For each valid entry, how many valid entries are strictly lower (0 on padding)."""
     vals = [a for a, v in zip(row, valid) if v]

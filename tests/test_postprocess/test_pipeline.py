@@ -135,10 +135,8 @@ def test_fused_rank_pipeline_matches_reference(batch):
         scorer=dict(type='OuterInnerContrastScorer', inflation=0.25, normalize='minmax'),
         nms=dict(type='SoftNMS', sigma=0.5, unique=True))
     got = _flatten(pipe(out, _samples(batch)))
-    rescaled = {n: {'attention': [ref.minmax(row, batch['mask'][b])
-                                  for b, row in enumerate(s['attention'])], 'cas': s['cas']}
-                for n, s in batch['streams'].items()}
-    score_map = ref.weighted_cas(rescaled, out['stream_weights'])
+    score_map = ref.weighted_cas(ref.rescaled_streams(batch['streams'], batch['mask']),
+                                 out['stream_weights'])
     lam = out['attention'].tolist()
     signal = [list(zip(*[ref.fused_quantiles(lam[b], [score_map[b][t][c] for t in range(len(m))],
                                              m) for c in range(len(score_map[b][0]))]))

@@ -167,10 +167,7 @@ def test_quantile_per_video_matches_loop_reference(g, t, data):
     out = quantile_per_video(sig, torch.tensor(valid))
     assert out.dtype == torch.float64
     for r in range(g):
-        kept = [v for v, ok in zip(values[r], valid[r]) if ok]
-        for i in range(t):
-            expected = sum(u < values[r][i] for u in kept) / len(kept) if valid[r][i] else 0.0
-            assert out[r, i].item() == expected
+        assert out[r].tolist() == ref.quantiles(values[r], valid[r])
 
 
 def test_quantile_per_video_ends_and_monotone_invariance():
@@ -209,11 +206,8 @@ def test_quantile_proposals_split_neighbours_a_saturated_attention_joins():
 
 def _fused_reference(batch, out, class_mask, thresholds):
     """(video, class, start, end) of the fused-rank proposals, one (video, class) at a time."""
-    rescaled = {name: {'attention': [ref.minmax(row, batch['mask'][b])
-                                     for b, row in enumerate(s['attention'])],
-                       'cas': s['cas']}
-                for name, s in batch['streams'].items()}
-    class_map = ref.weighted_cas(rescaled, out['stream_weights'])
+    class_map = ref.weighted_cas(ref.rescaled_streams(batch['streams'], batch['mask']),
+                                 out['stream_weights'])
     lam = out['attention'].tolist()
     expected = []
     for b, valid in enumerate(batch['mask']):

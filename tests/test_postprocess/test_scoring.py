@@ -21,13 +21,6 @@ def _outputs(batch):
             'mask': torch.tensor(batch['mask'])}
 
 
-def _rescaled_streams(batch):
-    return {name: {'attention': [ref.minmax(row, batch['mask'][b])
-                                 for b, row in enumerate(s['attention'])],
-                   'cas': s['cas']}
-            for name, s in batch['streams'].items()}
-
-
 def _case(batch):
     """The batch's outputs, every proposal on it, the rows they stand for, the valid lengths."""
     out = _outputs(batch)
@@ -65,7 +58,8 @@ def test_rescaled_attention_is_per_stream_and_per_video():
 @given(batches())
 def test_minmax_scores_match_loop_reference(batch):
     out, proposals, rows, lengths = _case(batch)
-    score_map = ref.weighted_cas(_rescaled_streams(batch), {'rgb': 0.5, 'flow': 0.5})
+    score_map = ref.weighted_cas(ref.rescaled_streams(batch['streams'], batch['mask']),
+                                 {'rgb': 0.5, 'flow': 0.5})
     series = lambda b, c: [score_map[b][t][c] for t in range(lengths[b])]  # noqa: E731
     mean = WeightedLogitScorer(normalize='minmax')(out, proposals).tolist()
     oic = OuterInnerContrastScorer(inflation=0.25, normalize='minmax')(out, proposals).tolist()
@@ -199,7 +193,8 @@ def _softmax_streams(streams):
 @given(batches())
 def test_softmax_contrast_matches_loop_reference(batch):
     out, proposals, rows, lengths = _case(batch)
-    for form, streams in ((None, batch['streams']), ('minmax', _rescaled_streams(batch))):
+    rescaled = ref.rescaled_streams(batch['streams'], batch['mask'])
+    for form, streams in ((None, batch['streams']), ('minmax', rescaled)):
         score_map = ref.weighted_cas(_softmax_streams(streams), {'rgb': 0.5, 'flow': 0.5})
         got = OuterInnerContrastScorer(normalize=form, activation='softmax')(
             out, proposals).tolist()

@@ -83,12 +83,13 @@ def iou_exceeds(inter: Tensor, union: Tensor, threshold: float) -> Tensor:
     """``IoU > threshold`` evaluated as ``inter * den > num * union``.
 
     Args:
-        inter: Intersection lengths (any shape), from :func:`intersection_union`.
-        union: Union lengths, same shape.
+        inter: Intersection lengths (any shape), from :func:`intersection_union`
+            (a tensor, or a numpy array for numpy callers).
+        union: Union lengths, same shape and kind.
         threshold: IoU threshold in ``[0, 1]``.
 
     Returns:
-        BoolTensor: same shape; False wherever ``union == 0``.
+        BoolTensor (or bool array): same shape; False wherever ``union == 0``.
     """
     num, den = threshold_fraction(threshold)
     return inter * den > union * num

@@ -512,7 +512,6 @@ def _soft_runs_numpy(segments: Tensor, scores: Tensor, group: Tensor, method: st
     seg = seg.to(torch.float64 if seg.is_floating_point() else torch.int64).numpy()
     values = scores.detach().to(torch.float64).numpy()
     runs = group.detach().numpy()
-    num, den = threshold_fraction(iou_threshold)
     by_run = np.argsort(runs, kind='stable')
     bounds = np.flatnonzero(np.diff(runs[by_run])) + 1
     keep_parts, score_parts = [], []
@@ -537,7 +536,7 @@ def _soft_runs_numpy(segments: Tensor, scores: Tensor, group: Tensor, method: st
             if method == 'gaussian':
                 weight = np.exp(-(overlap * overlap) / sigma)
             else:
-                weight = np.where(inter * den > union * num, 1.0 - overlap, 1.0)
+                weight = np.where(iou_exceeds(inter, union, iou_threshold), 1.0 - overlap, 1.0)
             cur = np.where(cur >= 0, cur * weight, cur * (2.0 - weight))
             if score_threshold is not None:
                 live = cur >= score_threshold
