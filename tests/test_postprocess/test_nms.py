@@ -1,5 +1,6 @@
 """Greedy NMS and soft-NMS against the loop references."""
 import math
+from unittest import mock
 
 import pp_reference as ref
 import pytest
@@ -12,6 +13,19 @@ from wsal.postprocess import (SoftNMS, TemporalNMS, pairwise_segment_iou, soft_n
                               temporal_nms, threshold_fraction)
 from wsal.postprocess.iou import intersection_union, iou_exceeds
 from wsal.registry import build_postprocessor
+
+#: ``(backend, SMALL_RUN)``: the batched backend, the numpy one as shipped (runs of more than
+#: SMALL_RUN boxes), and the numpy one on every run, so that hypothesis's small examples reach
+#: the numpy loop too.
+BACKENDS = (('numpy', None), ('numpy', 0), ('batched', None))
+
+
+def _soft_nms_with(backend, small_run, *args, **kwargs):
+    import wsal.postprocess.nms as nms_module
+    with mock.patch.object(nms_module, 'SMALL_RUN',
+                           nms_module.SMALL_RUN if small_run is None else small_run):
+        return soft_nms(*args, backend=backend, **kwargs)
+
 
 FAST = settings(max_examples=80, deadline=None)
 
@@ -125,11 +139,11 @@ def test_linear_soft_nms_matches_reference_exactly(data, thr, score_thr):
     sc = torch.tensor(scores, dtype=torch.float64)
     e_idx, e_sc = ref.soft_nms(segs, scores, method='linear', threshold=thr,
                                score_threshold=score_thr, labels=labels)
-    for backend in ('numpy', 'batched'):
-        keep, new = soft_nms(seg, sc, method='linear', iou_threshold=thr,
-                             score_threshold=score_thr, labels=lab, backend=backend)
-        assert keep.tolist() == e_idx, backend
-        assert new.tolist() == e_sc, backend
+    for backend, small_run in BACKENDS:
+        keep, new = _soft_nms_with(backend, small_run, seg, sc, method='linear',
+                                   iou_threshold=thr, score_threshold=score_thr, labels=lab)
+        assert keep.tolist() == e_idx, (backend, small_run)
+        assert new.tolist() == e_sc, (backend, small_run)
 
 
 @FAST
@@ -142,10 +156,10 @@ def test_gaussian_soft_nms_matches_reference(n, seed, sigma):
     lab = torch.randint(0, 2, (n,), generator=g)
     e_idx, e_sc = ref.soft_nms(seg.tolist(), sc.tolist(), method='gaussian', sigma=sigma,
                                labels=lab.tolist())
-    for backend in ('numpy', 'batched'):
-        keep, new = soft_nms(seg, sc, method='gaussian', sigma=sigma, labels=lab,
-                             backend=backend)
-        assert keep.tolist() == e_idx, backend
+    for backend, small_run in BACKENDS:
+        keep, new = _soft_nms_with(backend, small_run, seg, sc, method='gaussian', sigma=sigma,
+                                   labels=lab)
+        assert keep.tolist() == e_idx, (backend, small_run)
         assert all(math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-300)
                    for a, b in zip(new.tolist(), e_sc))
 
@@ -164,10 +178,10 @@ def test_soft_nms_over_runs_matches_reference_on_clustered_boxes(seed, method, s
     lab = torch.randint(0, 3, (n,), generator=g)
     e_idx, e_sc = ref.soft_nms(seg.tolist(), sc.tolist(), method=method, sigma=0.5,
                                threshold=0.3, score_threshold=score_thr, labels=lab.tolist())
-    for backend in ('numpy', 'batched'):
-        keep, new = soft_nms(seg, sc, method=method, sigma=0.5, iou_threshold=0.3,
-                             score_threshold=score_thr, labels=lab, backend=backend)
-        assert keep.tolist() == e_idx, backend
+    for backend, small_run in BACKENDS:
+        keep, new = _soft_nms_with(backend, small_run, seg, sc, method=method, sigma=0.5,
+                                   iou_threshold=0.3, score_threshold=score_thr, labels=lab)
+        assert keep.tolist() == e_idx, (backend, small_run)
         assert all(math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-300)
                    for a, b in zip(new.tolist(), e_sc))
 
