@@ -34,13 +34,13 @@ STREAMS = ('rgb', 'flow')
 
 
 @pytest.fixture(scope='module')
-def thumos_sized(tmp_path_factory, request):
+def thumos_sized(tmp_path_factory, timing):
     from mmengine.logging import MMLogger
     MMLogger.get_current_instance().setLevel(logging.ERROR)  # out-of-range notes of the real gt
     src = Path(__file__).resolve().parents[1] / 'wsal' / 'data' / 'thumos14_gt.json'
     gt = json.loads(src.read_text())
     # correctness-only runs (--benchmark-disable, as in the test suite) use 24 videos
-    quick = '24' if request.config.getoption('benchmark_disable', False) else '0'
+    quick = '0' if timing else '24'
     limit = int(os.environ.get('WSAL_BENCH_CHECK_VIDEOS', quick)) or None
     gt['database'] = dict(list(gt['database'].items())[:limit])
     root = tmp_path_factory.mktemp('thumos_sized')

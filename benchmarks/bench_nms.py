@@ -203,10 +203,9 @@ SOFT_SIZE_CHECK = 600
 
 
 @pytest.fixture
-def soft_size(request):
+def soft_size(timing):
     """Boxes per soft-NMS case: SOFT_SIZE when timing, SOFT_SIZE_CHECK in the suite."""
-    disabled = request.config.getoption('benchmark_disable', default=False)
-    return SOFT_SIZE_CHECK if disabled else SOFT_SIZE
+    return SOFT_SIZE if timing else SOFT_SIZE_CHECK
 
 
 def whole_label_soft_nms(segments, scores, labels):

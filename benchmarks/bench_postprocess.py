@@ -285,13 +285,13 @@ _FULL = True
 
 
 @pytest.fixture(autouse=True)
-def _full_size_when_timing(request):
+def _full_size_when_timing(timing):
     """Timing runs use all THUMOS14 test videos. The suite's single correctness
     pass (``--benchmark-disable``) uses every sixteenth of them by length, the
     longest included: the Python reference loop takes minutes on all of them.
     """
     global _FULL
-    _FULL = not request.config.getoption('benchmark_disable', default=False)
+    _FULL = timing
 
 
 def _case(size: str):

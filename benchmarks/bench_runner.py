@@ -63,11 +63,10 @@ def _model_cfg() -> dict:
 
 
 @pytest.fixture(scope='module')
-def setup(request):
+def setup(timing):
     from wsal.registry import build_model
     torch.manual_seed(0)
     model = build_model(_model_cfg())
-    timing = not request.config.getoption('benchmark_disable', default=False)
     return model.state_dict(), _InMemoryVideos(NUM_VIDEOS if timing else NUM_VIDEOS_CHECK, DIM)
 
 

@@ -27,6 +27,13 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+@pytest.fixture(scope='session')
+def timing(pytestconfig) -> bool:
+    """True when the benchmarks time; False in the suite's single correctness pass
+    (``--benchmark-disable``), where some of them check smaller inputs."""
+    return not pytestconfig.getoption('benchmark_disable', default=False)
+
+
 @pytest.fixture
 def torch_threads():
     """Run with ``WSAL_BENCH_THREADS`` (default 1) torch CPU threads, restored afterwards.
