@@ -209,7 +209,7 @@ def loop_reference_configs(outputs, samples, *, class_threshold=0.0, iou_thresho
     nms = pipeline.nms
     soft = type(nms).__name__ == 'SoftNMS'
     if soft and (nms.method != 'gaussian' or nms.score_threshold is not None
-                 or not nms.duplicate_invariant):
+                 or not nms.drop_duplicates):
         raise NotImplementedError(f'loop reference for {nms!r}')
     fused = type(pipeline.proposal).__name__ == 'FusedRankProposals'
     if fused and pipeline.proposal.normalize != 'minmax':

@@ -225,7 +225,7 @@ def test_soft_nms_backend_is_checked():
 
 
 def test_soft_nms_unique_option():
-    assert SoftNMS(unique=True).duplicate_invariant and not SoftNMS().duplicate_invariant
+    assert SoftNMS(unique=True).drop_duplicates and not SoftNMS().drop_duplicates
     with pytest.raises(TypeError, match='unique'):
         SoftNMS(unique='yes')
 
@@ -239,12 +239,12 @@ def test_gaussian_soft_nms_hand_example():
 
 def test_registered_nms_modules():
     nms = build_postprocessor(dict(type='TemporalNMS', iou_threshold=0.5))
-    assert isinstance(nms, TemporalNMS) and nms.duplicate_invariant
+    assert isinstance(nms, TemporalNMS) and nms.drop_duplicates
     seg = torch.tensor([[0, 10], [1, 10], [20, 30]])
     keep, sc = nms(seg, torch.tensor([0.9, 0.8, 0.7]))
     assert keep.tolist() == [0, 2] and sc.tolist() == pytest.approx([0.9, 0.7])
     soft = build_postprocessor(dict(type='SoftNMS', method='linear', score_threshold=0.01))
-    assert isinstance(soft, SoftNMS) and not soft.duplicate_invariant
+    assert isinstance(soft, SoftNMS) and not soft.drop_duplicates
     keep, sc = soft(seg, torch.tensor([0.9, 0.8, 0.7]))
     assert keep.tolist() == [0, 2, 1] and sc[2].item() == pytest.approx(0.8 * 0.1)
     with pytest.raises(ValueError, match='gaussian'):

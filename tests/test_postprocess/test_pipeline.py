@@ -265,7 +265,7 @@ def test_shared_overlaps_and_per_video_order_equal_the_generic_path_bit_for_bit(
         return interval_means(prefix, p.video, p.label, p.start, p.end)
 
     class PlainNMS(torch.nn.Module):  # no select_classwise: the generic path
-        duplicate_invariant = True
+        drop_duplicates = True
 
         def forward(self, segments, scores, labels):
             keep = temporal_nms(segments, scores, 0.5, labels, method='sparse')

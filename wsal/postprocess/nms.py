@@ -655,14 +655,15 @@ class TemporalNMS(_ClasswiseSelection, nn.Module):
     ``(keep LongTensor[K], scores [K])``, by decreasing score.
     """
 
-    #: Dropping exact duplicate segments of a label first gives the same kept set.
-    duplicate_invariant = True
+    #: The pipeline drops exact duplicate proposals first: with an IoU
+    #: threshold under 1 that gives the same kept set, at less cost.
+    drop_duplicates = True
 
     def __init__(self, *, iou_threshold: float = 0.5) -> None:
         super().__init__()
         self.iou_threshold = check_number(iou_threshold, owner=type(self).__name__,
                                           key='iou_threshold', low=0.0, high=1.0)
-        self.duplicate_invariant = self.iou_threshold < 1.0
+        self.drop_duplicates = self.iou_threshold < 1.0
 
     def select_classwise(self, proposals, labelled, class_mask: Tensor,
                          scores: Tensor) -> Tuple[Tensor, Tensor]:
@@ -713,7 +714,7 @@ class SoftNMS(_ClasswiseSelection, nn.Module):
         if not isinstance(unique, bool):
             raise TypeError(f'{owner}: unique must be True or False, got {unique!r}')
         #: The pipeline drops exact duplicate proposals first when True.
-        self.duplicate_invariant = unique
+        self.drop_duplicates = unique
         if method not in ('gaussian', 'linear'):
             raise ValueError(f"{owner}: method must be 'gaussian' or 'linear', got {method!r}")
         self.method = method
@@ -732,4 +733,4 @@ class SoftNMS(_ClasswiseSelection, nn.Module):
     def extra_repr(self) -> str:
         return (f'method={self.method!r}, sigma={self.sigma}, '
                 f'iou_threshold={self.iou_threshold}, score_threshold={self.score_threshold}, '
-                f'unique={self.duplicate_invariant}')
+                f'unique={self.drop_duplicates}')

@@ -198,8 +198,8 @@ def localize(proposals: Proposals, class_mask: Tensor, score_fn: Callable[[Propo
         nms: An NMS module (:class:`TemporalNMS`, :class:`SoftNMS`, or any
             ``nms(segments, scores, labels) -> (keep, scores)``); its
             ``select_classwise`` method is used when present, and a true
-            ``duplicate_invariant`` attribute has exact duplicate proposals
-            dropped first (greedy NMS: the result is the same;
+            ``drop_duplicates`` attribute has exact duplicate proposals
+            dropped first (greedy NMS below IoU 1: the kept set is the same;
             ``SoftNMS(unique=True)``: asked for, see there).
         num_segments: ``T``.
         seconds_per_segment: ``[B]`` seconds per segment (None: segment units).
@@ -210,7 +210,7 @@ def localize(proposals: Proposals, class_mask: Tensor, score_fn: Callable[[Propo
         Detections: grouped by video, by decreasing score within a video.
     """
     n_classes = class_mask.shape[1]
-    if getattr(nms, 'duplicate_invariant', False):
+    if getattr(nms, 'drop_duplicates', False):
         first = unique_proposals(proposals, num_segments)
         proposals = Proposals(*(None if t is None else t.index_select(0, first)
                                 for t in proposals))
