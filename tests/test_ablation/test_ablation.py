@@ -69,6 +69,12 @@ def test_numbers_come_from_the_run(tiny_run):
         assert cells[7:16] == [f'{100 * m:.1f}' for m in cell['detection']['mAP']]
         assert set(abl_report.HEALTH_KEYS) <= set(cell['health'])
         assert 0.0 <= cell['health']['lambda_min'] <= cell['health']['lambda_max'] <= 1.0
+        assert all(0.0 <= cell['health'][k] <= 1.0 for k in ('auc_class_lambda', 'auc_class_map'))
+        lines = md.splitlines()   # one seed: the health table shows the cell's values
+        start = next(i for i, x in enumerate(lines) if 'AUC per class, λ / class map' in x)
+        health_line = next(x for x in lines[start:] if x.startswith(f'| {key} '))
+        pair = f"{cell['health']['auc_class_lambda']:.3f} / {cell['health']['auc_class_map']:.3f}"
+        assert f' | {pair} | ' in health_line
         assert cell['curves']['train'] and 'loss' in cell['curves']['train'][-1]
         assert cell['checkpoint_selection'] == 'final' and isinstance(cell['flags'], list)
         training = [f for f in cell['flags'] if f == 'not-converged' or f.startswith('idle:')]

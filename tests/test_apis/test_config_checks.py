@@ -184,6 +184,22 @@ def test_health_flags_name_the_streams():
     assert health_flags({'health/saturated': 0.0, 'health/collapsed': 0.0}) == []
 
 
+def test_class_signal_reading_names_the_better_signal_for_lambda_proposals():
+    from wsal.apis.health import class_signal_reading
+    metrics = {'health/auc_class_lambda': 0.65, 'health/auc_class_map': 0.734}
+    line = class_signal_reading(metrics, proposal='AttentionThresholdProposals')
+    assert line.startswith("frame AUC against each video's frames of each of its classes: "
+                           'λ 0.650, class map 0.734; the proposals threshold λ')
+    assert 'FusedRankProposals' in line
+    for other in ('FusedRankProposals', 'ClassScoreThresholdProposals', ''):
+        assert class_signal_reading(metrics, proposal=other).endswith('class map 0.734')
+    close = {'health/auc_class_lambda': 0.72, 'health/auc_class_map': 0.734}
+    assert 'Fused' not in class_signal_reading(close, proposal='AttentionThresholdProposals')
+    assert class_signal_reading({'health/auc_class_lambda': 0.7}) == ''
+    assert class_signal_reading({'health/auc_class_lambda': float('nan'),
+                                 'health/auc_class_map': 0.7}) == ''
+
+
 def test_missing_ground_truth_is_refused_before_the_runner(tmp_path):
     from wsal.apis.runner import check_data_roots
     cfg = prepare_config('bm/bm_i3d_thumos14.py', data_root=tmp_path, work_dir=tmp_path / 'w')

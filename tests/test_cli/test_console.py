@@ -101,6 +101,10 @@ def test_test_prints_one_table_that_wsal_eval_reproduces(trained, tiny_root):
     assert row.endswith('  [' + '; '.join(flags) + ']') if flags else row.split()[-1] != ']'
     theirs = json.loads(again.read_text())
     assert ours['mAP'] == theirs['mAP'] and ours['averages'] == theirs['averages']
+    health = ours['health']   # the class AUCs, written and printed
+    assert 0.0 <= health['auc_class_lambda'] <= 1.0 and 0.0 <= health['auc_class_map'] <= 1.0
+    assert (f"λ {health['auc_class_lambda']:.3f}, class map {health['auc_class_map']:.3f}"
+            in proc.stdout)
 
 
 def test_log_level_info_and_quiet(trained, tiny_root, capsys):

@@ -10,7 +10,7 @@ from mmengine.evaluator import Evaluator
 
 from wsal.evaluation import (AttentionHealth, ClassificationMAP, DetectionMAP,
                              evaluate_detection)
-from wsal.evaluation.attention_health import stream_agreement
+from wsal.evaluation.attention_health import class_aucs, stream_agreement
 from wsal.registry import METRICS, build_metric
 
 from .conftest import GT_FILE, TEST_LIST
@@ -192,6 +192,53 @@ def test_attention_health_reports_each_stream(caplog):
     assert out['health/rgb/lambda_max'] == pytest.approx(1e-4)
     assert out['health/flow/lambda_in'] == pytest.approx(0.9999)
     assert out['health/rgb/auc_video'] == pytest.approx(0.5)   # constant λ: ties count half
+
+
+def test_class_aucs_compare_the_class_map_and_lambda_on_each_class_frames():
+    """Two classes in one video: class 3 on frames 0-3, class 5 on frames 6-9 (sps 1).
+    λ is high on both; the class-3 column is high only on class 3's frames and the
+    class-5 column is reversed, so against class 5's frames it ranks them last."""
+    lam = np.array([.9, .9, .9, .9, .1, .1, .8, .8, .8, .8])
+    cmap = np.stack([np.r_[np.full(4, 2.0), np.zeros(6)],          # class 3
+                     np.r_[np.full(6, 1.0), np.zeros(4)]], 1)      # class 5, reversed
+    gt = np.array([[0.0, 3.9], [6.0, 9.9]])
+    rows = class_aucs(lam, cmap, np.array([3, 5]), gt, np.array([3, 5]), 1.0)
+    # class 3: map perfect; λ ranks frames 0-3 (0.9) above 6-9 (0.8) and 4-5 (0.1)
+    # class 5: map inverted (0); λ: 0.8 below the four 0.9 frames, above the two 0.1
+    assert rows.ravel().tolist() == pytest.approx([1.0, 1.0, 0.0, 8 / 24])
+    whole = class_aucs(lam, cmap[:, :1], np.array([3]), np.array([[0.0, 10.0]]),
+                       np.array([3]), 1.0)
+    assert whole.shape == (0, 2)                     # every frame inside: no AUC
+
+
+def test_attention_health_reports_class_map_and_lambda_aucs_when_given():
+    lam = np.array([.9, .9, .9, .9, .1, .1, .8, .8, .8, .8])
+    samples = _health_samples([lam, lam], gt=((0.0, 3.9), (6.0, 9.9)), sps=1.0)
+    for s in samples:
+        s['gt_labels'] = torch.tensor([3, 5])
+    plain = AttentionHealth()
+    plain.process({}, samples)
+    out = plain.compute_metrics(plain.results)
+    assert 'auc_class_map' not in out and 'auc_class_lambda' not in out
+    samples[0]['class_map'] = torch.tensor(np.stack([np.r_[np.full(4, 2.0), np.zeros(6)],
+                                                     np.r_[np.zeros(6), np.ones(4)]], 1))
+    samples[0]['class_map_labels'] = torch.tensor([3, 5])
+    samples[1]['class_map'] = torch.zeros(10, 1)     # one column, constant: AUC 0.5
+    samples[1]['class_map_labels'] = torch.tensor([5])
+    ev = Evaluator(dict(type='AttentionHealth', _scope_='wsal'))
+    ev.process(samples)
+    out = ev.evaluate(2)
+    # pairs: (1, 1), (1, 1/3), (0.5, 1/3)
+    assert out['health/auc_class_map'] == pytest.approx(2.5 / 3)
+    assert out['health/auc_class_lambda'] == pytest.approx((1 + 2 / 3) / 3)
+    bad = _health_samples([lam], sps=1.0)
+    bad[0]['class_map'], bad[0]['class_map_labels'] = torch.zeros(9, 1), torch.tensor([3])
+    bad[0]['gt_labels'] = torch.tensor([3])
+    with pytest.raises(ValueError, match=r"video 'v0': class_map \[9, 1\] for 10 frames"):
+        AttentionHealth().process({}, bad)
+    del bad[0]['gt_labels']
+    with pytest.raises(ValueError, match="video 'v0': class_map without gt_labels"):
+        AttentionHealth().process({}, bad)
 
 
 def test_stream_agreement_is_the_mean_within_video_correlation():

@@ -317,6 +317,31 @@ def test_predict_assembles_per_video_results():
         make().predict(inputs, samples)
 
 
+def test_predict_gives_the_scorer_class_map_for_the_ground_truth_classes():
+    model = make(test_cfg=dict(type='DetectionPipeline', scorer=dict(type='WeightedLogitScorer')))
+    inputs, samples = collate(videos())
+    gt_labels = [torch.tensor([2, 0, 2]), torch.tensor([1]), torch.tensor([], dtype=torch.long)]
+    for s, g in zip(samples, gt_labels):
+        s.update(seconds_per_segment=0.5, gt_segments=torch.zeros(len(g), 2), gt_labels=g)
+    results = model.predict(inputs, samples)
+    expected = model.postprocessor.scorer.score_map(model.extract(inputs))
+    for i, (r, s) in enumerate(zip(results, samples)):
+        n, labels = s['num_segments'], torch.unique(gt_labels[i])
+        assert r['class_map_labels'].tolist() == labels.tolist()
+        assert r['class_map'].shape == (n, labels.numel())
+        assert torch.allclose(r['class_map'].double(), expected[i, :n][:, labels], atol=1e-6)
+    for s in samples:
+        del s['gt_labels']
+    assert all('class_map' not in r for r in model.predict(inputs, samples))
+    plain = make(test_cfg=FakePostprocessor())          # no scorer: no class map
+    for s in samples:
+        s['gt_labels'] = torch.tensor([0])
+    assert all('class_map' not in r for r in plain.predict(inputs, samples))
+    samples[1]['gt_labels'] = torch.tensor([C])
+    with pytest.raises(ValueError, match=f"video 'v1': gt_labels \\[{C}\\] outside the {C}"):
+        model.predict(inputs, samples)
+
+
 def test_mmengine_train_and_val_step():
     model = make(losses=ALL_LOSSES, test_cfg=FakePostprocessor())
     inputs, samples = collate(videos())

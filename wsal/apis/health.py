@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from typing import Any, List, Mapping
 
-__all__ = ['health_flags', 'HEALTH_NOTE']
+__all__ = ['health_flags', 'class_signal_reading', 'HEALTH_NOTE']
 
 #: What a flag next to a row means.
 HEALTH_NOTE = ('attention health on the test split: detections from a collapsed or saturated '
@@ -38,3 +38,34 @@ def health_flags(metrics: Mapping[str, Any], *, prefix: str = 'health/') -> List
         if hit:
             out.append(f'{flag}:{",".join(hit)}')
     return out
+
+
+#: Proposal generators that threshold λ alone.
+LAMBDA_PROPOSALS = ('AttentionThresholdProposals',)
+
+
+def class_signal_reading(metrics: Mapping[str, Any], *, proposal: str = '',
+                         prefix: str = 'health/', margin: float = 0.02) -> str:
+    """One line on which signal orders the frames of the videos' classes better.
+
+    Args:
+        metrics: A test run's metrics, with ``health/auc_class_lambda`` and
+            ``health/auc_class_map`` (``AttentionHealth``).
+        proposal: The type name of the config's proposal generator.
+        prefix: Key prefix of the health metrics.
+        margin: How far above λ's AUC the class map's must be for the hint.
+
+    Returns:
+        str: ``''`` without both AUCs; else the two AUCs and, when the class
+        map is ahead of λ by more than ``margin`` while the proposals threshold
+        λ alone, where to read about proposals that use both.
+    """
+    lam, cmap = _num(metrics, prefix + 'auc_class_lambda'), _num(metrics, prefix + 'auc_class_map')
+    if lam is None or cmap is None:
+        return ''
+    line = (f'frame AUC against each video\'s frames of each of its classes: λ {lam:.3f}, '
+            f'class map {cmap:.3f}')
+    if proposal in LAMBDA_PROPOSALS and cmap > lam + margin:
+        line += ('; the proposals threshold λ, the weaker of the two here: proposals that read '
+                 'both (FusedRankProposals, README "Model settings") may localize better')
+    return line

@@ -84,13 +84,15 @@ def _evaluate_and_write(args, cfg, work_dir: str) -> int:
     pred_path = args.out or osp.join(work_dir, 'predictions.json')
     met_path = args.metrics_out or metrics_path(pred_path)
     atomic_write_json(pred_path, result.predictions)
-    from wsal.apis.health import HEALTH_NOTE, health_flags
+    from wsal.apis.health import HEALTH_NOTE, class_signal_reading, health_flags
     from wsal.evaluation import format_map_table
     payload = result.detection.to_dict()
     payload['checkpoint_selection'] = result.selection
     if args.postprocess_from:
         payload['postprocessing_from'] = args.postprocess_from
     payload['health_flags'] = health_flags(result.metrics)
+    payload['health'] = {k[len('health/'):]: v for k, v in result.metrics.items()
+                         if str(k).startswith('health/')}
     atomic_write_json(met_path, payload)
     label = f' ({result.selection})' if result.selection != 'final' else ''
     if args.postprocess_from:
@@ -103,5 +105,10 @@ def _evaluate_and_write(args, cfg, work_dir: str) -> int:
         lines[-1] += '  [' + '; '.join(flags) + ']'
         table = '\n'.join(lines) + f'\n  [...]: {HEALTH_NOTE}'
     print(table)
+    proposal = (cfg.model.get('test_cfg') or {}).get('proposal') or {}
+    reading = class_signal_reading(result.metrics, proposal=str(
+        proposal.get('type', '') if isinstance(proposal, dict) else type(proposal).__name__))
+    if reading:
+        print(reading)
     print(f'predictions: {pred_path}\nmetrics: {met_path}')
     return 0

@@ -27,7 +27,7 @@ from .report import describe_protocol, format_map_comparison, format_map_table
 from .tiou import paired_tiou, segment_tiou
 
 __all__ = [
-    'AttentionHealth', 'attention_health', 'frame_auc', 'frames_in_segments',
+    'AttentionHealth', 'attention_health', 'class_aucs', 'frame_auc', 'frames_in_segments',
     'loss_still_falling', 'attention_still_moving', 'attention_declined', 'terms_at_chance',
     'CollectDetections',
     'detection_records',
@@ -44,6 +44,7 @@ __all__ = [
 _LAZY = {
     'AttentionHealth': 'attention_health', 'attention_health': 'attention_health',
     'frame_auc': 'attention_health', 'frames_in_segments': 'attention_health',
+    'class_aucs': 'attention_health',
     'ClassificationMAP': 'classification_metric', 'classification_map': 'classification_metric',
     'DetectionMAP': 'detection_metric',
     'CollectDetections': 'detection_records', 'detection_records': 'detection_records',

@@ -19,7 +19,8 @@ from wsal.utils.ranges import check_number
 
 from .metric_utils import get_field, to_numpy
 
-__all__ = ['AttentionHealth', 'attention_health', 'frame_auc', 'frames_in_segments', 'stream_agreement']
+__all__ = ['AttentionHealth', 'attention_health', 'class_aucs', 'frame_auc', 'frames_in_segments',
+           'stream_agreement']
 
 
 def frames_in_segments(num_frames: int, seconds_per_segment: float,
@@ -125,6 +126,35 @@ def _mean_video_auc(attentions: Sequence[np.ndarray], inside: Sequence[np.ndarra
     return float(np.mean(values)) if values else float('nan')
 
 
+def class_aucs(attention: np.ndarray, class_map: np.ndarray, labels: np.ndarray,
+               gt_segments: np.ndarray, gt_labels: np.ndarray,
+               seconds_per_segment: float) -> np.ndarray:
+    """Frame AUCs of a class map and of λ against one video's frames of each class.
+
+    Args:
+        attention: λ ``[T]``.
+        class_map: ``[T, K]`` class scores, column k for class ``labels[k]``.
+        labels: ``[K]`` class indices.
+        gt_segments: ``[G, 2]`` seconds.
+        gt_labels: ``[G]`` class index of each segment.
+        seconds_per_segment: Frame length in seconds.
+
+    Returns:
+        np.ndarray: ``[P, 2]`` float64, one row ``(AUC of the class map, AUC of
+        λ)`` per class of ``labels`` whose frames (:func:`frames_in_segments`
+        of its segments) are some but not all of the video's: both AUCs
+        against the same frames, so they say which signal orders them better.
+    """
+    rows = []
+    for k, label in enumerate(np.asarray(labels).reshape(-1)):
+        segs = np.asarray(gt_segments, dtype=np.float64).reshape(-1, 2)[
+            np.asarray(gt_labels).reshape(-1) == label]
+        inside = frames_in_segments(attention.shape[0], seconds_per_segment, segs)
+        if inside.any() and not inside.all():
+            rows.append((frame_auc(class_map[:, k], inside), frame_auc(attention, inside)))
+    return np.asarray(rows, dtype=np.float64).reshape(-1, 2)
+
+
 def stream_agreement(per_video: Sequence[Dict[str, np.ndarray]], names: Sequence[str]) -> float:
     """Mean within-video correlation of the streams' λ (no ground truth needed).
 
@@ -166,6 +196,18 @@ class AttentionHealth(BaseMetric):
     A collapsed or saturated λ is logged as a warning: detections derived
     from it are worthless.
 
+    Where the predictions carry ``class_map [T, K]`` and ``class_map_labels
+    [K]`` (the scorer's class map for each video's ground-truth classes, see
+    ``StreamLocalizer.predict``) and ``gt_labels``, two more keys compare the
+    two signals a localizer can threshold on the same frames, per (video,
+    ground-truth class) with frames of that class and frames outside it,
+    averaged over those pairs (:func:`class_aucs`): ``auc_class_map``, the
+    class map's AUC against the frames of its class, and
+    ``auc_class_lambda``, λ's against the same frames. λ is class-blind and
+    the class map follows the class's evidence, scene included, so either
+    can order the frames better; the proposals read λ unless they are
+    ``FusedRankProposals`` (both) or come from the class scores.
+
     Args:
         collapse_below: See :func:`attention_health`.
         saturate_above: See :func:`attention_health`.
@@ -202,7 +244,29 @@ class AttentionHealth(BaseMetric):
             streams = s.get('stream_attention') if isinstance(s, dict) else None
             per_stream = {k: to_numpy(v, 'float64').reshape(-1)
                           for k, v in (streams or {}).items()}
-            self.results.append((lam, frames_in_segments(lam.shape[0], sps, gt), per_stream))
+            pairs = self._class_pairs(s, lam, sps, gt, name)
+            self.results.append((lam, frames_in_segments(lam.shape[0], sps, gt), per_stream,
+                                 pairs))
+
+    @staticmethod
+    def _class_pairs(sample: Any, lam: np.ndarray, sps: float, gt: np.ndarray,
+                     name: str) -> Optional[np.ndarray]:
+        """``[P, 2]`` (class map AUC, λ AUC) per ground-truth class of one video, or None."""
+        if not isinstance(sample, dict) or sample.get('class_map') is None:
+            return None
+        vid = sample.get('video_id', '?')
+        if sample.get('gt_labels') is None or sample.get('class_map_labels') is None:
+            raise ValueError(f"{name}: video '{vid}': class_map without gt_labels and "
+                             'class_map_labels')
+        cmap = to_numpy(sample['class_map'], 'float64')
+        cmap = cmap.reshape(cmap.shape[0], -1)
+        labels = to_numpy(sample['class_map_labels'], 'int64').reshape(-1)
+        gt_labels = to_numpy(sample['gt_labels'], 'int64').reshape(-1)
+        if cmap.shape != (lam.shape[0], labels.shape[0]) or gt_labels.shape[0] != gt.shape[0]:
+            raise ValueError(f"{name}: video '{vid}': class_map {list(cmap.shape)} for "
+                             f'{lam.shape[0]} frames and {labels.shape[0]} labels, '
+                             f'{gt_labels.shape[0]} labels for {gt.shape[0]} segments')
+        return class_aucs(lam, cmap, labels, gt, gt_labels, sps)
 
     def compute_metrics(self, results: List[tuple]) -> Dict[str, float]:
         """Pool all frames; warn on collapsed or saturated attention.
@@ -224,6 +288,11 @@ class AttentionHealth(BaseMetric):
             agreement = stream_agreement([r[2] for r in results], complete)
             if np.isfinite(agreement):
                 res['stream_agreement'] = agreement
+        pairs = [r[3] for r in results if len(r) > 3 and r[3] is not None and len(r[3])]
+        if pairs:
+            both = np.concatenate(pairs)
+            res['auc_class_map'] = float(both[:, 0].mean())
+            res['auc_class_lambda'] = float(both[:, 1].mean())
         self.last_result = res
         return res
 

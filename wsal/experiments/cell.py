@@ -391,6 +391,7 @@ def run_cell(row: AblationRow, *, seed: int, data_root: str, cell_dir: str, iter
 
     log(f'[{row.key} seed {seed}] mAP@0.5 {100 * d["mAP"][4]:.1f}, avg {100 * d["average_mAP"]:.1f}; '
         f'λ in/out {shown("lambda_in", 3)}/{shown("lambda_out", 3)}, frame AUC within videos '
-        f'{shown("auc_video", 2)}; flags {result["flags"] or "none"}; '
+        f'{shown("auc_video", 2)}, per class λ {shown("auc_class_lambda", 2)} / class map '
+        f'{shown("auc_class_map", 2)}; flags {result["flags"] or "none"}; '
         f'train {run.train_seconds:.0f}s')
     return result

@@ -6,7 +6,7 @@ from typing import Any, List, Mapping, Optional
 
 from .data_reading import format_data_readings
 from .paired import cell_values, paired_table
-from .report import _pm, curve_table, flags_table, health_cells, recall_table
+from .report import CLASS_AUC_NOTE, _pm, curve_table, flags_table, health_cells, recall_table
 from .shared_postprocessing import shared_table
 
 __all__ = ['format_compare_markdown']
@@ -90,15 +90,16 @@ def format_compare_markdown(summary: Mapping[str, Any], *,
                           labels={k: f'{r["name"]} (`{k}`)' for k, r in summary['rows'].items()})
     lines += ['', 'Attention / class-activation health on the test split (λ: the attention or '
               'class-agnostic activation each method reports, stream mean; mean over seeds), '
-              'classification mAP, training length and time:', '',
-              '| method | λ in GT | λ outside | frame AUC | AUC within videos | λ max | frac λ>0.5 | '
+              'classification mAP, training length and time. ' + CLASS_AUC_NOTE, '',
+              '| method | λ in GT | λ outside | frame AUC | AUC within videos | '
+              'AUC per class, λ / class map | λ max | frac λ>0.5 | '
               'collapsed / saturated (seeds) | cls mAP | iters | train s | ms/iter |',
-              '|---|--:|--:|--:|--:|--:|--:|:-:|--:|--:|--:|--:|']
+              '|---|--:|--:|--:|--:|--:|--:|--:|:-:|--:|--:|--:|--:|']
     for key, row in summary['rows'].items():
         c = health_cells(row)
         lines.append(
             f'| {row["name"]} | {c["lambda_in"]} | {c["lambda_out"]} | {c["auc"]} | '
-            f'{c["auc_video"]} | {c["lambda_max"]} | {c["frac_above_0.5"]} | '
+            f'{c["auc_video"]} | {c["auc_class"]} | {c["lambda_max"]} | {c["frac_above_0.5"]} | '
             f'{c["collapsed_saturated"]} | '
             f'{c["classification_mAP"]} | {row.get("iters", "")} | '
             f'{c["train_seconds"]} | {c["ms_per_iter"]} |')

@@ -13,15 +13,23 @@ from .paired import cell_values, paired_differences, paired_table
 from .shared_postprocessing import shared_table
 from .table1 import LOSS_COLUMNS
 
-__all__ = ['HEALTH_KEYS', 'ATTENTION_KEYS', 'META_NOTES', 'RECALL_PARTS', 'summarize', 'best_row',
+__all__ = ['HEALTH_KEYS', 'ATTENTION_KEYS', 'CLASS_AUC_NOTE', 'META_NOTES', 'RECALL_PARTS', 'summarize', 'best_row',
            'health_cells', 'flags_table', 'recall_table', 'format_markdown', 'val_curve',
            'mean_curve', 'curve_table', 'CURVE_METRIC']
 
 HEALTH_KEYS = ('lambda_in', 'lambda_out', 'in_out_ratio', 'auc', 'auc_video', 'lambda_min',
                'lambda_max', 'lambda_mean', 'lambda_p05', 'lambda_p95', 'frac_above_0.5',
-               'frac_videos_collapsed', 'collapsed', 'saturated')
+               'frac_videos_collapsed', 'collapsed', 'saturated', 'auc_class_lambda',
+               'auc_class_map')
 ATTENTION_KEYS = ('lambda_in', 'lambda_out', 'lambda_max', 'auc', 'auc_video')
 
+
+#: What the health tables' per-class AUC column holds.
+CLASS_AUC_NOTE = ('AUC per class: the frame AUC against the frames of each test video\'s '
+                  'classes, one class at a time, of λ and of the class map the proposals are '
+                  'scored with (mean over the videos\' classes); where the class map is '
+                  'higher, proposals that read it (FusedRankProposals) may localize better '
+                  'than λ\'s.')
 
 #: How every experiment table is made (``meta`` of the ablation and comparison JSON).
 META_NOTES = {
@@ -215,7 +223,10 @@ def health_cells(row: Mapping[str, Any]) -> Dict[str, str]:
     Returns:
         dict: Markdown cell text per column: the health keys with a mean
         (3 decimals; ``in_out_ratio`` and ``frac_above_0.5`` 2; ``n/a`` when
-        unknown), ``collapsed_saturated`` (``'<n> / <m> of <seeds>'``),
+        unknown), ``auc_class`` (``'<λ> / <class map>'``: their frame AUCs
+        against each video's frames of each of its classes, see
+        ``AttentionHealth``; ``n/a`` when unknown), ``collapsed_saturated``
+        (``'<n> / <m> of <seeds>'``),
         ``classification_mAP``, ``train_seconds`` and ``ms_per_iter``.
     """
     h = row['health']
@@ -223,6 +234,8 @@ def health_cells(row: Mapping[str, Any]) -> Dict[str, str]:
                  else f'{h[k]["mean"]:.{2 if k in ("in_out_ratio", "frac_above_0.5") else 3}f}')
              for k in ('lambda_in', 'lambda_out', 'in_out_ratio', 'auc', 'auc_video',
                        'lambda_min', 'lambda_max', 'frac_above_0.5') if k in h}
+    pair = [h.get(k, {}).get('mean') for k in ('auc_class_lambda', 'auc_class_map')]
+    cells['auc_class'] = 'n/a' if None in pair else f'{pair[0]:.3f} / {pair[1]:.3f}'
     n_col = sum(int(v or 0) for v in h['collapsed']['values'])
     n_sat = sum(int(v or 0) for v in h['saturated']['values'])
     cells['collapsed_saturated'] = f'{n_col} / {n_sat} of {len(row["seeds"])}'
@@ -310,15 +323,17 @@ def format_markdown(summary: Mapping[str, Any], *, title: str = 'Table 1 ablatio
     lines += paired_table(cell_values(summary),
                           labels={k: f'{k} {r["name"]}' for k, r in summary['rows'].items()})
     lines += ['', 'Attention health on the test split (λ = stream mean; mean over seeds), '
-              'classification mAP and training time:', '',
-              '| row | λ in GT | λ outside | in/out | frame AUC | AUC within videos | λ min | '
+              'classification mAP and training time. ' + CLASS_AUC_NOTE, '',
+              '| row | λ in GT | λ outside | in/out | frame AUC | AUC within videos | '
+              'AUC per class, λ / class map | λ min | '
               'λ max | frac λ>0.5 | collapsed / saturated (seeds) | cls mAP | train s | ms/iter |',
-              '|---|--:|--:|--:|--:|--:|--:|--:|--:|:-:|--:|--:|--:|']
+              '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|:-:|--:|--:|--:|']
     for key, row in summary['rows'].items():
         c = health_cells(row)
         lines.append(
             f'| {key} {row["name"]} | {c["lambda_in"]} | {c["lambda_out"]} | {c["in_out_ratio"]} | '
-            f'{c["auc"]} | {c["auc_video"]} | {c["lambda_min"]} | {c["lambda_max"]} | '
+            f'{c["auc"]} | {c["auc_video"]} | {c["auc_class"]} | {c["lambda_min"]} | '
+            f'{c["lambda_max"]} | '
             f'{c["frac_above_0.5"]} | {c["collapsed_saturated"]} | {c["classification_mAP"]} | '
             f'{c["train_seconds"]} | {c["ms_per_iter"]} |')
     streams = [st for st in ('rgb', 'flow', 'mean') if any(

@@ -527,7 +527,12 @@ class StreamLocalizer(BaseModel):
             [C]``, ``attention [T]``, ``stream_attention {name: [T]}`` (trimmed
             to the video's length, on CPU) and the pass-through fields
             ``label``, ``gt_segments``, ``gt_labels``, ``duration``,
-            ``seconds_per_segment`` where the sample has them.
+            ``seconds_per_segment`` where the sample has them. Where every
+            sample has ``gt_labels`` and the post-processor's scorer has a
+            ``score_map`` (``[B, T, C]``), also ``class_map [T, K]``: that map's
+            columns for the video's ``K`` ground-truth classes, in the order of
+            ``class_map_labels [K]`` (ascending), for the attention-health
+            metric's class AUCs.
         """
         who = type(self).__name__
         if self.postprocessor is None:
@@ -543,6 +548,7 @@ class StreamLocalizer(BaseModel):
         if len(detections) != len(data_samples):
             raise ValueError(f'post-processor {type(self.postprocessor).__name__} returned '
                              f'{len(detections)} results for {len(data_samples)} videos')
+        class_maps = self._ground_truth_class_maps(outputs, data_samples)
         results = []
         lengths = mask.sum(1).tolist()
         for i, (sample, det) in enumerate(zip(data_samples, detections)):
@@ -560,5 +566,30 @@ class StreamLocalizer(BaseModel):
                 value = sample_get(sample, key)
                 if value is not None:
                     item[key] = value.detach().cpu() if torch.is_tensor(value) else value
+            if class_maps is not None:
+                labels, score_map = class_maps[i]
+                item['class_map'] = score_map[:n].float().cpu()
+                item['class_map_labels'] = labels.cpu()
             results.append(item)
         return results
+
+    def _ground_truth_class_maps(self, outputs: dict, data_samples: Sequence
+                                 ) -> Optional[List[Tuple[torch.Tensor, torch.Tensor]]]:
+        """Per video ``(labels [K], map [T, K])``: the scorer's class map for the video's
+        ground-truth classes; None without a ``score_map`` or without ``gt_labels``."""
+        score_map = getattr(getattr(self.postprocessor, 'scorer', None), 'score_map', None)
+        gt_labels = [sample_get(s, 'gt_labels') for s in data_samples]
+        if score_map is None or any(g is None for g in gt_labels):
+            return None
+        with torch.no_grad():
+            full = score_map(outputs)
+        n_classes = full.shape[-1]
+        maps = []
+        for i, g in enumerate(gt_labels):
+            labels = torch.unique(torch.as_tensor(g, dtype=torch.long).reshape(-1).cpu())
+            if labels.numel() and (labels.min() < 0 or labels.max() >= n_classes):
+                vid = sample_get(data_samples[i], 'video_id', str(i))
+                raise ValueError(f"video '{vid}': gt_labels {labels.tolist()} outside the "
+                                 f'{n_classes} classes of the score map')
+            maps.append((labels, full[i].index_select(-1, labels.to(full.device))))
+        return maps
