@@ -45,7 +45,7 @@ LAMBDA_PROPOSALS = ('AttentionThresholdProposals',)
 
 
 def class_signal_reading(metrics: Mapping[str, Any], *, proposal: str = '',
-                         prefix: str = 'health/', margin: float = 0.02) -> str:
+                         prefix: str = 'health/', margin: float = 0.05) -> str:
     """One line on which signal orders the frames of the videos' classes better.
 
     Args:
@@ -53,7 +53,11 @@ def class_signal_reading(metrics: Mapping[str, Any], *, proposal: str = '',
             ``health/auc_class_map`` (``AttentionHealth``).
         proposal: The type name of the config's proposal generator.
         prefix: Key prefix of the health metrics.
-        margin: How far above λ's AUC the class map's must be for the hint.
+        margin: How far above λ's AUC the class map's must be for the hint. On
+            the data measured, fused-rank proposals gained 3.8 mAP@0.5 where
+            the class map was 0.07–0.09 ahead (the forty-second independent
+            generator) and nothing where it was 0.03–0.04 ahead (two cells of
+            wsal's ``weak_cue`` setting).
 
     Returns:
         str: ``''`` without both AUCs; else the two AUCs and, when the class
