@@ -13,7 +13,8 @@ from .paired import cell_values, paired_differences, paired_table
 from .shared_postprocessing import shared_table
 from .table1 import LOSS_COLUMNS
 
-__all__ = ['HEALTH_KEYS', 'ATTENTION_KEYS', 'CLASS_AUC_NOTE', 'META_NOTES', 'RECALL_PARTS', 'summarize', 'best_row',
+__all__ = ['HEALTH_KEYS', 'ATTENTION_KEYS', 'CLASS_AUC_NOTE', 'META_NOTES', 'RECALL_PARTS',
+           'summarize', 'best_row',
            'health_cells', 'flags_table', 'recall_table', 'format_markdown', 'val_curve',
            'mean_curve', 'curve_table', 'CURVE_METRIC']
 
