@@ -184,6 +184,21 @@ def test_health_flags_name_the_streams():
     assert health_flags({'health/saturated': 0.0, 'health/collapsed': 0.0}) == []
 
 
+def test_health_metrics_are_the_numeric_health_keys_json_safe():
+    import json
+    from wsal.apis.health import health_metrics
+    metrics = {'health/lambda_in': 0.7, 'health/rgb/auc_video': float('nan'),
+               'health/collapsed': 1, 'health/note': 'text', 'detection/mAP@0.5': 0.2,
+               'health/in_out_ratio': float('inf')}
+    out = health_metrics(metrics)
+    assert out == {'lambda_in': 0.7, 'rgb/auc_video': None, 'collapsed': 1.0,
+                   'in_out_ratio': None}
+    assert health_metrics({'h:lambda_in': 0.5}, prefix='h:') == {'lambda_in': 0.5}
+    with pytest.raises(ValueError):        # the metrics files are strict JSON
+        json.dumps({k[7:]: v for k, v in metrics.items()}, allow_nan=False)
+    json.dumps(out, allow_nan=False)
+
+
 def test_class_signal_reading_names_the_better_signal_for_lambda_proposals():
     from wsal.apis.health import class_signal_reading
     metrics = {'health/auc_class_lambda': 0.65, 'health/auc_class_map': 0.734}

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import math
-from typing import Any, List, Mapping
+from typing import Any, Dict, List, Mapping, Optional
 
-__all__ = ['health_flags', 'class_signal_reading', 'HEALTH_NOTE']
+__all__ = ['health_metrics', 'health_flags', 'class_signal_reading', 'HEALTH_NOTE']
 
 #: What a flag next to a row means.
 HEALTH_NOTE = ('attention health on the test split: detections from a collapsed or saturated '
@@ -16,13 +16,30 @@ def _num(metrics: Mapping[str, Any], key: str):
     return float(v) if isinstance(v, (int, float)) and math.isfinite(v) else None
 
 
+def health_metrics(metrics: Mapping[str, Any], *,
+                   prefix: str = 'health/') -> Dict[str, Optional[float]]:
+    """A run's numeric ``health/...`` metrics without the prefix, JSON-safe.
+
+    Args:
+        metrics: A run's metrics (``health/lambda_in``, ``detection/mAP@0.5``, ...).
+        prefix: Key prefix of the health metrics.
+
+    Returns:
+        dict: ``{'lambda_in': 0.7, 'rgb/auc': ...}``, floats; NaN and
+        infinite values (an AUC without frames of both kinds) become None.
+    """
+    return {k[len(prefix):]: (float(v) if math.isfinite(v) else None)
+            for k, v in metrics.items()
+            if str(k).startswith(prefix) and isinstance(v, (int, float))}
+
+
 def health_flags(metrics: Mapping[str, Any], *, prefix: str = 'health/') -> List[str]:
     """``['saturated:mean,rgb', 'inverted:flow']`` from a run's ``health/...`` metrics.
 
     ``mean`` is the stream-averaged λ, the other names are streams. Empty
     when healthy (or when the run logged no attention health).
     """
-    health = {k[len(prefix):]: v for k, v in metrics.items() if str(k).startswith(prefix)}
+    health = health_metrics(metrics, prefix=prefix)
     where = [''] + sorted({k.split('/')[0] + '/' for k in health if '/' in k})
     out = []
     for flag in ('collapsed', 'saturated', 'inverted'):

@@ -84,15 +84,15 @@ def _evaluate_and_write(args, cfg, work_dir: str) -> int:
     pred_path = args.out or osp.join(work_dir, 'predictions.json')
     met_path = args.metrics_out or metrics_path(pred_path)
     atomic_write_json(pred_path, result.predictions)
-    from wsal.apis.health import HEALTH_NOTE, class_signal_reading, health_flags
+    from wsal.apis.health import (HEALTH_NOTE, class_signal_reading, health_flags,
+                                  health_metrics)
     from wsal.evaluation import format_map_table
     payload = result.detection.to_dict()
     payload['checkpoint_selection'] = result.selection
     if args.postprocess_from:
         payload['postprocessing_from'] = args.postprocess_from
     payload['health_flags'] = health_flags(result.metrics)
-    payload['health'] = {k[len('health/'):]: v for k, v in result.metrics.items()
-                         if str(k).startswith('health/')}
+    payload['health'] = health_metrics(result.metrics)
     atomic_write_json(met_path, payload)
     label = f' ({result.selection})' if result.selection != 'final' else ''
     if args.postprocess_from:

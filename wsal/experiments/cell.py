@@ -266,8 +266,8 @@ def _test_fields(row: AblationRow, res: Any, *, losses: Optional[List[float]] = 
     """
     if res.detection is None:
         raise ValueError(f'{row.config}: the test split gave no detection result')
-    health = {k[len('health/'):]: nonfinite_to_none(float(v)) for k, v in res.metrics.items()
-              if k.startswith('health/') and isinstance(v, (int, float))}
+    from wsal.apis.health import health_metrics
+    health = health_metrics(res.metrics)
     flags = cell_flags(health, losses, idle, val_curve=val_curve)
     flags += [f for f in training_flags or [] if f not in flags]
     return {

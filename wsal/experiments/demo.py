@@ -13,6 +13,7 @@ import os.path as osp
 import time
 from typing import Any, Callable, Dict, Optional
 
+from wsal.apis.health import health_metrics
 from wsal.apis.schedule import describe_schedule
 
 from .cell import cell_flags, idle_terms, train_and_test
@@ -92,8 +93,7 @@ def _run_demo(*, work_dir: str, preset: str, seed: int, iters: Optional[int],
             run = train_and_test(cfg)
             progress.advance(iters)
             results[name], models[name], cfgs[name] = run.result, run.model, cfg
-            health = {k[len('health/'):]: v for k, v in run.result.metrics.items()
-                      if k.startswith('health/') and isinstance(v, (int, float))}
+            health = health_metrics(run.result.metrics)
             flags[name] = cell_flags(health, run.losses, idle_terms(run.model, run.curves['train']),
                                      val_curve=run.curves['val'])
     decays = sorted({float(c.optim_wrapper.optimizer.get('weight_decay', 0.0))
