@@ -145,11 +145,12 @@ def class_aucs(attention: np.ndarray, class_map: np.ndarray, labels: np.ndarray,
         of its segments) are some but not all of the video's: both AUCs
         against the same frames, so they say which signal orders them better.
     """
+    segments = np.asarray(gt_segments, dtype=np.float64).reshape(-1, 2)
+    segment_labels = np.asarray(gt_labels).reshape(-1)
     rows = []
     for k, label in enumerate(np.asarray(labels).reshape(-1)):
-        segs = np.asarray(gt_segments, dtype=np.float64).reshape(-1, 2)[
-            np.asarray(gt_labels).reshape(-1) == label]
-        inside = frames_in_segments(attention.shape[0], seconds_per_segment, segs)
+        inside = frames_in_segments(attention.shape[0], seconds_per_segment,
+                                    segments[segment_labels == label])
         if inside.any() and not inside.all():
             rows.append((frame_auc(class_map[:, k], inside), frame_auc(attention, inside)))
     return np.asarray(rows, dtype=np.float64).reshape(-1, 2)
