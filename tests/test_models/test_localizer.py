@@ -173,6 +173,65 @@ def test_cluster_pooling_feeds_the_clustering_head_only():
     assert make(losses=dict(fg=dict(type='ForegroundLoss')), cluster_pooling=mass).cluster_pooling is None
 
 
+EMBED = dict(type='ConvEmbedding', out_channels=5, kernel_size=1)
+
+
+def test_embedding_feeds_the_classification_path_and_not_the_attention():
+    """With an embedding the pools, classifier and clustering head read it; λ reads x."""
+    model = make(losses=ALL_LOSSES, embedding=EMBED)
+    plain = make(losses=ALL_LOSSES)
+    assert model.classifier['rgb'].in_channels == model.cluster_head['flow'].in_channels == 5
+    assert model.attention['rgb'].in_channels == 6 and model.attention['flow'].in_channels == 4
+    inputs, samples = collate(videos())
+    out, ref = model.extract(inputs), plain.extract(inputs)
+    mask = inputs['mask']
+    B, T = mask.shape
+    for name in ('rgb', 'flow'):
+        s = out['streams'][name]
+        # the attention is built first, from the same seed: the same λ as without it
+        assert torch.equal(s['attention'], ref['streams'][name]['attention'])
+        h = model.embedding[name](inputs[name], mask)
+        assert h.shape == (B, T, 5)
+        assert torch.allclose(s['cas'], model.classifier[name](h))
+        lengths = mask.sum(1, keepdim=True).float()
+        fg = (s['attention'].unsqueeze(-1) * h).sum(1) / lengths
+        assert torch.allclose(s['fg_feature'], fg, atol=1e-6)
+        assert s['bg_feature'].shape == (B, 5)
+        assert torch.allclose(s['fg_logits'], model.classifier[name](s['fg_feature']))
+        u = model.cluster_head[name].fc.weight
+        assert torch.allclose(s['cluster_fg_logits'], s['fg_feature'] @ u.T, atol=1e-6)
+    sum(model.loss(inputs, samples).values()).backward()
+    assert not [n for n, p in model.named_parameters() if p.grad is None]
+    assert plain.embedding is None
+
+
+def test_embedded_padded_batch_equals_videos_one_by_one():
+    embed = dict(type='ConvEmbedding', out_channels=5, kernel_size=3)
+    model = make(losses=ALL_LOSSES, embedding=embed).double()
+    items = [({k: v.double() for k, v in x.items()}, s) for x, s in videos()]
+    inputs, samples = collate(items)
+    batch = model.loss(inputs, samples)
+    single = [model.loss(*collate([item])) for item in items]
+    for key, value in batch.items():
+        expected = sum(s[key] for s in single) / len(single)
+        assert value.item() == pytest.approx(expected.item(), rel=1e-9, abs=1e-12), key
+
+
+def test_embedding_errors_name_the_stream():
+    class NoWidth(nn.Module):
+        def forward(self, x, mask=None):
+            return x
+
+    with pytest.raises(ValueError, match="embedding for stream 'rgb' \\(NoWidth\\) must have a "
+                                         'positive int out_channels, got None'):
+        make(embedding=dict(rgb=NoWidth(), flow=NoWidth()))
+    with pytest.raises(ValueError, match="classifier for stream 'rgb' has in_channels=6 but its "
+                                         'input has 5 channels'):
+        make(embedding=EMBED, classifier=dict(type='LinearClassifier', in_channels=6))
+    with pytest.raises(KeyError, match='Did you mean: ConvEmbedding'):
+        make(embedding=dict(type='ConvEmbeding'))
+
+
 def test_foreground_video_scores_leave_the_background_out():
     """``video_score='foreground'``: softmax over the C class logits of the fg pool."""
     model = make(losses=ALL_LOSSES, video_score='foreground')

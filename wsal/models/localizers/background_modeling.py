@@ -33,7 +33,7 @@ class WeaklySupervisedLocalizer(StreamLocalizer):
     scores the θ-weighted mean of their foreground probabilities (section
     3.2). STPN is the same model with ``L_fg + β L_sparsity``.
 
-    Sub-components (``attention``, ``pooling``, ``classifier``,
+    Sub-components (``embedding``, ``attention``, ``pooling``, ``classifier``,
     ``cluster_head``) are each a config dict (built once per stream, with
     ``in_channels`` and, for classifiers, ``num_classes`` filled in), a built
     ``nn.Module`` (single-stream models only), or a dict mapping every stream
@@ -48,6 +48,13 @@ class WeaklySupervisedLocalizer(StreamLocalizer):
         attention: Attention head (default ``MLPAttention``).
         pooling: Pooling scheme (default ``AttentionAvgPool``).
         classifier: Classifier (default ``LinearClassifier``).
+        embedding: Optional per-frame embedding of the classification path
+            (default None: the classifier reads the features, as printed;
+            e.g. ``dict(type='ConvEmbedding', out_channels=512,
+            kernel_size=1, dropout=0.7)``). Built with the stream's
+            ``in_channels``; the pools, the classifier and the clustering
+            head then read ``embedding(x) [B, T, E]`` (built with its
+            ``out_channels``), while the attention still reads the features.
         cluster_head: Clustering head (default ``ClusterHead``). Built only
             when a loss term may read cluster logits (a term without
             ``required_keys``, or one listing ``cluster_*`` keys), so that no
@@ -100,7 +107,7 @@ class WeaklySupervisedLocalizer(StreamLocalizer):
     def __init__(self, *, num_classes: int, streams: Optional[Mapping[str, int]] = None,
                  fusion: str = 'late', stream_weights: Optional[Mapping[str, float]] = None,
                  attention: Any = None, pooling: Any = None, classifier: Any = None,
-                 cluster_head: Any = None, cluster_pooling: Any = None,
+                 embedding: Any = None, cluster_head: Any = None, cluster_pooling: Any = None,
                  actionness: Any = None, actionness_ranking: str = 'stream',
                  actionness_in_proposals: bool = False, video_score: str = 'softmax',
                  losses: Optional[Mapping[str, Any]] = None,
@@ -120,8 +127,21 @@ class WeaklySupervisedLocalizer(StreamLocalizer):
         cluster_head = dict(type='ClusterHead') if cluster_head is None else cluster_head
         self.attention = self.build_per_stream(attention, 'attention', with_dim=True)
         self.pooling = self.build_per_stream(pooling, 'pooling', with_dim=False)
+        self.embedding = (self.build_per_stream(embedding, 'embedding', with_dim=True)
+                          if embedding is not None else None)
+        class_dims = None            # what the classifier and the clustering head read
+        if self.embedding is not None:
+            class_dims = {}
+            for name, module in self.embedding.items():
+                out_channels = getattr(module, 'out_channels', None)
+                if not isinstance(out_channels, int) or out_channels <= 0:
+                    raise ValueError(f"WeaklySupervisedLocalizer: embedding for stream '{name}' "
+                                     f'({type(module).__name__}) must have a positive int '
+                                     f'out_channels, got {out_channels!r}')
+                class_dims[name] = out_channels
         self.classifier = self.build_per_stream(classifier, 'classifier', with_dim=True,
-                                                extra=dict(num_classes=num_classes))
+                                                extra=dict(num_classes=num_classes),
+                                                dims=class_dims)
         # Parameters that never receive a gradient break DDP, so the clustering
         # head exists only when some loss term may read its logits: terms that
         # declare ``required_keys`` without them (fg, bg, guide, sparsity) don't.
@@ -129,7 +149,8 @@ class WeaklySupervisedLocalizer(StreamLocalizer):
             getattr(term, 'required_keys', None) is None
             or any(k.startswith('cluster_') for k in term.required_keys)
             for term in self.losses.values())
-        self.cluster_head = (self.build_per_stream(cluster_head, 'cluster_head', with_dim=True)
+        self.cluster_head = (self.build_per_stream(cluster_head, 'cluster_head', with_dim=True,
+                                                   dims=class_dims)
                              if needs_cluster else None)
         self.cluster_pooling = (self.build_per_stream(cluster_pooling, 'cluster_pooling',
                                                       with_dim=False)
@@ -170,22 +191,23 @@ class WeaklySupervisedLocalizer(StreamLocalizer):
 
         Returns:
             dict: ``attention [B, T]``, ``cas``/``tcam [B, T, C+1]``,
-            ``fg_feature``/``bg_feature [B, D]``, ``fg_logits``/``bg_logits
-            [B, C+1]`` and, with a clustering head, ``cluster_fg_logits``/
-            ``cluster_bg_logits [B, 2]``. :meth:`extend_outputs` adds the
-            actionness outputs.
+            ``fg_feature``/``bg_feature [B, D]`` (``[B, E]`` with an
+            embedding), ``fg_logits``/``bg_logits [B, C+1]`` and, with a
+            clustering head, ``cluster_fg_logits``/``cluster_bg_logits
+            [B, 2]``. :meth:`extend_outputs` adds the actionness outputs.
         """
         classifier = self.classifier[name]
         lam = self.attention[name](x, mask)
         lam = lam * mask.to(lam.dtype)
-        cas = classifier(x)
-        fg, bg = self.pooling[name](x, lam, mask)
+        h = x if self.embedding is None else self.embedding[name](x, mask)
+        cas = classifier(h)
+        fg, bg = self.pooling[name](h, lam, mask)
         out = {'attention': lam, 'cas': cas, 'tcam': torch.softmax(cas, dim=-1),
                'fg_feature': fg, 'bg_feature': bg,
                'fg_logits': classifier(fg), 'bg_logits': classifier(bg)}
         if self.cluster_head is not None:
             if self.cluster_pooling is not None:
-                fg, bg = self.cluster_pooling[name](x, lam, mask)
+                fg, bg = self.cluster_pooling[name](h, lam, mask)
             out['cluster_fg_logits'] = self.cluster_head[name](fg)
             out['cluster_bg_logits'] = self.cluster_head[name](bg)
         return out

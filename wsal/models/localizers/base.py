@@ -289,7 +289,8 @@ class StreamLocalizer(BaseModel):
 
     def build_per_stream(self, spec: Any, what: str, *, with_dim: bool,
                          extra: Optional[dict] = None,
-                         input_streams: bool = False) -> nn.ModuleDict:
+                         input_streams: bool = False,
+                         dims: Optional[Mapping[str, int]] = None) -> nn.ModuleDict:
         """One module per model stream from a config, a built module or a per-stream dict.
 
         Args:
@@ -301,6 +302,8 @@ class StreamLocalizer(BaseModel):
             extra: Further default arguments (e.g. ``num_classes``).
             input_streams: One module per input stream instead (parts that
                 act before early fusion, e.g. ``input_norm``).
+            dims: ``{stream: D}`` to fill in as ``in_channels`` instead of the
+                streams' own dimensions (parts that read an embedding).
 
         Returns:
             nn.ModuleDict: ``{stream: module}`` in model-stream order.
@@ -327,6 +330,8 @@ class StreamLocalizer(BaseModel):
         else:
             raise TypeError(f"{who}: {what} must be a config dict with a 'type' key, a built "
                             f'nn.Module or a per-stream dict, got {type(spec).__name__}')
+        if dims is not None:
+            streams = {name: int(dims[name]) for name in streams}
         out = nn.ModuleDict()
         for name, item in per_stream.items():
             defaults = dict(extra or {})
@@ -338,8 +343,9 @@ class StreamLocalizer(BaseModel):
                                 f'got {type(module).__name__}')
             dim = getattr(module, 'in_channels', None)
             if with_dim and dim is not None and dim != streams[name]:
+                source = 'its input' if dims is not None else 'the stream'
                 raise ValueError(f"{who}: {what} for stream '{name}' has in_channels={dim} but "
-                                 f'the stream has {streams[name]} channels')
+                                 f'{source} has {streams[name]} channels')
             out[name] = module
         return out
 
