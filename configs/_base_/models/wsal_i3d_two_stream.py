@@ -18,6 +18,13 @@
 #   model 3-5 points on scene_heavy (README, "Model settings the configs
 #   use"; docs/ablation.md, "Each stream's features standardized", "The
 #   scaling alone, where the ranked list goes wrong").
+# * The classifier reads each stream's features, as printed. An option puts
+#   a per-frame embedding before the pools, the classifier and the clustering
+#   head (`--cfg-options model.embedding.type=ConvEmbedding
+#   model.embedding.out_channels=512 model.embedding.kernel_size=1
+#   model.embedding.dropout=0.7`; λ still reads the features). It lifted the
+#   full model on the forty-second generator (13.5 -> 17.6 mAP@0.5), not yet
+#   put to a rule (README, "Model settings the configs use").
 # * Loss schedule: every term at its weight from the first iteration, as the
 #   paper trains (`loss_warmup=dict()`). A ramp that let L_fg alone learn the
 #   video labels first (sec. 4.2's account of the weights) was the default
