@@ -239,6 +239,40 @@ def test_cell_flags():
     assert abl.cell_flags(healthy, [1.0] * 100, ['bg'], val_curve=declined) == [
         'declined:rgb', 'idle:bg']
     assert abl.cell_flags(healthy, [1.0] * 100, val_curve=declined[:2]) == []
+    # the validated mAP@0.5 fell from 0.636 to 0.480 (W-TALC, forty-third generator)
+    fell = [dict(r, **{'detection/mAP@0.5': m}) for r, m in zip(declined, (0.636, 0.598, 0.535,
+                                                                        0.480))]
+    assert abl.cell_flags(healthy, [1.0] * 100, val_curve=fell) == ['declined:rgb,mAP']
+    held = [dict(r, **{'detection/mAP@0.5': m}) for r, m in zip(settled, (0.644, 0.652, 0.634,
+                                                                        0.636))]
+    assert abl.cell_flags(healthy, [1.0] * 100, val_curve=held) == []
+
+
+def test_detection_declined_rule():
+    from wsal.evaluation import detection_declined
+
+    def curve(*values, key='detection/mAP@0.5'):
+        return [{'iter': 2000 * (i + 1), key: v} for i, v in enumerate(values)]
+
+    # the fall must exceed a tenth of the best earlier value and one point
+    assert detection_declined(curve(0.636, 0.598, 0.535, 0.480)) is True     # 15.6 of 63.6
+    assert detection_declined(curve(0.570, 0.636, 0.638, 0.598)) is False    # 4.0 of 63.8
+    assert detection_declined(curve(0.638, 0.574)) is True                   # 6.4 of 63.8
+    assert detection_declined(curve(0.120, 0.087, 0.080, 0.075)) is True     # 4.5 of 12.0
+    assert detection_declined(curve(0.129, 0.120, 0.119, 0.118)) is False    # 1.1 of 12.9
+    assert detection_declined(curve(0.050, 0.041)) is False                  # 18 %, 0.9 point
+    assert detection_declined(curve(0.050, 0.041), absolute=0.005) is True
+    assert detection_declined(curve(0.636, 0.598), relative=0.05) is True
+    # the last validation by iteration, whatever the rows' order; only rows with the key
+    rows = curve(0.636, 0.598, 0.535, 0.480)
+    assert detection_declined(list(reversed(rows))) is True
+    assert detection_declined(rows + [{'iter': 10000, 'health/auc': 0.9}]) is True
+    assert detection_declined(rows + curve(0.7, key='detection/mAP@0.7')) is True
+    assert detection_declined(rows, key='detection/mAP@0.7') is False
+    assert detection_declined(rows[:1]) is False and detection_declined([]) is False
+    assert detection_declined(curve(0.6, float('nan'), 0.3)) is True
+    with pytest.raises(ValueError, match='must be >= 0'):
+        detection_declined(rows, relative=-0.1)
 
 
 def test_attention_declined_rule():

@@ -184,6 +184,17 @@ def test_health_flags_name_the_streams():
     assert health_flags({'health/saturated': 0.0, 'health/collapsed': 0.0}) == []
 
 
+def test_attention_flags_follow_the_order_asked():
+    from wsal.apis.health import attention_flags
+    health = {'saturated': 1.0, 'rgb/collapsed': 1.0, 'flow/lambda_in': 0.2,
+              'flow/lambda_out': 0.4, 'rgb/lambda_in': float('nan'), 'rgb/lambda_out': 0.3}
+    assert attention_flags(health) == ['collapsed:rgb', 'saturated:mean', 'inverted:flow']
+    assert attention_flags(health, order=('inverted', 'saturated')) == [
+        'inverted:flow', 'saturated:mean']
+    with pytest.raises(ValueError, match=r"unknown attention flag\(s\) \['idle'\]"):
+        attention_flags(health, order=('inverted', 'idle'))
+
+
 def test_health_metrics_are_the_numeric_health_keys_json_safe():
     import json
     from wsal.apis.health import health_metrics

@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
-__all__ = ['health_metrics', 'health_flags', 'class_signal_reading', 'HEALTH_NOTE']
+__all__ = ['health_metrics', 'health_flags', 'attention_flags', 'class_signal_reading',
+           'HEALTH_NOTE', 'ATTENTION_FLAGS']
 
 #: What a flag next to a row means.
 HEALTH_NOTE = ('attention health on the test split: detections from a collapsed or saturated '
                'λ, or one higher outside the actions than inside (inverted), are not to be trusted')
+
+#: Flags of λ itself, in the order :func:`health_flags` lists them.
+ATTENTION_FLAGS = ('collapsed', 'saturated', 'inverted')
 
 
 def _num(metrics: Mapping[str, Any], key: str):
@@ -39,10 +43,36 @@ def health_flags(metrics: Mapping[str, Any], *, prefix: str = 'health/') -> List
     ``mean`` is the stream-averaged λ, the other names are streams. Empty
     when healthy (or when the run logged no attention health).
     """
-    health = health_metrics(metrics, prefix=prefix)
+    return attention_flags(health_metrics(metrics, prefix=prefix))
+
+
+def attention_flags(health: Mapping[str, Any], *,
+                    order: Sequence[str] = ATTENTION_FLAGS) -> List[str]:
+    """The attention flags of health metrics without prefix, in ``order``.
+
+    * ``inverted``: λ lower inside the ground truth than outside
+      (``<stream>/lambda_in < <stream>/lambda_out``);
+    * ``collapsed`` / ``saturated``: :class:`~wsal.evaluation.AttentionHealth`'s
+      flags of λ.
+
+    Args:
+        health: ``{'lambda_in': 0.7, 'rgb/lambda_in': ..., 'rgb/saturated': 0.0}``
+            (:func:`health_metrics`).
+        order: Which flags to test, in the order they are listed.
+
+    Returns:
+        list[str]: ``'<flag>:<where>'``, where ``mean`` is the stream-averaged
+        λ and the other names are streams (sorted).
+
+    Raises:
+        ValueError: a name in ``order`` that is not an attention flag.
+    """
+    unknown = [f for f in order if f not in ATTENTION_FLAGS]
+    if unknown:
+        raise ValueError(f'unknown attention flag(s) {unknown}; expected {ATTENTION_FLAGS}')
     where = [''] + sorted({k.split('/')[0] + '/' for k in health if '/' in k})
     out = []
-    for flag in ('collapsed', 'saturated', 'inverted'):
+    for flag in order:
         hit = []
         for p in where:
             if flag == 'inverted':

@@ -16,8 +16,8 @@ that ``wsal eval`` and the functional API above need neither torch nor mmengine.
 import importlib
 
 from .average_precision import interpolated_ap, ranked_ap
-from .convergence import (attention_declined, attention_still_moving, loss_still_falling,
-                          terms_at_chance)
+from .convergence import (attention_declined, attention_still_moving, detection_declined,
+                          loss_still_falling, terms_at_chance)
 from .detection import DetectionResult, compute_detection_ap, evaluate_detection
 from .ground_truth import GroundTruth, load_ground_truth, read_video_list
 from .matching import greedy_match
@@ -28,7 +28,8 @@ from .tiou import paired_tiou, segment_tiou
 
 __all__ = [
     'AttentionHealth', 'attention_health', 'class_aucs', 'frame_auc', 'frames_in_segments',
-    'loss_still_falling', 'attention_still_moving', 'attention_declined', 'terms_at_chance',
+    'loss_still_falling', 'attention_still_moving', 'attention_declined', 'detection_declined',
+    'terms_at_chance',
     'CollectDetections',
     'detection_records',
     'predictions_to_activitynet',

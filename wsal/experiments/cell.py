@@ -108,6 +108,10 @@ def cell_flags(health: Mapping[str, Any], losses: Optional[List[float]] = None,
       (:func:`wsal.evaluation.attention_declined`; only when the run was
       validated): training moved λ off the actions, and the final numbers
       are below the same run's earlier ones;
+    * ``declined:mAP``: the detection mAP@0.5 of the last validation ended
+      more than a tenth (and more than one point) below the run's best
+      earlier one (:func:`wsal.evaluation.detection_declined`), e.g. a class
+      map that went on fitting the training videos;
     * ``idle``: a loss term stayed at its chance level to the end of training
       (:func:`idle_terms`), e.g. ``idle:bg`` when the background pool was never
       classified better than a uniform guess.
@@ -125,23 +129,17 @@ def cell_flags(health: Mapping[str, Any], losses: Optional[List[float]] = None,
         list[str]: flags of :data:`FLAGS` with the streams concerned, e.g.
         ``['inverted:flow', 'not-converged']``; empty when healthy.
     """
+    from wsal.apis.health import attention_flags
     from wsal.evaluation.convergence import (attention_declined, attention_still_moving,
-                                            loss_still_falling)
-    prefixes = [''] + sorted({k.split('/')[0] + '/' for k in health if '/' in k})
-    out = []
-    for flag, test in (('inverted', lambda p: _num(health, p + 'lambda_in') is not None
-                        and _num(health, p + 'lambda_out') is not None
-                        and _num(health, p + 'lambda_in') < _num(health, p + 'lambda_out')),
-                       ('collapsed', lambda p: bool(_num(health, p + 'collapsed'))),
-                       ('saturated', lambda p: bool(_num(health, p + 'saturated')))):
-        where = [p.rstrip('/') or 'mean' for p in prefixes if test(p)]
-        if where:
-            out.append(f'{flag}:{",".join(where)}')
+                                            detection_declined, loss_still_falling)
+    out = attention_flags(health, order=('inverted', 'collapsed', 'saturated'))
     if losses is not None and loss_still_falling(losses):
         out.append('not-converged')
     if val_curve and attention_still_moving(val_curve):
         out.append('not-converged:attention')
     declined = attention_declined(val_curve) if val_curve else []
+    if val_curve and detection_declined(val_curve):
+        declined.append('mAP')
     if declined:
         out.append(f'declined:{",".join(declined)}')
     if idle:

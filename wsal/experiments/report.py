@@ -269,6 +269,8 @@ def flags_table(summary: Mapping[str, Any], *, seeds: Sequence[int], column: str
              'average over the last quarter of the run; declined:<stream>: λ\'s frame AUC '
              'within each validated video (the mean over videos) ended more than 0.05 below its best earlier validation '
              '(training moved λ off the actions; nothing is selected by it); '
+             'declined:mAP: the last validation\'s mAP@0.5 ended more than a tenth, and more '
+             'than one point, below the run\'s best earlier one; '
              'idle:<term>: a loss term still at '
              'its chance level, a uniform guess, over the last tenth):', '',
              f'| {column} | ' + ' | '.join(f'seed {s}' for s in seeds) + ' |',
