@@ -191,9 +191,10 @@ def detection_declined(val_curve: Sequence[Mapping[str, float]], *,
     their best). The rule marks W-TALC's three seeds on the forty-third
     generator at 8000 iterations (falls of 7 to 16 points from a best of 64 to
     68) and UM's three on the forty-second (12.0 to 7.5, 9.7 to 6.9, 7.2 to
-    5.7), and none of the background-aware rows measured. The validated split
-    is the test split in ``wsal ablate``; the rule describes the run and
-    selects nothing.
+    5.7); of the full model's, two of three seeds with a per-frame embedding
+    on the forty-first (36.0 to 31.3, 31.0 to 26.5) and none without one. The
+    validated split is the test split in ``wsal ablate``; the rule describes
+    the run and selects nothing.
 
     Args:
         val_curve: Validation rows ``{'iter': n, key: value, ...}`` in any
