@@ -24,8 +24,9 @@
 #   model.embedding.out_channels=512 model.embedding.kernel_size=1
 #   model.embedding.dropout=0.7`; λ still reads the features). It lifted the
 #   full model on the forty-second and forty-third generators (13.5 -> 17.6,
-#   56.7 -> 65.6 mAP@0.5), not yet put to a rule (README, "Model settings the
-#   configs use").
+#   56.7 -> 65.6 mAP@0.5) and passed its rule on the blind forty-fourth
+#   (35.6 -> 38.9), but its runs can peak early and fall, not yet explained
+#   (README, "Model settings the configs use").
 # * Loss schedule: every term at its weight from the first iteration, as the
 #   paper trains (`loss_warmup=dict()`). A ramp that let L_fg alone learn the
 #   video labels first (sec. 4.2's account of the weights) was the default
