@@ -187,12 +187,12 @@ def detection_declined(val_curve: Sequence[Mapping[str, float]], *,
     fall of more than a tenth of the best value, and more than one point of
     mAP, a decline: validations of a settled run move by less (on the
     forty-first to forty-third generators, 95 % of 78 validated runs ended
-    within 4.1 points of their best). The rule marks W-TALC's three seeds on the forty-third
-    generator at 8000 iterations (falls of 7 to 16 points from a best of 64 to
-    68) and UM's three on the forty-second (12.0 to 7.5, 9.7 to 6.9, 7.2 to
-    5.7); of the full model's, two of three seeds with a per-frame embedding
-    on the forty-first (36.0 to 31.3, 31.0 to 26.5), one on the forty-fourth
-    (39.7 to 32.3), and none without one. The
+    within 4.1 points of their best). The rule marks W-TALC's three seeds on
+    the forty-third generator at 8000 iterations (falls of 7 to 16 points
+    from a best of 64 to 68) and UM's three on the forty-second (12.0 to
+    7.5, 9.7 to 6.9, 7.2 to 5.7); of the full model's, two of three seeds
+    with a per-frame embedding on the forty-first (36.0 to 31.3, 31.0 to
+    26.5), one on the forty-fourth (39.7 to 32.3), and none without one. The
     validated split is the test split in ``wsal ablate``; the rule describes
     the run and selects nothing.
 
@@ -219,6 +219,7 @@ def detection_declined(val_curve: Sequence[Mapping[str, float]], *,
         return False
     best = max(values[:-1])
     return bool(values[-1] < best - max(relative * best, absolute))
+
 
 def terms_at_chance(curve: Sequence[Mapping[str, float]], chance: Mapping[str, Tuple[str, float]],
                     *, window: float = 0.1, tolerance: float = 0.05) -> List[str]:
