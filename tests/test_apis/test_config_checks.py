@@ -261,3 +261,27 @@ def test_an_argument_of_the_components_class_is_set_though_close_to_a_key():
     assert cfg.model.head.classifier.background_logit == 'zero'
     with pytest.raises(ConfigKeyError, match=r'Did you mean: model\.head\.classifier\.background\?'):
         check_overrides(cfg, {'model.head.classifier.backgrounds': False})
+
+
+def test_the_optimizer_constructors_keys_are_settable(tmp_path):
+    """``optim_wrapper.paramwise_cfg`` (per-parameter lr and decay multipliers) is read by
+    mmengine's constructor, not by ``OptimWrapper``: a file and an override may set it; a typo
+    beside it is still caught."""
+    from mmengine.optim import build_optim_wrapper
+
+    from wsal.registry import build_model
+    override = {'optim_wrapper.paramwise_cfg.custom_keys.embedding.decay_mult': 10.0,
+                'model.embedding.type': 'ConvEmbedding', 'model.embedding.out_channels': 8}
+    cfg = load_config('bm/bm_i3d_thumos14.py', override)
+    assert cfg.optim_wrapper.paramwise_cfg.custom_keys.embedding.decay_mult == 10.0
+    check_config_keys(cfg)
+    cfg.model.update(num_classes=3, streams=dict(rgb=6, flow=4))
+    wrapper = build_optim_wrapper(build_model(cfg.model), cfg.optim_wrapper)
+    decay = {g['weight_decay'] for g in wrapper.optimizer.param_groups if len(g['params'])}
+    assert decay == {5e-4, 5e-3}
+    path = tmp_path / 'mine.py'
+    path.write_text("_base_ = ['{}']\noptim_wrapper = dict(paramwise_cfg=dict(norm_decay_mult=0.0))\n"
+                    .format(packaged_config_dir() / 'bm/bm_i3d_thumos14.py'))
+    assert load_config(str(path)).optim_wrapper.paramwise_cfg.norm_decay_mult == 0.0
+    with pytest.raises(ConfigKeyError, match=r'Did you mean: optim_wrapper\.paramwise_cfg\?'):
+        check_overrides(cfg, {'optim_wrapper.paramwise_cfgg.bias_decay_mult': 0.0})

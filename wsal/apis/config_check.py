@@ -31,6 +31,12 @@ RUNNER_KEYS = (
     'visualizer', 'default_scope', 'randomness', 'experiment_name', 'custom_imports',
     'model_wrapper_cfg', 'runner_type', 'console_log_level')
 
+#: Keys of a dict that its builder reads besides its ``type``'s arguments:
+#: mmengine's optimizer-wrapper constructor takes ``constructor`` and
+#: ``paramwise_cfg`` (per-parameter lr and decay multipliers) out of
+#: ``optim_wrapper`` before it builds the wrapper.
+BUILDER_KEYS = {'optim_wrapper': ('constructor', 'paramwise_cfg')}
+
 
 class ConfigKeyError(KeyError):
     """A config key that does not exist (message names the key and close matches)."""
@@ -122,6 +128,8 @@ def check_overrides(cfg, options: Optional[Mapping[str, Any]], *, source: str = 
                     break  # a switched-off entry, defined anew by the override
                 continue
             last = depth == len(parts) - 1
+            if part in BUILDER_KEYS.get(prefix.rstrip('.'), ()):
+                break  # read by the builder, not by the type: its contents are its own
             type_name = node.get('type')
             if last and isinstance(type_name, str) and part in (_accepted(type_name) or ()):
                 break  # an argument of the component's class that the config leaves at its default
@@ -213,6 +221,7 @@ def _accepted(type_name: str) -> Optional[List[str]]:
 
 def _walk(node: Any, path: str, errors: List[str]) -> None:
     if isinstance(node, Mapping):
+        builder_keys = BUILDER_KEYS.get(path, ())
         type_name = node.get('type')
         home = _home_registry(path) if isinstance(type_name, str) else None
         if home is not None and not home._is_known(type_name):
@@ -221,7 +230,7 @@ def _walk(node: Any, path: str, errors: List[str]) -> None:
             accepted = _accepted(type_name)
             if accepted is not None:
                 for k in node:
-                    if k in ('type', '_scope_') or k in accepted:
+                    if k in ('type', '_scope_') or k in accepted or k in builder_keys:
                         continue
                     close = _close(str(k), accepted)
                     errors.append(f'{path}.{k}: {type_name} has no argument {k!r}.'
@@ -236,6 +245,8 @@ def _walk(node: Any, path: str, errors: List[str]) -> None:
                         errors.append(f"{path}.{k} has no 'type' (every other entry of {path} "
                                       f'names one).{_suggest(path + ".", close)}')
         for k, v in node.items():
+            if k in builder_keys:
+                continue  # not a component: the builder's own settings
             _walk(v, f'{path}.{k}' if path else str(k), errors)
     elif isinstance(node, (list, tuple)):
         for i, v in enumerate(node):
