@@ -61,6 +61,25 @@ def test_bad_features_and_mismatched_weights(trained):
         check_state_dict(model, state, checkpoint='c.pth', config='x.py')
 
 
+
+def test_a_checkpoint_without_an_optional_part_names_the_switch():
+    """A checkpoint trained before the configs put an embedding before the classifier: the
+    error names the part and the override that builds the model as it was trained."""
+    from wsal.registry import build_model
+    small = dict(type='WeaklySupervisedLocalizer', num_classes=3, streams=dict(rgb=6, flow=4))
+    old = build_model(small)
+    new = build_model(dict(small, embedding=dict(type='ConvEmbedding', out_channels=8)))
+    with pytest.raises(ValueError, match=r'the checkpoint has no embedding \(trained without it: '
+                       r'--cfg-options model.embedding=None builds the model as it was\)'):
+        check_state_dict(new, old.state_dict(), checkpoint='c.pth', config='x.py')
+    state = dict(new.state_dict())
+    for key in [k for k in state if k.startswith('attention.')]:
+        state.pop(key)  # a required part: no switch to name
+    with pytest.raises(ValueError, match='missing keys: attention') as info:
+        check_state_dict(new, state, checkpoint='c.pth', config='x.py')
+    assert 'has no' not in str(info.value)
+
+
 def test_run_test_leaves_the_config_and_labels_the_checkpoint(trained, tmp_path):
     import shutil
     cfg_path, ckpt = trained

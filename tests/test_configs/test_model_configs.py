@@ -78,6 +78,16 @@ def test_loss_terms_per_config(name):
 
 
 @pytest.mark.parametrize('name', sorted(TABLE1))
+def test_the_classifier_reads_an_embedding_except_in_stpns_rows(name):
+    embedding = load(name).model.get('embedding')
+    if 'sparsity' in TABLE1[name] or name.startswith('ablation/r1_'):  # STPN, and its row 1
+        assert embedding is None
+    else:
+        assert dict(embedding) == dict(type='ConvEmbedding', out_channels=512, kernel_size=1,
+                                       dropout=0.7)
+
+
+@pytest.mark.parametrize('name', sorted(TABLE1))
 def test_stpn_and_every_table1_row_see_the_same_inputs(name):
     # the shared input every part sees: the stored features on every compared row
     assert load(name).model.get('input_norm') is None
@@ -101,14 +111,16 @@ def _flatten(d, prefix=''):
 @pytest.mark.parametrize('bm,stpn', [('bm/bm_i3d_thumos14.py', 'stpn/stpn_i3d_thumos14.py'),
                                      ('activitynet/bm_i3d_activitynet13.py',
                                       'activitynet/stpn_i3d_activitynet13.py')])
-def test_stpn_and_bm_differ_only_in_losses_and_proposals(bm, stpn):
+def test_stpn_and_bm_differ_only_in_losses_proposals_and_classifier(bm, stpn):
     a, b = load(bm), load(stpn)
     fa, fb = _flatten(a.to_dict()), _flatten(b.to_dict())
     diff = {k for k in set(fa) | set(fb) if fa.get(k, object()) != fb.get(k, object())}
     allowed = ('model.losses.', 'model.test_cfg.proposal.', 'model.test_cfg.scorer.',
-               'model.test_cfg.nms.', 'model.classifier.background')
+               'model.test_cfg.nms.', 'model.classifier.background', 'model.embedding')
     # STPN keeps eq. 2's background row; the background-aware model centres the class logits
     assert (a.model.classifier.background, b.model.classifier.background) == ('centred', 'row')
+    # STPN's classifier reads the features; the background-aware model's an embedding of them
+    assert a.model.embedding.type == 'ConvEmbedding' and b.model.embedding is None
     assert {k for k in diff if not k.startswith(allowed)} == set()
     assert a.model.pooling.normalize == b.model.pooling.normalize == 'length'  # 1/T, eqs. 1, 4
     assert a.model.test_cfg.scorer.type == 'OuterInnerContrastScorer'

@@ -43,6 +43,8 @@ def _config_case(name):
     cfg.pop('loss_warmup', None)  # a schedule on top of the losses (tests/test_models/test_loss_warmup.py)
     # a term added after the frozen copy (it reads the fused attention; tests/test_losses/test_consensus.py)
     cfg['losses'].pop('consensus', None)
+    # a part added after it (the classification path's embedding; tests/test_models/test_embedding.py)
+    cfg.pop('embedding', None)
     cfg.update(num_classes=3, streams=dict(rgb=6, flow=4))
     cfg['attention'] = dict(cfg['attention'], hidden_channels=5)
     return cfg

@@ -183,6 +183,14 @@ def check_state_dict(model: torch.nn.Module, state_dict: Mapping[str, torch.Tens
         parts.append(f'missing keys: {few(missing)}')
     if unexpected:
         parts.append(f'unexpected keys: {few(unexpected)}')
+    # parts of the config the checkpoint has none of (one the configs added since, say)
+    trained_parts = {k.split('.', 1)[0] for k in state_dict}
+    absent = sorted({k.split('.', 1)[0] for k in missing} - trained_parts)
+    absent = [a for a in absent if a in getattr(model, 'OPTIONAL_PARTS', ())]
+    if absent:
+        parts.append('the checkpoint has no ' + ', '.join(absent) + ' (trained without it: '
+                     + ' '.join(f'--cfg-options model.{a}=None' for a in absent)
+                     + ' builds the model as it was)')
     raise ValueError(f'checkpoint {checkpoint} does not match config {config} '
                      f'(trained with another config?): ' + '; '.join(parts))
 

@@ -13,6 +13,9 @@
 # enough sparsity) and its proposals come from the weighted T-CAM λ·σ(w·x),
 # i.e. in effect from the class activations.
 #
+# Embedding: none. STPN's classifier reads the features (the base puts a
+# per-frame embedding before it).
+#
 # Classifier: the background logit keeps a row of its own (eq. 2 as printed).
 # STPN has no background class to train; the row only sits in L_fg's softmax.
 # A background logit tied to the class rows (the base's until its class logits
@@ -23,6 +26,7 @@ _base_ = ['./wsal_i3d_two_stream.py']
 
 model = dict(
     pooling=dict(normalize='length'),
+    embedding=None,
     classifier=dict(background='row'),
     losses=dict(
         bg=None,
