@@ -153,7 +153,10 @@ def check_state_dict(model: torch.nn.Module, state_dict: Mapping[str, torch.Tens
     """Raise a one-line ``ValueError`` if ``state_dict`` does not fit ``model``.
 
     Reports missing and unexpected keys and shape mismatches (a checkpoint
-    trained with another config).
+    trained with another config). Where the checkpoint has none of an
+    optional part the model has (``model.OPTIONAL_PARTS``: one the configs
+    added after it was trained), the message names the override that
+    switches the part off.
     """
     own = model.state_dict()
     if INPUT_ORDER_KEY in own:

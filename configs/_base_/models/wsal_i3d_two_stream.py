@@ -33,9 +33,10 @@
 #   embedding before the classifier", "A forty-fourth generator, built
 #   blind"). It costs about 1.4-1.5x the training time, and it fits the training
 #   videos' labels further (L_fg 0.16-0.28 at the end against 0.55-0.79):
-#   where the test videos' classification falls after 8000 iterations the
-#   run's mAP falls with it (`declined:mAP`). `model.embedding=None` restores
-#   the printed classifier; the STPN base does so.
+#   in four of six runs the test videos' classification fell after 8000
+#   iterations, and their mAP ended 2.5-7.4 below its best (`declined:mAP`
+#   marks such runs). `model.embedding=None` restores the printed
+#   classifier; the STPN base does so.
 # * Loss schedule: every term at its weight from the first iteration, as the
 #   paper trains (`loss_warmup=dict()`). A ramp that let L_fg alone learn the
 #   video labels first (sec. 4.2's account of the weights) was the default
