@@ -83,6 +83,7 @@ def plain_epoch(state, dataset, device):
     model = _fresh_model(state, device)
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    torch.manual_seed(0)  # the Runner's `randomness=dict(seed=0)`: the same dropout masks
     loader = DataLoader(dataset, batch_size=1, shuffle=False, collate_fn=wsal_collate)
     for batch in loader:
         inputs = {k: v.to(device) for k, v in batch['inputs'].items()}
