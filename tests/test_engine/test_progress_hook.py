@@ -3,6 +3,8 @@ import io
 import logging
 from types import SimpleNamespace
 
+import pytest
+
 from wsal.engine.console import ConsoleRunner, level_number
 from wsal.engine.progress_hook import ProgressHook, campaign, format_duration
 
@@ -78,6 +80,22 @@ def test_test_phase_and_campaign_eta():
     assert last_stpn.endswith('done in 0:20  | demo 10/30 ETA 0:40')
     first_bm = out.getvalue().splitlines()[-1]
     assert first_bm.startswith('[BM] train 1/10') and first_bm.endswith('| demo 11/30 ETA 0:38')
+    # a slower second model: the rest of its run at its own rate, not at the first one's
+    out, clock = io.StringIO(), Clock()
+    hook = ProgressHook(stream=out, tty=False, min_interval_s=0.0, clock=clock)
+    with campaign(30, 'demo') as c:
+        c.begin('STPN')
+        _train(hook, _runner(10), clock, 10, step=2.0)
+        c.advance(10)
+        c.begin('BM')
+        runner = _runner(10)
+        hook.before_train(runner)
+        clock.t += 6.0
+        hook.after_train_iter(runner, 0, outputs={'loss': 1.0})
+        # 9 more BM iterations at 6 s, then 10 at the campaign's (20 + 6) / 11 s
+        assert c.eta(1, 1, 6.0, 10) == pytest.approx(9 * 6.0 + 10 * 26 / 11)
+        assert c.eta(1, 1, 6.0) == pytest.approx(19 * 26 / 11)   # without the run's length
+    assert out.getvalue().splitlines()[-1].endswith('| demo 11/30 ETA 1:18')
     out, clock = io.StringIO(), Clock()
     hook = ProgressHook(stream=out, tty=False, min_interval_s=0.0, clock=clock)
     runner = _runner(1)
