@@ -62,7 +62,9 @@ def test_pipe_gets_a_line_per_tenth_at_most():
     assert [ln.split()[1] for ln in out.getvalue().splitlines()] == ['50/100', '100/100']
 
 
-def test_test_phase_and_campaign_eta():
+def _two_runs(bm_step, check=None):
+    """STPN's 10 iterations at 2 s each, then BM's first at ``bm_step`` s, in a campaign of 30
+    (``check(campaign)`` runs inside it); returns the console text."""
     out, clock = io.StringIO(), Clock()
     hook = ProgressHook(stream=out, tty=False, min_interval_s=0.0, clock=clock)
     with campaign(30, 'demo') as c:
@@ -72,30 +74,29 @@ def test_test_phase_and_campaign_eta():
         c.begin('BM')
         runner = _runner(10)
         hook.before_train(runner)
-        clock.t += 2.0
+        clock.t += bm_step
         hook.after_train_iter(runner, 0, outputs={'loss': 1.0})
+        if check is not None:
+            check(c)
+    return out.getvalue()
+
+
+def test_test_phase_and_campaign_eta():
+    def nested(c):
         with campaign(99, 'inner') as inner:  # nested: the outer campaign goes on
             assert inner is c
-    last_stpn = [ln for ln in out.getvalue().splitlines() if ln.startswith('[STPN]')][-1]
+    text = _two_runs(2.0, nested)
+    last_stpn = [ln for ln in text.splitlines() if ln.startswith('[STPN]')][-1]
     assert last_stpn.endswith('done in 0:20  | demo 10/30 ETA 0:40')
-    first_bm = out.getvalue().splitlines()[-1]
+    first_bm = text.splitlines()[-1]
     assert first_bm.startswith('[BM] train 1/10') and first_bm.endswith('| demo 11/30 ETA 0:38')
+
     # a slower second model: the rest of its run at its own rate, not at the first one's
-    out, clock = io.StringIO(), Clock()
-    hook = ProgressHook(stream=out, tty=False, min_interval_s=0.0, clock=clock)
-    with campaign(30, 'demo') as c:
-        c.begin('STPN')
-        _train(hook, _runner(10), clock, 10, step=2.0)
-        c.advance(10)
-        c.begin('BM')
-        runner = _runner(10)
-        hook.before_train(runner)
-        clock.t += 6.0
-        hook.after_train_iter(runner, 0, outputs={'loss': 1.0})
+    def rates(c):
         # 9 more BM iterations at 6 s, then 10 at the campaign's (20 + 6) / 11 s
         assert c.eta(1, 1, 6.0, 10) == pytest.approx(9 * 6.0 + 10 * 26 / 11)
         assert c.eta(1, 1, 6.0) == pytest.approx(19 * 26 / 11)   # without the run's length
-    assert out.getvalue().splitlines()[-1].endswith('| demo 11/30 ETA 1:18')
+    assert _two_runs(6.0, rates).splitlines()[-1].endswith('| demo 11/30 ETA 1:18')
     out, clock = io.StringIO(), Clock()
     hook = ProgressHook(stream=out, tty=False, min_interval_s=0.0, clock=clock)
     runner = _runner(1)
