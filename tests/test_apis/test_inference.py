@@ -72,6 +72,11 @@ def test_a_checkpoint_without_an_optional_part_names_the_switch():
     with pytest.raises(ValueError, match=r'the checkpoint has no embedding \(trained without it: '
                        r'--cfg-options model.embedding=None builds the model as it was\)'):
         check_state_dict(new, old.state_dict(), checkpoint='c.pth', config='x.py')
+    # the base class's own optional part, for every localizer built on it
+    normed = build_model(dict(small, input_norm=dict(type='FeatureStandardizer')))
+    with pytest.raises(ValueError, match=r'the checkpoint has no input_norm \(trained without it: '
+                       r'--cfg-options model.input_norm=None'):
+        check_state_dict(normed, old.state_dict(), checkpoint='c.pth', config='x.py')
     state = dict(new.state_dict())
     for key in [k for k in state if k.startswith('attention.')]:
         state.pop(key)  # a required part: no switch to name

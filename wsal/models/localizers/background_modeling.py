@@ -103,8 +103,7 @@ class WeaklySupervisedLocalizer(StreamLocalizer):
     """
 
     VIDEO_SCORES = ('softmax', 'foreground')
-    #: Parts that ``None`` leaves out (a checkpoint trained without one loads with it switched off).
-    OPTIONAL_PARTS = ('embedding', 'actionness', 'input_norm')
+    OPTIONAL_PARTS = StreamLocalizer.OPTIONAL_PARTS + ('embedding', 'actionness')
 
     def __init__(self, *, num_classes: int, streams: Optional[Mapping[str, int]] = None,
                  fusion: str = 'late', stream_weights: Optional[Mapping[str, float]] = None,

@@ -127,6 +127,9 @@ class StreamLocalizer(BaseModel):
         init_cfg: mmengine initialisation config.
     """
 
+    #: Parts that ``None`` leaves out: a checkpoint trained without one loads with it switched off.
+    OPTIONAL_PARTS = ('input_norm',)
+
     def __init__(self, *, num_classes: int, streams: Optional[Mapping[str, int]] = None,
                  fusion: str = 'late', stream_weights: Optional[Mapping[str, float]] = None,
                  losses: Mapping[str, Any], loss_warmup: Optional[Mapping[str, float]] = None,
